@@ -1,0 +1,142 @@
+/**
+ * The ports: small interfaces the core declares and the adapters (DynamoDB, SQS, Slack, stdout)
+ * implement. Everything here is plain data; no adapter type leaks into the core.
+ */
+import { z } from 'zod';
+import type { AlertInstance } from './schemas/alertmanager.js';
+import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
+import type { Incident } from './schemas/incident.js';
+
+/** One stored alert: unique per (groupKey, fingerprint, startsAt, status). */
+export interface AlertRecord extends AlertInstance {
+  groupKey: string;
+  /** A short hash of `groupKey`, safe to use in keys. */
+  groupId: string;
+  receivedAt: string;
+  /** `truncatedAlerts` of the notification that carried it. */
+  truncatedAlerts: number;
+}
+
+export interface RecordedAlert {
+  record: AlertRecord;
+  /** False when an identical delivery was already stored (a duplicate). */
+  created: boolean;
+  /** True once a correlation job for it is known to be on the queue. */
+  queued: boolean;
+}
+
+export interface AlertRepository {
+  /** Stores each record unless an identical one exists; never overwrites. */
+  recordAlerts(records: AlertRecord[]): Promise<RecordedAlert[]>;
+  markQueued(records: AlertRecord[]): Promise<void>;
+  /** Records of a group not yet folded into an incident. */
+  pendingAlerts(groupId: string): Promise<AlertRecord[]>;
+  /** Marks records as folded into `incidentId` (or `"none"`: resolved alerts with no incident). */
+  markApplied(records: AlertRecord[], incidentId: string): Promise<void>;
+}
+
+export type ContextItem = Deploy | LogLine | Trace;
+
+export interface ContextRepository {
+  /** Stores context items; they expire at `expiresAt` (epoch seconds). */
+  putContext(kind: ContextKind, items: ContextItem[], expiresAt: number): Promise<void>;
+  /** A service's unexpired context with timestamps in [fromMs, toMs]. */
+  loadContext(service: string, range: { fromMs: number; toMs: number }, nowMs: number): Promise<ContextWindow>;
+}
+
+/** Per-group bookkeeping: which incident is open, and how many the group has had. */
+export interface GroupState {
+  groupId: string;
+  groupKey: string;
+  /** Incidents the group has opened so far. */
+  seq: number;
+  openIncidentId: string | null;
+  lastIncidentId: string | null;
+  version: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  cursor?: string;
+}
+
+export interface IncidentRepository {
+  getIncident(id: string): Promise<Incident | null>;
+  /** Creates the incident unless one with its id exists; returns false if it existed. */
+  createIncident(incident: Incident): Promise<boolean>;
+  /** Writes `incident` if the stored version is `expectedVersion`; else throws ConflictError. */
+  updateIncident(incident: Incident, expectedVersion: number): Promise<void>;
+  /** Newest first, through an index (never a scan). */
+  listIncidents(options: { limit: number; cursor?: string }): Promise<Page<Incident>>;
+  /** Every open incident, newest first, through a sparse index. */
+  listOpenIncidents(): Promise<Incident[]>;
+  getGroupState(groupId: string): Promise<GroupState | null>;
+  /** Writes the state if the stored version is `expectedVersion` (null: must not exist); else ConflictError. */
+  putGroupState(state: GroupState, expectedVersion: number | null): Promise<void>;
+}
+
+/** The key of one notification: an incident event delivered to one sink. */
+export interface NotificationKey {
+  incidentId: string;
+  event: IncidentEventType;
+  sink: string;
+}
+
+export type ClaimResult = 'claimed' | 'already_sent' | 'in_flight';
+
+/** Idempotency markers so each incident event reaches each sink at most once. */
+export interface NotificationLedger {
+  /** Claims the right to send; a claim older than `leaseMs` is considered abandoned. */
+  claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult>;
+  completeNotification(key: NotificationKey, nowMs: number): Promise<void>;
+  releaseNotification(key: NotificationKey): Promise<void>;
+}
+
+export const STAT_NAMES = [
+  'alertsReceived',
+  'duplicatesDropped',
+  'incidentsOpened',
+  'incidentsResolved',
+  'jobsFailed',
+  'notificationsSent',
+  'notificationsFailed',
+] as const;
+export type StatName = (typeof STAT_NAMES)[number];
+export type Stats = Record<StatName, number>;
+
+export interface StatsRepository {
+  addStats(delta: Partial<Stats>): Promise<void>;
+  getStats(): Promise<Stats>;
+}
+
+export type Store = AlertRepository & ContextRepository & IncidentRepository & NotificationLedger & StatsRepository;
+
+/** The body of a correlation job on the queue. */
+export const correlationJobSchema = z.object({
+  groupId: z.string().min(1),
+  groupKey: z.string().min(1),
+  enqueuedAt: z.string().min(1),
+});
+export type CorrelationJob = z.infer<typeof correlationJobSchema>;
+
+export interface JobQueue {
+  enqueue(job: CorrelationJob): Promise<void>;
+}
+
+export type IncidentEventType = 'opened' | 'resolved';
+
+export interface IncidentEvent {
+  type: IncidentEventType;
+  incident: Incident;
+}
+
+/**
+ * Where incidents are announced. `deliver` throws on failure; a TransientError (with
+ * `retryAfterSeconds` when the sink said so) means "try again later".
+ */
+export interface Sink {
+  /** Stable name: part of the idempotency marker. */
+  name: string;
+  deliver(event: IncidentEvent): Promise<void>;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { timestamp } from './time.js';
+
+const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
+
+/** A deploy, as deploy tools post it to `POST /context/deploys`. */
+export const deploySchema = z.object({
+  service: nonEmpty('service'),
+  commit: nonEmpty('commit'),
+  author: z.string().optional(),
+  when: timestamp,
+  /** Free text from the deploy tool, e.g. the commit message. */
+  message: z.string().max(2000).optional(),
+});
+export type Deploy = z.infer<typeof deploySchema>;
+
+/** Log levels, lowest to highest. Anything at ERROR or above counts as an error line. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'FATAL'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+const LEVEL_ALIASES: Record<string, LogLevel> = { WARNING: 'WARN', ERR: 'ERROR', CRIT: 'CRITICAL', PANIC: 'FATAL' };
+
+export const logLevel = z
+  .string()
+  .transform((s) => s.trim().toUpperCase())
+  .transform((s) => LEVEL_ALIASES[s] ?? s)
+  .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }));
+
+export function isErrorLevel(level: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf('ERROR');
+}
+
+/** A log line, as posted to `POST /context/logs`. A missing timestamp means "now". */
+export const logInputSchema = z.object({
+  service: nonEmpty('service'),
+  level: logLevel,
+  message: z.string().max(8000, 'message is longer than 8000 characters'),
+  timestamp: timestamp.optional(),
+});
+
+/** A trace summary, as posted to `POST /context/traces`. A missing timestamp means "now". */
+export const traceInputSchema = z.object({
+  traceId: nonEmpty('traceId'),
+  service: nonEmpty('service'),
+  durationMs: z.number().finite().nonnegative(),
+  timestamp: timestamp.optional(),
+});
+
+export type LogLineInput = z.input<typeof logInputSchema>;
+export type LogLine = z.output<typeof logInputSchema> & { timestamp: string };
+export type Trace = z.output<typeof traceInputSchema> & { timestamp: string };
+
+/** The context kinds accepted by `POST /context/{kind}`. */
+export const CONTEXT_KINDS = ['deploys', 'logs', 'traces'] as const;
+export type ContextKind = (typeof CONTEXT_KINDS)[number];
+
+export const contextSchemas = {
+  deploys: deploySchema,
+  logs: logInputSchema,
+  traces: traceInputSchema,
+} as const;
+
+/** Everything the rules may look at besides the alert itself. */
+export interface ContextWindow {
+  deploys: Deploy[];
+  logs: LogLine[];
+  traces: Trace[];
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { timestamp } from './time.js';
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export const severity = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof severity>;
+
+export const CONFIDENCES = ['low', 'medium', 'high'] as const;
+export const confidence = z.enum(CONFIDENCES);
+export type Confidence = z.infer<typeof confidence>;
+
+/** Higher is worse; used to rank findings and to take the maximum. */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+export function maxSeverity(...values: Severity[]): Severity {
+  return values.reduce<Severity>((a, b) => (severityRank(b) > severityRank(a) ? b : a), 'info');
+}
+
+/** A pointer back to the data behind a finding. */
+export const evidenceSchema = z.object({
+  /** What kind of data: deploy, log, trace, incident, alert, config. */
+  kind: z.enum(['deploy', 'log', 'trace', 'incident', 'alert', 'config', 'rule']),
+  /** The identifier of that data: a commit, a trace id, an incident id, a fingerprint, a label. */
+  ref: z.string().min(1),
+  /** One human-readable line. */
+  detail: z.string().min(1),
+  at: timestamp.optional(),
+});
+export type Evidence = z.infer<typeof evidenceSchema>;
+
+/** What a rule concluded. The engine rejects any finding without evidence. */
+export const findingSchema = z.object({
+  ruleId: z.string().min(1),
+  severity,
+  confidence,
+  summary: z.string().min(1),
+  /** A concrete next command or step. */
+  suggestion: z.string().min(1),
+  evidence: z.array(evidenceSchema).min(1, 'a finding must cite at least one piece of evidence'),
+});
+export type Finding = z.infer<typeof findingSchema>;
+
+/** An open incident as the rules see it (for duplicate detection). */
+export const openIncidentRefSchema = z.object({
+  id: z.string().min(1),
+  service: z.string().min(1),
+  alertname: z.string().min(1),
+  fingerprint: z.string().optional(),
+  fingerprints: z.array(z.string()).default([]),
+  groupKey: z.string().optional(),
+  status: z.enum(['open', 'resolved']).default('open'),
+  openedAt: timestamp,
+});
+export type OpenIncidentRef = z.infer<typeof openIncidentRefSchema>;
+
+export const incidentStatus = z.enum(['open', 'resolved']);
+export type IncidentStatus = z.infer<typeof incidentStatus>;
+
+/** One alert instance (fingerprint + startsAt) attached to an incident. */
+export interface IncidentAlert {
+  fingerprint: string;
+  startsAt: string;
+  endsAt: string | null;
+  status: 'firing' | 'resolved';
+  labels: Record<string, string>;
+  summary: string;
+  lastSeenAt: string;
+}
+
+/** The incident as stored, served by the API and narrated. */
+export interface Incident {
+  id: string;
+  status: IncidentStatus;
+  severity: Severity;
+  service: string;
+  alertname: string;
+  title: string;
+  team: string;
+  groupKey: string;
+  openedAt: string;
+  resolvedAt: string | null;
+  /** How it was resolved: every alert resolved, any alert resolved, or by hand through the API. */
+  resolution: 'all_alerts_resolved' | 'any_alert_resolved' | 'manual' | null;
+  lastSeenAt: string;
+  alertCount: number;
+  firingCount: number;
+  resolvedAlertCount: number;
+  /** Alerts Alertmanager left out of its notifications (`max_alerts`), at the latest notification. */
+  truncatedAlerts: number;
+  alerts: IncidentAlert[];
+  findings: Finding[];
+  narration: string;
+  /** The incident of the same group that this one recurs after, if any. */
+  previousIncidentId: string | null;
+  /** Optimistic-concurrency version, bumped on every write. */
+  version: number;
+}

@@ -1,0 +1,23 @@
+import type { z } from 'zod';
+import { type FieldIssue, ValidationError } from './errors.js';
+
+/** Renders a zod path the way a person writes it: `alerts[2].labels.service`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
+}
+
+export function toFieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+/** Parses `input` or throws a ValidationError naming the path of every bad field. */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what?: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new ValidationError(toFieldIssues(result.error), what);
+  return result.data;
+}
