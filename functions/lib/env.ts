@@ -43,6 +43,8 @@ export const envSchema = z.object({
   /** Slack incoming-webhook URL (local) or the secret holding it (AWS). */
   INCIDENT_PILOT_SLACK_WEBHOOK: z.string().default(''),
   INCIDENT_PILOT_SLACK_SECRET_ARN: z.string().default(''),
+  /** Structured log level of the functions. */
+  INCIDENT_PILOT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** `1` silences the stdout sink. */
   INCIDENT_PILOT_QUIET: flag,
   /** Optional LLM rephrasing of the templated narration; empty provider = templates only. */

@@ -25,6 +25,10 @@ export const engineConfigSchema = z
         minErrors: z.number().int().positive().default(5),
         /** Sample lines cited as evidence. */
         sampleLines: z.number().int().positive().default(3),
+        /** A spike of at least `minErrors × highFactor` lines is HIGH (if one pattern dominates). */
+        highFactor: z.number().min(1).default(4),
+        /** Share of the error lines the top pattern needs to "dominate" (HIGH severity, high confidence). */
+        dominantShare: z.number().gt(0).max(1).default(0.5),
       })
       .prefault({}),
     traces: z
@@ -38,6 +42,8 @@ export const engineConfigSchema = z
         serviceThresholdsMs: z.record(z.string(), z.number().positive()).default({}),
         /** Slowest trace ids cited as evidence. */
         slowestTraces: z.number().int().positive().default(3),
+        /** A p99 at least `threshold × highFactor` is HIGH; above the threshold it is MEDIUM. */
+        highFactor: z.number().min(1).default(2),
       })
       .prefault({}),
     routing: z

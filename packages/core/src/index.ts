@@ -9,3 +9,8 @@ export * from './schemas/context.js';
 export * from './schemas/incident.js';
 export * from './schemas/time.js';
 export * from './validation.js';
+export * from './hash.js';
+export * from './pipeline/ingest.js';
+export * from './pipeline/lifecycle.js';
+export * from './pipeline/resolve.js';
+export * from './pipeline/worker.js';

@@ -3,7 +3,7 @@
  * implement. Everything here is plain data; no adapter type leaks into the core.
  */
 import { z } from 'zod';
-import type { AlertInstance } from './schemas/alertmanager.js';
+import type { AlertInstance, AlertStatus } from './schemas/alertmanager.js';
 import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
 import type { Incident } from './schemas/incident.js';
 
@@ -15,6 +15,8 @@ export interface AlertRecord extends AlertInstance {
   receivedAt: string;
   /** `truncatedAlerts` of the notification that carried it. */
   truncatedAlerts: number;
+  /** The notification's top-level status: `resolved` only when every alert of the group is. */
+  groupStatus: AlertStatus;
 }
 
 export interface RecordedAlert {
@@ -122,6 +124,13 @@ export type CorrelationJob = z.infer<typeof correlationJobSchema>;
 
 export interface JobQueue {
   enqueue(job: CorrelationJob): Promise<void>;
+}
+
+/** Structured logging, as the functions configure it. Never pass secrets. */
+export interface Logger {
+  info(message: string, data?: Record<string, unknown>): void;
+  warn(message: string, data?: Record<string, unknown>): void;
+  error(message: string, data?: Record<string, unknown>): void;
 }
 
 export type IncidentEventType = 'opened' | 'resolved';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
+import { Fnv64 } from '../hash.js';
 import { formatPath, toFieldIssues } from '../validation.js';
 import { isZeroTime, timestamp } from './time.js';
 
@@ -97,24 +98,13 @@ export function serviceOf(labels: Record<string, string>): string {
 
 // Alertmanager's fingerprint: 64-bit FNV-1a over the sorted label names and values, each followed
 // by the byte 0xff (prometheus/common model.LabelSet.Fingerprint).
-const FNV_OFFSET = 0xcbf29ce484222325n;
-const FNV_PRIME = 0x100000001b3n;
-const MASK64 = 0xffffffffffffffffn;
-
 export function fingerprintOf(labels: Record<string, string>): string {
-  let hash = FNV_OFFSET;
-  const add = (bytes: Uint8Array) => {
-    for (const b of bytes) hash = ((hash ^ BigInt(b)) * FNV_PRIME) & MASK64;
-  };
-  const encoder = new TextEncoder();
+  const hash = new Fnv64();
   const separator = new Uint8Array([0xff]);
   for (const name of Object.keys(labels).sort()) {
-    add(encoder.encode(name));
-    add(separator);
-    add(encoder.encode(labels[name] ?? ''));
-    add(separator);
+    hash.addString(name).add(separator).addString(labels[name] ?? '').add(separator);
   }
-  return hash.toString(16).padStart(16, '0');
+  return hash.hex();
 }
 
 function instance(

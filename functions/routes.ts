@@ -1,0 +1,22 @@
+/**
+ * The HTTP routes and the function behind each: one table read by the CDK stack (API Gateway
+ * routes) and by the local stack (its dispatcher), so the two can never disagree.
+ */
+export type FunctionName = 'alerts' | 'context' | 'query';
+
+export interface Route {
+  method: 'GET' | 'POST';
+  /** API Gateway path syntax: `{name}` is a path parameter. */
+  path: string;
+  fn: FunctionName;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/alerts', fn: 'alerts' },
+  { method: 'POST', path: '/context/{kind}', fn: 'context' },
+  { method: 'GET', path: '/api/incidents', fn: 'query' },
+  { method: 'GET', path: '/api/incidents/{id}', fn: 'query' },
+  { method: 'POST', path: '/api/incidents/{id}/resolve', fn: 'query' },
+  { method: 'GET', path: '/api/stats', fn: 'query' },
+  { method: 'GET', path: '/healthz', fn: 'query' },
+];

@@ -1,0 +1,70 @@
+/** The worker: SQS batches of correlation jobs → engine → persisted incident → sinks. */
+import { correlationJobSchema, parseWith, processJob, TransientError } from '@incident-pilot/core';
+import middy from '@middy/core';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { getRoot, type Root } from './lib/composition.js';
+
+/** Groups processed at the same time within one batch (jobs of one group run one after another). */
+const PARALLEL_GROUPS = 4;
+
+async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchItemFailure[]> {
+  const first = records[0];
+  if (!first) return [];
+  try {
+    const job = parseWith(correlationJobSchema, JSON.parse(first.body), 'job');
+    const sinks = await root.sinks();
+    // Jobs of the same group are interchangeable: one run folds everything pending for it.
+    await processJob(
+      {
+        store: root.store,
+        sinks,
+        rules: root.rules,
+        config: root.config,
+        resolvePolicy: root.env.INCIDENT_PILOT_RESOLVE_POLICY,
+        narrate: (i) => root.narrate(i),
+        log: root.log,
+        now: root.now,
+      },
+      job,
+    );
+    return [];
+  } catch (error) {
+    root.log.warn('job failed; it will be retried', {
+      messageIds: records.map((r) => r.messageId),
+      receiveCount: first.attributes.ApproximateReceiveCount,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+    });
+    await root.store.addStats({ jobsFailed: records.length }).catch(() => undefined);
+    const retryAfter = error instanceof TransientError ? error.retryAfterSeconds : undefined;
+    if (retryAfter) {
+      await Promise.all(records.map((r) => root.queue.retryLater(r.receiptHandle, retryAfter).catch(() => undefined)));
+    }
+    return records.map((r) => ({ itemIdentifier: r.messageId }));
+  }
+}
+
+function groupKeyOf(record: SQSRecord): string {
+  try {
+    return String(JSON.parse(record.body)?.groupId ?? record.messageId);
+  } catch {
+    return record.messageId;
+  }
+}
+
+/** Reports failed records individually (`ReportBatchItemFailures`): the rest of the batch is done. */
+export async function workerRoute(event: SQSEvent, root: Root = getRoot()): Promise<SQSBatchResponse> {
+  const byGroup = new Map<string, SQSRecord[]>();
+  for (const record of event.Records) {
+    const key = groupKeyOf(record);
+    byGroup.set(key, [...(byGroup.get(key) ?? []), record]);
+  }
+  const groups = [...byGroup.values()];
+  const failures: SQSBatchItemFailure[] = [];
+  for (let i = 0; i < groups.length; i += PARALLEL_GROUPS) {
+    const results = await Promise.all(groups.slice(i, i + PARALLEL_GROUPS).map((g) => processGroup(root, g)));
+    failures.push(...results.flat());
+  }
+  return { batchItemFailures: failures };
+}
+
+export const handler = middy((event: SQSEvent) => workerRoute(event));

@@ -1,0 +1,120 @@
+/**
+ * The stack's configuration: CDK context (`cdk.json`, or `-c key=value` on the command line), parsed
+ * and validated in this one place. Everything downstream receives a typed {@link StackConfig}.
+ */
+import { engineConfigSchema, formatPath } from '@incident-pilot/core';
+import { z } from 'zod';
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+const RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** `-c key=value` always arrives as a string; cdk.json values arrive typed. Accept both. */
+const fromJsonString = (value: unknown): unknown => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value; // leave it to the schema to name the problem
+  }
+};
+const int = (min: number, max: number) => z.preprocess(fromJsonString, z.number().int().min(min).max(max));
+const bool = z.preprocess(fromJsonString, z.boolean());
+
+export const configSchema = z.object({
+  /** Deployment stage; part of the stack name (`IncidentPilot-<stage>`) and of alarm names. */
+  stage: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,19}$/, 'must be 1-20 lowercase letters, digits or dashes, starting with a letter')
+    .default('prod'),
+  /** Retention of every function's and the API's log group, in days (a CloudWatch Logs value). */
+  logRetentionDays: z
+    .preprocess(
+      fromJsonString,
+      z
+        .number()
+        .refine((d) => (RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${RETENTION_DAYS.join(', ')}`),
+    )
+    .default(30),
+  /** Where alarm notifications are e-mailed; empty = no subscription (subscribe to the topic yourself). */
+  alarmEmail: z.union([z.literal(''), z.email()]).default(''),
+  /** Upper bound of concurrent worker invocations the SQS event source may start (2-1000). */
+  workerMaxConcurrency: int(2, 1000).default(5),
+  /** What happens to data (tables, secrets, key, logs) on `cdk destroy`: `retain` keeps it. */
+  removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  /** Steady-state request rate limit of the API stage (requests per second). */
+  apiThrottleRate: int(1, 10_000).default(50),
+  /** Burst limit of the API stage (requests). */
+  apiThrottleBurst: int(1, 5_000).default(100),
+  /** `all`: an incident resolves when all of its alerts resolved; `any`: on the first resolved alert. */
+  resolvePolicy: z.enum(['all', 'any']).default('all'),
+  /** How long context (deploys, logs, traces) is kept, in hours. */
+  contextTtlHours: int(1, 24 * 90).default(48),
+  /** How long raw alert records are kept, in days (incidents are kept forever). */
+  alertTtlDays: int(1, 3650).default(30),
+  /** Rule thresholds, passed to the functions as `INCIDENT_PILOT_ENGINE_CONFIG`. */
+  engineConfig: z.preprocess(fromJsonString, z.record(z.string(), z.unknown())).default({}),
+  /** Optional LLM rephrasing; an empty provider means templated narration only. */
+  llm: z
+    .preprocess(
+      fromJsonString,
+      z.strictObject({
+        provider: z.enum(['', 'openai', 'anthropic']).default(''),
+        model: z.string().default(''),
+        endpoint: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
+      }),
+    )
+    .default({ provider: '', model: '', endpoint: '' }),
+  /** Log level of the functions' structured logs. */
+  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** AWS X-Ray active tracing on the functions (adds X-Ray permissions and cost). */
+  tracing: bool.default(false),
+  /** Alarm when the oldest queued job is older than this many seconds (the worker is stuck or failing). */
+  queueAgeAlarmSeconds: int(60, 86_400).default(300),
+});
+
+export type StackConfig = z.output<typeof configSchema>;
+export const CONTEXT_KEYS = Object.keys(configSchema.shape) as (keyof StackConfig)[];
+
+/**
+ * Validates the raw context values (undefined = default) and returns the typed configuration, or
+ * throws one error naming every bad key. `engineConfig` is checked against the engine's own schema
+ * so a typo in a threshold fails `cdk synth`, not the first alert.
+ */
+export function parseConfig(context: Partial<Record<keyof StackConfig, unknown>>): StackConfig {
+  const result = configSchema.safeParse(context);
+  const issues = result.success ? [] : result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+  if (result.success) {
+    const engine = engineConfigSchema.safeParse(result.data.engineConfig);
+    if (engine.success) {
+      for (const path of unknownKeys(result.data.engineConfig, engine.data, ['engineConfig'])) {
+        issues.push(`  ${formatPath(path)}: unknown key (the engine would silently ignore it)`);
+      }
+    } else {
+      issues.push(...engine.error.issues.map((i) => `  ${formatPath(['engineConfig', ...i.path])}: ${i.message}`));
+    }
+  }
+  if (issues.length > 0 || !result.success) {
+    throw new Error(`invalid CDK context (cdk.json "context" or -c key=value):\n${issues.join('\n')}`);
+  }
+  return result.data;
+}
+
+/**
+ * Paths present in `input` but dropped by parsing. The engine schema strips unknown keys, so without
+ * this a misspelt threshold (`windowMinute`) would deploy and quietly use the default.
+ */
+function unknownKeys(input: unknown, parsed: unknown, at: PropertyKey[]): PropertyKey[][] {
+  if (!isPlainObject(input) || !isPlainObject(parsed)) return [];
+  return Object.keys(input).flatMap((key) =>
+    key in parsed ? unknownKeys(input[key], parsed[key], [...at, key]) : [[...at, key]],
+  );
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads every configuration key from the construct tree's context (cdk.json, then `-c` overrides). */
+export function readConfig(tryGetContext: (key: string) => unknown): StackConfig {
+  return parseConfig(Object.fromEntries(CONTEXT_KEYS.map((key) => [key, tryGetContext(key)])));
+}

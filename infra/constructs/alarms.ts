@@ -1,0 +1,127 @@
+import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface PipelineAlarmsProps {
+  readonly stage: string;
+  /** Empty: no subscription. */
+  readonly email: string;
+  readonly api: HttpApi;
+  readonly httpFunctions: Record<string, IFunction>;
+  readonly worker: IFunction;
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  readonly queueAgeThreshold: Duration;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The alarms that say "incidents are not being processed", all notifying one encrypted SNS topic
+ * (on alarm and on recovery).
+ */
+export class PipelineAlarms extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
+    super(scope, id);
+
+    // A customer-managed key, not alias/aws/sns: CloudWatch alarms cannot publish to a topic encrypted
+    // with the AWS-managed key, because its key policy cannot grant cloudwatch.amazonaws.com.
+    const key = new Key(this, 'TopicKey', {
+      description: 'incident-pilot alarm topic encryption',
+      enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
+    });
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        // In a key policy `*` means this key. No source condition here (as in the AWS example): who may
+        // publish is restricted by the topic policy below.
+        resources: ['*'],
+      }),
+    );
+
+    this.topic = new Topic(this, 'Topic', {
+      displayName: `incident-pilot ${props.stage} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+    );
+    if (props.email) this.topic.addSubscription(new EmailSubscription(props.email));
+
+    const minute = Duration.minutes(1);
+    const alarm = (name: string, description: string, metric: IMetric, threshold = 0, evaluationPeriods = 1) => {
+      const created = new Alarm(this, name, {
+        alarmName: `incident-pilot-${props.stage}-${name}`,
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No data means no traffic, which is not a failure.
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(new SnsAction(this.topic));
+      created.addOkAction(new SnsAction(this.topic));
+      this.alarms.push(created);
+      return created;
+    };
+
+    alarm(
+      'dlq-not-empty',
+      'Jobs reached the dead-letter queue after 5 failed attempts: alerts were not turned into incidents. ' +
+        'Fix the cause (worker logs), then redrive (scripts/redrive-dlq.ts).',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
+    );
+    alarm(
+      'queue-age',
+      `The oldest job has waited more than ${props.queueAgeThreshold.toSeconds()} s: the worker is failing, ` +
+        'throttled or stuck, and incidents are late.',
+      props.queue.metricApproximateAgeOfOldestMessage({ period: minute, statistic: 'Maximum' }),
+      props.queueAgeThreshold.toSeconds(),
+      3,
+    );
+    alarm(
+      'worker-errors',
+      'The worker failed invocations (whole batches retried).',
+      props.worker.metricErrors({ period: minute, statistic: 'Sum' }),
+    );
+    alarm(
+      'worker-throttles',
+      'The worker was throttled: the account concurrency is exhausted, jobs are delayed.',
+      props.worker.metricThrottles({ period: minute, statistic: 'Sum' }),
+    );
+    for (const [name, fn] of Object.entries(props.httpFunctions)) {
+      alarm(
+        `${name}-errors`,
+        `The ${name} function failed invocations (the caller got a 5xx from API Gateway).`,
+        fn.metricErrors({ period: minute, statistic: 'Sum' }),
+      );
+    }
+    alarm(
+      'api-5xx',
+      'The API answered 5xx: Alertmanager retries, but alerts are delayed until this clears.',
+      props.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+    );
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The DynamoDB table design, as data. The CDK stack (infra/) and the local emulator both build their
+ * tables from these constants, so the two can never drift apart.
+ *
+ * Data table (`INCIDENT_PILOT_TABLE`), one partition per entity group:
+ *
+ * | item                | pk                      | sk                                         | notes                          |
+ * | ------------------- | ----------------------- | ------------------------------------------ | ------------------------------ |
+ * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | `queued`, `appliedTo`, TTL     |
+ * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
+ * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs, traces; TTL |
+ * | notification marker | `N#<incidentId>`        | `<event>#<sink>`                           | `state`: claimed / sent        |
+ * | counters            | `STATS`                 | `COUNTERS`                                 | one number per stat, `ADD`     |
+ *
+ * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with every
+ * incident field as a readable top-level attribute. Two GSIs list incidents newest first without a scan:
+ * `byOpenedAt` (every incident, `listPk` = `"incident"`) and the sparse `openByOpenedAt` (`openPk` =
+ * `"open"` exists only while the incident is open).
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { ContextKind, IncidentEventType } from '@incident-pilot/core';
+
+/** Key and TTL attribute names of the data table. */
+export const DATA_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  /** Epoch seconds; DynamoDB's TTL deletes the item some time (up to days) after it. */
+  ttlAttribute: 'expiresAt',
+} as const;
+
+/** Key names, index names and constant index partition values of the incidents table. */
+export const INCIDENTS_TABLE = {
+  partitionKey: 'id',
+  /** Every incident, newest first: pk `listPk` (always `"incident"`), sk `openedAt`. */
+  byOpenedAt: { indexName: 'byOpenedAt', partitionKey: 'listPk', sortKey: 'openedAt', partitionValue: 'incident' },
+  /** Open incidents only (sparse): pk `openPk` (`"open"`, removed on resolve), sk `openedAt`. */
+  openByOpenedAt: { indexName: 'openByOpenedAt', partitionKey: 'openPk', sortKey: 'openedAt', partitionValue: 'open' },
+} as const;
+
+/** Builders for the data table's keys; the single place that knows the key formats. */
+export const keys = {
+  alert: (groupId: string, fingerprint: string, startsAt: string, status: string) => ({
+    pk: `G#${groupId}`,
+    sk: `A#${fingerprint}#${startsAt}#${status}`,
+  }),
+  /** Begins every alert record's sort key inside a group partition. */
+  alertPrefix: 'A#',
+  groupState: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'STATE' }),
+  contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
+  notification: (incidentId: string, event: IncidentEventType, sink: string) => ({
+    pk: `N#${incidentId}`,
+    sk: `${event}#${sink}`,
+  }),
+  stats: { pk: 'STATS', sk: 'COUNTERS' },
+} as const;
+
+/** Physical table names, as the stack names them (env `INCIDENT_PILOT_TABLE`, `INCIDENT_PILOT_INCIDENTS_TABLE`). */
+export interface TableNames {
+  tableName: string;
+  incidentsTableName: string;
+}
+
+/**
+ * CreateTable inputs (on-demand billing) for both tables, used by the local emulator. TTL is not
+ * part of CreateTable: the stack enables it on {@link DATA_TABLE.ttlAttribute}; dynalite ignores TTL,
+ * which is why the store filters expired items on read.
+ */
+export function tableDefinitions(names: TableNames): [CreateTableCommandInput, CreateTableCommandInput] {
+  const { byOpenedAt, openByOpenedAt } = INCIDENTS_TABLE;
+  return [
+    {
+      TableName: names.tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: DATA_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: DATA_TABLE.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: DATA_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: DATA_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
+    },
+    {
+      TableName: names.incidentsTableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: INCIDENTS_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: byOpenedAt.partitionKey, AttributeType: 'S' },
+        { AttributeName: openByOpenedAt.partitionKey, AttributeType: 'S' },
+        // Shared by both indexes.
+        { AttributeName: byOpenedAt.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: INCIDENTS_TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [byOpenedAt, openByOpenedAt].map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      })),
+    },
+  ];
+}

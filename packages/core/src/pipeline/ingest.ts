@@ -1,0 +1,114 @@
+import { ValidationError } from '../errors.js';
+import { fnv64 } from '../hash.js';
+import type {
+  AlertRecord,
+  AlertRepository,
+  ContextItem,
+  ContextRepository,
+  JobQueue,
+  StatsRepository,
+} from '../ports.js';
+import type { AlertGroup } from '../schemas/alertmanager.js';
+import { type ContextKind, contextSchemas } from '../schemas/context.js';
+import { formatPath } from '../validation.js';
+
+/** A short, key-safe id for an Alertmanager group key. */
+export function groupIdOf(groupKey: string): string {
+  return fnv64(groupKey);
+}
+
+export interface IngestResult {
+  /** `fingerprint@startsAt:status` of every alert stored for the first time. */
+  accepted: string[];
+  /** Alerts that were already stored (re-sends, retries, HA duplicates). */
+  duplicates: number;
+}
+
+export const alertKey = (r: { fingerprint: string; startsAt: string; status: string }) =>
+  `${r.fingerprint}@${r.startsAt}:${r.status}`;
+
+/**
+ * Stores each alert once and makes sure a correlation job is queued for every group with new
+ * alerts. A job is also (re)queued for alerts stored earlier whose job never made it onto the queue,
+ * so a retry after a failed enqueue loses nothing. Throws (→ 503, Alertmanager retries) when the store
+ * or the queue fails.
+ */
+export async function ingestAlerts(
+  deps: { store: AlertRepository & StatsRepository; queue: JobQueue },
+  groups: AlertGroup[],
+  receivedAt: string,
+): Promise<IngestResult> {
+  const result: IngestResult = { accepted: [], duplicates: 0 };
+  for (const group of groups) {
+    const groupId = groupIdOf(group.groupKey);
+    // The same alert twice in one payload is one alert.
+    const unique = new Map<string, AlertRecord>();
+    for (const alert of group.alerts) {
+      const record: AlertRecord = {
+        ...alert,
+        groupKey: group.groupKey,
+        groupId,
+        receivedAt,
+        truncatedAlerts: group.truncatedAlerts,
+        groupStatus: group.status,
+      };
+      unique.set(alertKey(record), record);
+    }
+    const recorded = await deps.store.recordAlerts([...unique.values()]);
+    const unqueued = recorded.filter((r) => !r.queued).map((r) => r.record);
+    if (unqueued.length > 0) {
+      await deps.queue.enqueue({ groupId, groupKey: group.groupKey, enqueuedAt: receivedAt });
+      await deps.store.markQueued(unqueued);
+    }
+    for (const r of recorded) {
+      if (r.created) result.accepted.push(alertKey(r.record));
+      else result.duplicates += 1;
+    }
+  }
+  await deps.store.addStats({ alertsReceived: result.accepted.length, duplicatesDropped: result.duplicates });
+  return result;
+}
+
+/** The most context items one request may carry. */
+export const MAX_CONTEXT_BATCH = 500;
+
+/**
+ * Validates and stores one context item or a batch. Missing timestamps become `receivedAt`.
+ * Every bad item is named by its index and field (`[3].level: …`); nothing is stored then.
+ */
+export async function ingestContext(
+  deps: { store: ContextRepository },
+  kind: ContextKind,
+  body: unknown,
+  receivedAt: string,
+  expiresAt: number,
+): Promise<{ stored: number }> {
+  const batch = Array.isArray(body);
+  const items: unknown[] = batch ? body : [body];
+  if (items.length === 0) throw new ValidationError([{ path: '', message: 'expected at least one item' }], kind);
+  if (items.length > MAX_CONTEXT_BATCH) {
+    throw new ValidationError(
+      [{ path: '', message: `a batch holds at most ${MAX_CONTEXT_BATCH} items, got ${items.length}` }],
+      kind,
+    );
+  }
+  const schema = contextSchemas[kind];
+  const parsed: ContextItem[] = [];
+  const issues = [];
+  for (const [index, item] of items.entries()) {
+    const result = schema.safeParse(item);
+    if (!result.success) {
+      const prefix = batch ? [index] : [];
+      issues.push(
+        ...result.error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message })),
+      );
+    } else if ('when' in result.data) {
+      parsed.push(result.data);
+    } else {
+      parsed.push({ ...result.data, timestamp: result.data.timestamp ?? receivedAt });
+    }
+  }
+  if (issues.length > 0) throw new ValidationError(issues, kind);
+  await deps.store.putContext(kind, parsed, expiresAt);
+  return { stored: parsed.length };
+}

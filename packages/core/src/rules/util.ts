@@ -1,0 +1,73 @@
+/** Helpers shared by the rules. Rules import from here, never from each other. */
+import type { EngineConfig } from '../config.js';
+import type { AlertGroup, AlertInstance } from '../schemas/alertmanager.js';
+
+export const MINUTE_MS = 60_000;
+
+/** True when `ts` parses and lies in [fromMs, toMs], both ends included. */
+export function isWithin(ts: string, fromMs: number, toMs: number): boolean {
+  const ms = Date.parse(ts);
+  return ms >= fromMs && ms <= toMs;
+}
+
+/** `3 min`, `1.5 min`, `45 s`: short and exact enough to read at 3 AM. */
+export function formatDuration(ms: number): string {
+  const abs = Math.abs(ms);
+  if (abs < MINUTE_MS) return `${Math.round(abs / 1000)} s`;
+  if (abs < 60 * MINUTE_MS) return `${Number((abs / MINUTE_MS).toFixed(1))} min`;
+  return `${Number((abs / (60 * MINUTE_MS)).toFixed(1))} h`;
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/**
+ * Nearest-rank percentile: the smallest value such that at least p% of the values are at or below
+ * it, i.e. `sorted[ceil(p/100 × n) − 1]`. Always an observed value; for n < 100 the p99 is the max.
+ */
+export function nearestRank(sortedAscending: readonly number[], p: number): number {
+  const rank = Math.max(1, Math.ceil((p * sortedAscending.length) / 100));
+  return sortedAscending[rank - 1] ?? Number.NaN;
+}
+
+/** Quotes a string for a POSIX shell, unless it is plainly safe as it is. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Collapses a message to one line and cuts it to `max` characters. */
+export function clip(s: string, max = 300): string {
+  const line = s.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** Where a group's owning team came from. */
+export type TeamSource = 'commonLabels' | 'alertLabels' | 'config' | 'none';
+
+export interface TeamRoute {
+  team: string;
+  source: TeamSource;
+}
+
+/**
+ * The team that owns an alert group: the `team` label (common labels first, then the reference
+ * alert's), else `routing.serviceTeams[service]`, else `unowned`.
+ */
+export function routeTeam(
+  group: Pick<AlertGroup, 'commonLabels'>,
+  alert: Pick<AlertInstance, 'labels'>,
+  service: string,
+  config: Pick<EngineConfig, 'routing'>,
+): TeamRoute {
+  const common = group.commonLabels.team?.trim();
+  if (common) return { team: common, source: 'commonLabels' };
+  const own = alert.labels.team?.trim();
+  if (own) return { team: own, source: 'alertLabels' };
+  // Own-property check: a service named `constructor` must not find Object.prototype's.
+  const configured = Object.hasOwn(config.routing.serviceTeams, service)
+    ? config.routing.serviceTeams[service]?.trim()
+    : undefined;
+  if (configured) return { team: configured, source: 'config' };
+  return { team: 'unowned', source: 'none' };
+}

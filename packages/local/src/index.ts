@@ -1,0 +1,5 @@
+export * from './emulators.js';
+export * from './poller.js';
+export * from './recovery.js';
+export * from './server.js';
+export * from './stack.js';

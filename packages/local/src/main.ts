@@ -1,0 +1,65 @@
+/** `npm start`: the whole pipeline on this machine, no cloud account, no Docker. */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { startLocalStack } from './stack.js';
+
+const localEnv = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(9099),
+  INCIDENT_PILOT_HOST: z.string().default('127.0.0.1'),
+  INCIDENT_PILOT_DATA_DIR: z.string().min(1).default('.data'),
+  INCIDENT_PILOT_TOKEN: z.string().default(''),
+  INCIDENT_PILOT_SLACK_WEBHOOK: z.string().default(''),
+  INCIDENT_PILOT_QUIET: z.string().default(''),
+  INCIDENT_PILOT_LOG_LEVEL: z.string().default('warn'),
+});
+
+async function main() {
+  const parsed = localEnv.safeParse(process.env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) console.error(`invalid ${issue.path.join('.')}: ${issue.message}`);
+    process.exit(1);
+  }
+  const env = parsed.data;
+  const dataDir = resolve(env.INCIDENT_PILOT_DATA_DIR);
+  const stack = await startLocalStack({
+    port: env.PORT,
+    host: env.INCIDENT_PILOT_HOST,
+    dataDir,
+    env: { INCIDENT_PILOT_LOG_LEVEL: env.INCIDENT_PILOT_LOG_LEVEL },
+    onError: (error) => console.error('poller:', error instanceof Error ? error.message : error),
+  });
+  const lines = [
+    'incident-pilot local stack',
+    `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats)`,
+    `  data       ${dataDir}   (DynamoDB on dynalite; the job queue is in memory)`,
+    `  queue      ${stack.queueUrl} (dead-letter: ${stack.dlqUrl.split('/').pop()})`,
+    `  Slack      ${env.INCIDENT_PILOT_SLACK_WEBHOOK ? 'on' : 'off (set INCIDENT_PILOT_SLACK_WEBHOOK to post incidents to Slack)'}`,
+    `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
+  ];
+  if (stack.requeued > 0) lines.push(`  recovered  ${stack.requeued} group(s) with unprocessed alerts re-queued`);
+  console.log(lines.join('\n'));
+  if (!env.INCIDENT_PILOT_TOKEN) {
+    console.warn(
+      '\n  !!! AUTH IS OFF: anyone who can reach this port can post alerts and read incidents.\n' +
+        '  !!! Set INCIDENT_PILOT_TOKEN=<secret> to require "Authorization: Bearer <secret>".\n',
+    );
+  }
+  console.log('Ready. Ctrl-C to stop.');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await stack.stop();
+    console.log(`stopped; data kept in ${dataDir}`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error) => {
+  console.error(`incident-pilot failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type AlertRecord,
+  applyAlerts,
+  groupIdOf,
+  type Incident,
+  incidentIdOf,
+  parseAlertPayload,
+} from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/alertmanager', name), 'utf8'));
+
+/** The records `POST /alerts` would store for a fixture delivered at `receivedAt`. */
+function recordsOf(name: string, receivedAt: string): AlertRecord[] {
+  const [group] = parseAlertPayload(fixture(name), receivedAt);
+  if (!group) throw new Error('no group');
+  return group.alerts.map((a) => ({
+    ...a,
+    groupKey: group.groupKey,
+    groupId: groupIdOf(group.groupKey),
+    receivedAt,
+    truncatedAlerts: group.truncatedAlerts,
+    groupStatus: group.status,
+  }));
+}
+
+function blank(overrides: Partial<Incident> = {}): Incident {
+  return {
+    id: 'inc-1',
+    status: 'open',
+    severity: 'high',
+    service: 'api',
+    alertname: 'HighLatency',
+    title: 'HighLatency on api',
+    team: 'payments',
+    groupKey: 'g',
+    openedAt: '2026-11-25T04:00:00Z',
+    resolvedAt: null,
+    resolution: null,
+    lastSeenAt: '2026-11-25T04:00:00Z',
+    alertCount: 0,
+    firingCount: 0,
+    resolvedAlertCount: 0,
+    truncatedAlerts: 0,
+    alerts: [],
+    findings: [],
+    narration: '',
+    previousIncidentId: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+describe('incident lifecycle', () => {
+  it('attaches every alert of a group and counts them', () => {
+    const { incident, resolvedNow } = applyAlerts(
+      blank(),
+      recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z'),
+      'all',
+    );
+    expect(incident.alertCount).toBe(3);
+    expect(incident.firingCount).toBe(3);
+    expect(incident.status).toBe('open');
+    expect(resolvedNow).toBe(false);
+  });
+
+  it('is idempotent: the same delivery applied twice changes nothing', () => {
+    const records = recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z');
+    const once = applyAlerts(blank(), records, 'all').incident;
+    const twice = applyAlerts(once, records, 'all').incident;
+    expect(twice).toEqual(once);
+  });
+
+  it('shows a partially resolved group as open with one alert resolved', () => {
+    const { incident } = applyAlerts(
+      blank(),
+      recordsOf('firing-group-partially-resolved-1-of-3.json', '2026-11-25T04:01:00Z'),
+      'all',
+    );
+    expect(incident.status).toBe('open');
+    expect(incident.resolvedAlertCount).toBe(1);
+    expect(incident.firingCount).toBe(2);
+    expect(incident.lastSeenAt).toBe('2026-11-25T04:01:00Z');
+  });
+
+  it('resolves when every alert has resolved (policy all), not before', () => {
+    const partial = applyAlerts(
+      blank(),
+      recordsOf('firing-group-partially-resolved-1-of-3.json', '2026-11-25T04:01:00Z'),
+      'all',
+    );
+    const done = applyAlerts(
+      partial.incident,
+      recordsOf('resolved-group-after-partial.json', '2026-11-25T04:02:00Z'),
+      'all',
+    );
+    expect(partial.resolvedNow).toBe(false);
+    expect(done.resolvedNow).toBe(true);
+    expect(done.incident.status).toBe('resolved');
+    expect(done.incident.resolution).toBe('all_alerts_resolved');
+    expect(done.incident.resolvedAt).not.toBeNull();
+  });
+
+  it('resolves on the first resolved alert under policy any', () => {
+    const { incident, resolvedNow } = applyAlerts(
+      blank(),
+      recordsOf('firing-group-partially-resolved-1-of-3.json', '2026-11-25T04:01:00Z'),
+      'any',
+    );
+    expect(resolvedNow).toBe(true);
+    expect(incident.resolution).toBe('any_alert_resolved');
+  });
+
+  it('grows when a second alert joins the group, keeping the first one attached', () => {
+    const grown = recordsOf('firing-group-grown-1-to-2-alerts.json', '2026-11-25T04:00:03Z');
+    const first = applyAlerts(blank(), grown.slice(0, 1), 'all');
+    const both = applyAlerts(first.incident, grown, 'all');
+    expect(first.incident.alertCount).toBe(1);
+    expect(both.incident.alertCount).toBe(2);
+    expect(both.incident.alerts.map((a) => a.fingerprint)).toEqual(['2e981b451ba1f0b8', '4e939a2f4c808c63']);
+  });
+
+  it('records truncated alerts and stays open while unseen alerts may still fire', () => {
+    const firing = recordsOf('firing-truncated-max-alerts-2-of-5.json', '2026-11-25T04:00:01Z');
+    const opened = applyAlerts(blank(), firing, 'all');
+    // Only the two alerts we saw, resolved while the group still fires: not enough to resolve.
+    const seenResolved = firing.map((r) => ({
+      ...r,
+      status: 'resolved' as const,
+      endsAt: '2026-11-25T04:05:00Z',
+      receivedAt: '2026-11-25T04:05:01Z',
+    }));
+    const stillOpen = applyAlerts(opened.incident, seenResolved, 'all');
+    const done = applyAlerts(
+      opened.incident,
+      recordsOf('resolved-truncated-max-alerts-2-of-5.json', '2026-11-25T04:06:00Z'),
+      'all',
+    );
+    expect(opened.incident.truncatedAlerts).toBe(3);
+    expect(stillOpen.incident.status).toBe('open');
+    expect(done.incident.status).toBe('resolved');
+  });
+
+  it('never reopens a resolved incident', () => {
+    const resolved = blank({ status: 'resolved', resolvedAt: '2026-11-25T04:10:00Z' });
+    const { incident } = applyAlerts(resolved, recordsOf('firing-single-alert.json', '2026-11-25T04:20:00Z'), 'all');
+    expect(incident).toBe(resolved);
+  });
+
+  it('derives a stable incident id per group and sequence', () => {
+    expect(incidentIdOf('g', 1)).toBe(incidentIdOf('g', 1));
+    expect(incidentIdOf('g', 1)).not.toBe(incidentIdOf('g', 2));
+    expect(incidentIdOf('g', 1)).toMatch(/^inc-[0-9a-f]{12}$/);
+  });
+});
