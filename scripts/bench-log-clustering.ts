@@ -152,8 +152,12 @@ for (const [name, info] of Object.entries(datasets)) {
   );
 }
 
-console.log(`Loghub-2k grouping accuracy — ${values['with-dataset-masks'] ? 'generic + dataset masks' : 'generic masks only'}`);
-console.log(`${'system'.padEnd(10)} ${'GA'.padStart(8)} ${'Drain GA'.padStart(9)} ${'groups'.padStart(7)} ${'templates'.padStart(10)} ${'lines/s'.padStart(12)}`);
+console.log(
+  `Loghub-2k grouping accuracy — ${values['with-dataset-masks'] ? 'generic + dataset masks' : 'generic masks only'}`,
+);
+console.log(
+  `${'system'.padEnd(10)} ${'GA'.padStart(8)} ${'Drain GA'.padStart(9)} ${'groups'.padStart(7)} ${'templates'.padStart(10)} ${'lines/s'.padStart(12)}`,
+);
 for (const row of rows) console.log(row);
 console.log(
   `${'average'.padEnd(10)} ${(accuracySum / counted).toFixed(3).padStart(8)} ${(drainSum / counted).toFixed(3).padStart(9)}`,

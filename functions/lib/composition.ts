@@ -48,7 +48,9 @@ export interface RootOverrides {
 
 export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
   const log = createLogger(env.INCIDENT_PILOT_LOG_LEVEL);
-  const sqs = overrides.sqs ?? new SQSClient({});
+  // The endpoint comes from the region (or AWS_ENDPOINT_URL_SQS locally), never from the queue URL's
+  // host: the local emulator's URLs name a host (sqs.<region>.localhost) that need not resolve.
+  const sqs = overrides.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false });
   const queue = createSqsQueue({ queueUrl: env.INCIDENT_PILOT_QUEUE_URL, client: sqs });
   const store = createDynamoStore({
     tableName: env.INCIDENT_PILOT_TABLE,

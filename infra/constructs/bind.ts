@@ -9,7 +9,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { PipelineTable } from './tables.js';
 
-/** The DynamoDB API calls the adapters make. */
+/** The DynamoDB API calls the adapter makes on a base table. */
 export type TableAction =
   | 'GetItem'
   | 'PutItem'
@@ -20,29 +20,32 @@ export type TableAction =
   | 'BatchGetItem'
   | 'ConditionCheckItem';
 
-/** Actions that can target an index; every other action only applies to the base table. */
-const INDEX_ACTIONS: readonly TableAction[] = ['Query'];
+export interface TableAccess {
+  /** Allowed on the base table. Empty: the variable only (every function parses both table names). */
+  readonly actions: readonly TableAction[];
+  /** Indexes the function queries: `dynamodb:Query` on each of these index ARNs, never `index/*`. */
+  readonly queryIndexes?: readonly string[];
+}
 
-/**
- * Sets `env` to the table's name and allows `actions` on the table; `Query` is also allowed on each
- * of its indexes, named one by one. An empty `actions` only sets the variable (every function parses
- * the same environment schema, which requires both table names).
- */
-export function bindTable(fn: LambdaFunction, env: string, target: PipelineTable, actions: readonly TableAction[]) {
+/** Sets `env` to the table's name and allows exactly `access` on the table and the named indexes. */
+export function bindTable(fn: LambdaFunction, env: string, target: PipelineTable, access: TableAccess) {
   fn.addEnvironment(env, target.table.tableName);
-  if (actions.length === 0) return;
-  fn.addToRolePolicy(
-    new PolicyStatement({
-      actions: actions.map((a) => `dynamodb:${a}`),
-      resources: [target.table.tableArn],
-    }),
-  );
-  const indexActions = actions.filter((a) => INDEX_ACTIONS.includes(a));
-  if (indexActions.length > 0 && target.indexNames.length > 0) {
+  if (access.actions.length > 0) {
     fn.addToRolePolicy(
       new PolicyStatement({
-        actions: indexActions.map((a) => `dynamodb:${a}`),
-        resources: target.indexNames.map((name) => `${target.table.tableArn}/index/${name}`),
+        actions: access.actions.map((a) => `dynamodb:${a}`),
+        resources: [target.table.tableArn],
+      }),
+    );
+  }
+  const indexes = access.queryIndexes ?? [];
+  const unknown = indexes.filter((name) => !target.indexNames.includes(name));
+  if (unknown.length > 0) throw new Error(`bindTable: the table has no index ${unknown.join(', ')}`);
+  if (indexes.length > 0) {
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: indexes.map((name) => `${target.table.tableArn}/index/${name}`),
       }),
     );
   }

@@ -6,8 +6,8 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  type QueryCommandInput,
   QueryCommand,
+  type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
@@ -90,7 +90,9 @@ export function createDynamoStore({
   }
 
   async function getItem(table: string, key: Item): Promise<Item | undefined> {
-    const out = await call('GetItem', () => doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })));
+    const out = await call('GetItem', () =>
+      doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })),
+    );
     return out.Item;
   }
 
@@ -129,7 +131,8 @@ export function createDynamoStore({
     for (let i = 0; i < items.length; i += BATCH_WRITE_SIZE) {
       let requests = items.slice(i, i + BATCH_WRITE_SIZE).map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === BATCH_WRITE_ATTEMPTS) throw new TransientError('DynamoDB BatchWriteItem left items unprocessed');
+        if (attempt === BATCH_WRITE_ATTEMPTS)
+          throw new TransientError('DynamoDB BatchWriteItem left items unprocessed');
         if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
         const batch = requests;
         const out = await call('BatchWriteItem', () =>
@@ -177,9 +180,14 @@ export function createDynamoStore({
 
     async markQueued(records: AlertRecord[]): Promise<void> {
       await mapLimit(records, CONCURRENCY, (r) =>
-        updateIfExists(keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status), '#q = :true', { '#q': 'queued' }, {
-          ':true': true,
-        }),
+        updateIfExists(
+          keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status),
+          '#q = :true',
+          { '#q': 'queued' },
+          {
+            ':true': true,
+          },
+        ),
       );
     },
 
@@ -201,9 +209,14 @@ export function createDynamoStore({
 
     async markApplied(records: AlertRecord[], incidentId: string): Promise<void> {
       await mapLimit(records, CONCURRENCY, (r) =>
-        updateIfExists(keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status), '#applied = :id', {
-          '#applied': 'appliedTo',
-        }, { ':id': incidentId }),
+        updateIfExists(
+          keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status),
+          '#applied = :id',
+          {
+            '#applied': 'appliedTo',
+          },
+          { ':id': incidentId },
+        ),
       );
     },
 

@@ -14,3 +14,6 @@ export * from './pipeline/ingest.js';
 export * from './pipeline/lifecycle.js';
 export * from './pipeline/resolve.js';
 export * from './pipeline/worker.js';
+export * from './logs/cluster.js';
+export { narrate, narrateResolution, type NarrationInput } from './narration/template.js';
+export { nearestRank, routeTeam, type TeamRoute, type TeamSource } from './rules/util.js';

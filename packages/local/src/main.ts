@@ -14,6 +14,8 @@ const localEnv = z.object({
 });
 
 async function main() {
+  // Developers may run Node 20 locally (Lambda runs 24); the SDK's upgrade notice is noise here.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const parsed = localEnv.safeParse(process.env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) console.error(`invalid ${issue.path.join('.')}: ${issue.message}`);

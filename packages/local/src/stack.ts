@@ -49,6 +49,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The handlers read their configuration from the environment at cold start, exactly as in Lambda.
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
+    // Local development may run on Node 20; Lambda runs Node 24.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoEndpoint,

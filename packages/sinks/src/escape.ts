@@ -130,6 +130,6 @@ export function slackCode(s: string, maxLength: number): string {
 const BARE_BROADCAST = /@(here|channel|everyone)\b/gi;
 
 /** Defuses bare `@here`/`@channel`/`@everyone` in text that Slack might auto-parse (the fallback `text`). */
-export function defuseBareMentions(escaped: string): string {
-  return escaped.replace(BARE_BROADCAST, '@\u200b$1');
+export function defuseBareMentions(s: string): string {
+  return s.replace(BARE_BROADCAST, '@\u200b$1');
 }

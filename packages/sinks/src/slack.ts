@@ -357,5 +357,6 @@ function fallbackText({ type, incident }: IncidentEvent): string {
     type === 'opened'
       ? `[${incident.severity.toUpperCase()}] ${title} — ${oneLine(incident.service)} (${oneLine(incident.id)})`
       : `Resolved: ${title} — ${oneLine(incident.service)} (${oneLine(incident.id)})`;
-  return defuseBareMentions(escapeSlackText(raw, SLACK_LIMITS.fallbackText));
+  // Defused before escaping, so the zero-width spaces count against the limit.
+  return escapeSlackText(defuseBareMentions(raw), SLACK_LIMITS.fallbackText);
 }

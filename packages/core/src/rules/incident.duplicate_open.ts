@@ -46,7 +46,9 @@ export const incidentDuplicateOpen = defineRule({
       at: incident.openedAt,
     }));
     const { id } = primary.incident;
-    const how = primary.fingerprint ? `already holds alert ${primary.fingerprint}` : `has the same service and alertname`;
+    const how = primary.fingerprint
+      ? `already holds alert ${primary.fingerprint}`
+      : `has the same service and alertname`;
     const more = matches.length > 1 ? `; ${plural(matches.length - 1, 'more open incident')} match` : '';
     return [
       {

@@ -1,0 +1,229 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import type { StackConfig } from './config.js';
+import { PipelineAlarms } from './constructs/alarms.js';
+import { PipelineApi } from './constructs/api.js';
+import { bindQueue, bindSecret, bindTable } from './constructs/bind.js';
+import { PipelineDashboard } from './constructs/dashboard.js';
+import { PipelineFunction } from './constructs/pipeline-function.js';
+import { JobQueue } from './constructs/queue.js';
+import { PipelineSecrets } from './constructs/secrets.js';
+import { PipelineTables } from './constructs/tables.js';
+
+/** Where Alertmanager reads the bearer token from (`http_config.authorization.credentials_file`). */
+export const TOKEN_FILE = '/etc/alertmanager/incident-pilot.token';
+
+/** The worker's timeout; the queue's visibility timeout is derived from it. */
+export const WORKER_TIMEOUT = Duration.seconds(30);
+const WORKER_BATCHING_WINDOW = Duration.seconds(1);
+
+const handlerPath = (name: string) => fileURLToPath(new URL(`../functions/${name}.ts`, import.meta.url));
+
+export interface IncidentPilotStackProps extends StackProps {
+  readonly config: StackConfig;
+}
+
+/**
+ * The whole deployment: HTTP API → ingest/query functions → DynamoDB + SQS → worker → Slack, with
+ * alarms, a dashboard, and least-privilege roles (each function's grants are listed below, by call).
+ */
+export class IncidentPilotStack extends Stack {
+  readonly functions: Record<'alerts' | 'context' | 'query' | 'worker', PipelineFunction>;
+
+  constructor(scope: Construct, id: string, props: IncidentPilotStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const removalPolicy = config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    const tables = new PipelineTables(this, 'Tables', { removalPolicy });
+    const jobs = new JobQueue(this, 'Queue', {
+      workerTimeout: WORKER_TIMEOUT,
+      maxBatchingWindow: WORKER_BATCHING_WINDOW,
+    });
+    const secrets = new PipelineSecrets(this, 'Secrets', { removalPolicy });
+
+    // Non-secret configuration every function parses (functions/lib/env.ts).
+    const environment = {
+      INCIDENT_PILOT_CONTEXT_TTL_HOURS: String(config.contextTtlHours),
+      INCIDENT_PILOT_ALERT_TTL_DAYS: String(config.alertTtlDays),
+      INCIDENT_PILOT_RESOLVE_POLICY: config.resolvePolicy,
+      INCIDENT_PILOT_ENGINE_CONFIG: JSON.stringify(config.engineConfig),
+      INCIDENT_PILOT_LOG_LEVEL: config.logLevel,
+    };
+    // Only the functions that narrate (worker, manual resolve) get the LLM settings.
+    const llmEnvironment = {
+      INCIDENT_PILOT_LLM_PROVIDER: config.llm.provider,
+      INCIDENT_PILOT_LLM_MODEL: config.llm.model,
+      INCIDENT_PILOT_LLM_ENDPOINT: config.llm.endpoint,
+    };
+    const fn = (id: string, description: string, extra: Partial<ConstructorParameters<typeof PipelineFunction>[2]>) =>
+      new PipelineFunction(this, id, {
+        entry: handlerPath(id.toLowerCase()),
+        description,
+        logRetention,
+        removalPolicy,
+        tracing: config.tracing,
+        environment,
+        ...extra,
+      });
+
+    const alerts = fn('Alerts', 'incident-pilot: POST /alerts (Alertmanager webhook)', {});
+    const context = fn('Context', 'incident-pilot: POST /context/{kind} (deploys, logs, traces)', {});
+    const query = fn('Query', 'incident-pilot: query API, manual resolve, health check', {
+      environment: { ...environment, ...llmEnvironment },
+    });
+    const worker = fn('Worker', 'incident-pilot: correlation jobs → rule engine → incident → sinks', {
+      environment: { ...environment, ...llmEnvironment },
+      memorySize: 512,
+      timeout: WORKER_TIMEOUT,
+    });
+    this.functions = { alerts, context, query, worker };
+
+    // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
+    // alerts: recordAlerts (conditional Put, Get on duplicates), markQueued and stats (Update), enqueue.
+    bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'PutItem', 'UpdateItem'] });
+    bindTable(alerts.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
+    bindQueue(alerts.function, jobs.queue, ['SendMessage']);
+    bindSecret(alerts.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
+
+    // context: putContext writes in batches of 25 (idempotent content-hash keys).
+    bindTable(context.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['BatchWriteItem'] });
+    bindTable(context.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
+    bindQueue(context.function, jobs.queue, []);
+    bindSecret(context.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
+
+    // query: stats (Get), list (Query byOpenedAt), get; manual resolve = versioned Put, stats Update,
+    // a job so the worker announces it, and narration (which may call the LLM).
+    bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'UpdateItem'] });
+    bindTable(query.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
+      actions: ['GetItem', 'PutItem'],
+      queryIndexes: ['byOpenedAt'],
+    });
+    bindQueue(query.function, jobs.queue, ['SendMessage']);
+    bindSecret(query.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
+    bindSecret(query.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
+
+    // worker: group state, pending alerts and context (Query), notification markers (Put/Get/Update/
+    // Delete), stats; incidents are created and updated with versioned Puts; open ones via the index.
+    bindTable(worker.function, 'INCIDENT_PILOT_TABLE', tables.data, {
+      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
+    });
+    bindTable(worker.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
+      actions: ['GetItem', 'PutItem'],
+      queryIndexes: ['openByOpenedAt'],
+    });
+    bindQueue(worker.function, jobs.queue, []);
+    bindSecret(worker.function, 'INCIDENT_PILOT_SLACK_SECRET_ARN', secrets.slackWebhook);
+    bindSecret(worker.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
+    // Also grants the consumer actions (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes/Url).
+    worker.function.addEventSource(
+      new SqsEventSource(jobs.queue, {
+        batchSize: 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.workerMaxConcurrency,
+        maxBatchingWindow: WORKER_BATCHING_WINDOW,
+      }),
+    );
+
+    const api = new PipelineApi(this, 'Api', {
+      alerts: alerts.function,
+      context: context.function,
+      query: query.function,
+      throttleRate: config.apiThrottleRate,
+      throttleBurst: config.apiThrottleBurst,
+      logRetention,
+      removalPolicy,
+    });
+
+    const alarms = new PipelineAlarms(this, 'Alarms', {
+      stage: config.stage,
+      email: config.alarmEmail,
+      api: api.api,
+      httpFunctions: { alerts: alerts.function, context: context.function, query: query.function },
+      worker: worker.function,
+      queue: jobs.queue,
+      deadLetterQueue: jobs.deadLetterQueue,
+      queueAgeThreshold: Duration.seconds(config.queueAgeAlarmSeconds),
+      removalPolicy,
+    });
+    new PipelineDashboard(this, 'Dashboard', {
+      stage: config.stage,
+      api: api.api,
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.function])),
+      queue: jobs.queue,
+      deadLetterQueue: jobs.deadLetterQueue,
+      alarms: alarms.alarms,
+    });
+
+    // Outputs carry names, ARNs and URLs only; secret values stay in Secrets Manager.
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('ApiUrl', api.url, 'Base URL of the HTTP API');
+    output('TokenSecretArn', secrets.token.secretArn, 'Secret holding the inbound bearer token');
+    output('SlackSecretArn', secrets.slackWebhook.secretArn, 'Secret to fill with the Slack incoming-webhook URL');
+    output('LlmSecretArn', secrets.llmApiKey.secretArn, 'Secret to fill with the LLM provider API key');
+    output('DeadLetterQueueUrl', jobs.deadLetterQueue.queueUrl, 'Jobs that failed 5 times (redrive after fixing)');
+    output('IncidentsTableName', tables.incidents.table.tableName, 'DynamoDB table with one item per incident');
+    output('AlarmTopicArn', alarms.topic.topicArn, 'SNS topic the alarms notify');
+    output(
+      'AlertmanagerConfig',
+      alertmanagerSnippet(api.url),
+      'Paste into alertmanager.yml under receivers:, then route alerts to the incident-pilot receiver',
+    );
+    output(
+      'FetchTokenCommand',
+      `aws secretsmanager get-secret-value --secret-id ${secrets.token.secretArn} --query SecretString --output text > ${TOKEN_FILE}`,
+      'Writes the bearer token to the file the Alertmanager snippet reads',
+    );
+
+    this.acknowledgeNagFindings(api, secrets);
+  }
+
+  /**
+   * cdk-nag AwsSolutions findings accepted by design: each acknowledged on the construct it concerns
+   * (never stack-wide), with the reason.
+   */
+  private acknowledgeNagFindings(api: PipelineApi, secrets: PipelineSecrets) {
+    // Covers the seven routes, which are children of the HttpApi construct.
+    Validations.of(api.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason:
+        'Authorization is enforced in the handlers: a bearer token from Secrets Manager, compared in constant time, ' +
+        'so the local stack and AWS authenticate identically. Alertmanager cannot sign IAM (SigV4) requests or ' +
+        'fetch OAuth tokens. Only GET /healthz is open, and it returns no data.',
+    });
+    Validations.of(secrets.token).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Alertmanager reads the token from a file on its hosts; an automatic rotation would lock it out until ' +
+        'every host is updated. Rotate deliberately: put-secret-value, refresh the file (functions cache 5 min).',
+    });
+    Validations.of(secrets.slackWebhook).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A Slack incoming-webhook URL is issued by Slack; Secrets Manager cannot rotate it.',
+    });
+    Validations.of(secrets.llmApiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: "An LLM provider's API key is issued by the provider; Secrets Manager cannot rotate it.",
+    });
+  }
+}
+
+/** The receiver block for alertmanager.yml; the token is read from a file, never inlined. */
+function alertmanagerSnippet(apiUrl: string): string {
+  return [
+    'receivers:',
+    '  - name: incident-pilot',
+    '    webhook_configs:',
+    `      - url: ${apiUrl}/alerts`,
+    '        send_resolved: true',
+    '        http_config:',
+    '          authorization:',
+    '            type: Bearer',
+    `            credentials_file: ${TOKEN_FILE}`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,521 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  InternalServerError,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { createDynamoStore, INCIDENTS_TABLE, keys } from '@incident-pilot/aws';
+import {
+  type AlertRecord,
+  ConflictError,
+  type GroupState,
+  type Incident,
+  type NotificationKey,
+  parseAlertPayload,
+  STAT_NAMES,
+  TransientError,
+  ValidationError,
+} from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+import { startEmulators } from '../../packages/local/src/emulators.js';
+import { freshTables, uniqueId, useEmulators } from '../helpers/emulators.js';
+import { failNextRequests } from '../helpers/faults.js';
+
+const NOW = Date.parse('2026-11-25T04:00:00.000Z');
+const DAY = 86_400_000;
+const fixture = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../fixtures/alertmanager/firing-group-3-alerts.json'), 'utf8'),
+);
+
+const emulators = useEmulators();
+
+function storeFor(names = emulators(), now = () => NOW) {
+  return createDynamoStore({ ...names, client: emulators().dynamoClient, now });
+}
+
+/** The fixture's three alerts as records of a group no other test uses. */
+function alertRecords(groupId = uniqueId('grp')): AlertRecord[] {
+  const [group] = parseAlertPayload(structuredClone(fixture), new Date(NOW).toISOString());
+  if (!group) throw new Error('fixture has no group');
+  return group.alerts.map((alert) => ({
+    ...alert,
+    groupKey: group.groupKey,
+    groupId,
+    receivedAt: new Date(NOW).toISOString(),
+    truncatedAlerts: group.truncatedAlerts,
+  }));
+}
+
+function firstRecord(groupId?: string): AlertRecord {
+  const [record] = alertRecords(groupId);
+  if (!record) throw new Error('no record');
+  // Empty strings and empty maps must survive the round trip.
+  return { ...record, generatorURL: '', annotations: {}, labels: { ...record.labels, empty: '' } };
+}
+
+function incident(overrides: Partial<Incident> = {}): Incident {
+  return {
+    id: uniqueId('inc'),
+    status: 'open',
+    severity: 'high',
+    service: 'api',
+    alertname: 'HighLatency',
+    title: 'HighLatency on api',
+    team: 'payments',
+    groupKey: '{}:{alertname="HighLatency"}',
+    openedAt: '2026-11-25T03:59:10.000Z',
+    resolvedAt: null,
+    resolution: null,
+    lastSeenAt: '2026-11-25T03:59:10.000Z',
+    alertCount: 1,
+    firingCount: 1,
+    resolvedAlertCount: 0,
+    truncatedAlerts: 0,
+    alerts: [
+      {
+        fingerprint: '3ba65e5f562bd85b',
+        startsAt: '2026-11-25T03:59:04.097Z',
+        endsAt: null,
+        status: 'firing',
+        labels: { alertname: 'HighLatency', service: 'api' },
+        summary: 'HighLatency on api (instance-1)',
+        lastSeenAt: '2026-11-25T03:59:10.000Z',
+      },
+    ],
+    findings: [
+      {
+        ruleId: 'deploy.recent_correlated',
+        severity: 'high',
+        confidence: 'high',
+        summary: 'api was deployed 4 minutes before the alert',
+        suggestion: 'kubectl rollout undo deployment/api',
+        evidence: [{ kind: 'deploy', ref: 'abc1234', detail: 'deploy abc1234 by dana', at: '2026-11-25T03:55:00Z' }],
+      },
+    ],
+    narration: 'api is slow since deploy abc1234.',
+    previousIncidentId: null,
+    version: 1,
+    ...overrides,
+  };
+}
+
+async function rawIncident(incidentsTableName: string, id: string) {
+  const out = await emulators().dynamoClient.send(
+    new GetItemCommand({ TableName: incidentsTableName, Key: { id: { S: id } } }),
+  );
+  return out.Item;
+}
+
+describe('DynamoDB store: alert records', () => {
+  it('stores a record once and reports the duplicate with its queued flag', async () => {
+    const store = storeFor();
+    const record = firstRecord();
+
+    const [first] = await store.recordAlerts([record]);
+    await store.markQueued([record]);
+    const [second] = await store.recordAlerts([record]);
+
+    expect(first).toEqual({ record, created: true, queued: false });
+    expect(second).toEqual({ record, created: false, queued: true });
+    expect(await store.pendingAlerts(record.groupId)).toEqual([record]);
+  });
+
+  it('creates exactly one record out of 20 parallel identical deliveries', async () => {
+    const store = storeFor();
+    const record = firstRecord();
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.recordAlerts([record])));
+
+    expect(results.flat().filter((r) => r.created)).toHaveLength(1);
+    expect(await store.pendingAlerts(record.groupId)).toHaveLength(1);
+  });
+
+  it('lists pending records until they are applied to an incident', async () => {
+    const store = storeFor();
+    const records = alertRecords();
+    const [a, b, c] = records as [AlertRecord, AlertRecord, AlertRecord];
+    await store.recordAlerts(records);
+
+    await store.markApplied([a, b], 'inc-1');
+    const pending = await store.pendingAlerts(a.groupId);
+    await store.markApplied([c], 'none');
+
+    expect(pending).toEqual([c]);
+    expect(await store.pendingAlerts(a.groupId)).toEqual([]);
+  });
+
+  it('keeps records of different groups apart and ignores the group state item', async () => {
+    const store = storeFor();
+    const mine = alertRecords();
+    const theirs = alertRecords();
+    const groupId = mine[0]?.groupId ?? '';
+    await store.recordAlerts([...mine, ...theirs]);
+    await store.putGroupState(
+      { groupId, groupKey: 'g', seq: 0, openIncidentId: null, lastIncidentId: null, version: 1 },
+      null,
+    );
+
+    expect(await store.pendingAlerts(groupId)).toHaveLength(mine.length);
+  });
+
+  it('reads every page of a large group', async () => {
+    const store = storeFor();
+    const groupId = uniqueId('grp');
+    const big = 'x'.repeat(10_000);
+    // ~1.2 MB in one partition: more than one DynamoDB query page (1 MB).
+    const records = Array.from({ length: 120 }, (_, i) => ({
+      ...firstRecord(groupId),
+      fingerprint: i.toString(16).padStart(16, '0'),
+      annotations: { description: big },
+    }));
+    await store.recordAlerts(records);
+
+    expect(await store.pendingAlerts(groupId)).toHaveLength(120);
+  });
+
+  it('treats records past their TTL as gone, even before DynamoDB deletes them', async () => {
+    const record = firstRecord();
+    await storeFor().recordAlerts([record]);
+    const later = storeFor(emulators(), () => NOW + 31 * DAY);
+
+    const pending = await later.pendingAlerts(record.groupId);
+    const [again] = await later.recordAlerts([record]);
+
+    expect(pending).toEqual([]);
+    expect(again?.created).toBe(true);
+  });
+});
+
+describe('DynamoDB store: context', () => {
+  const at = (offsetMs: number) => new Date(NOW + offsetMs).toISOString();
+  const expires = (ms: number) => Math.floor(ms / 1000);
+
+  it('returns a service’s unexpired context inside the window, oldest first', async () => {
+    const store = storeFor();
+    const service = uniqueId('svc');
+    const window = { fromMs: NOW - 10 * 60_000, toMs: NOW };
+    await store.putContext(
+      'deploys',
+      [
+        { service, commit: 'late', when: at(1) },
+        { service, commit: 'at-end', when: at(0) },
+        { service, commit: 'at-start', when: at(-10 * 60_000) },
+        { service, commit: 'early', when: at(-10 * 60_000 - 1) },
+        // Same instant written with an offset: stored under its UTC time.
+        { service, commit: 'offset', when: '2026-11-25T05:55:00+02:00' },
+      ],
+      expires(NOW + DAY),
+    );
+    await store.putContext(
+      'logs',
+      [{ service, level: 'ERROR', message: 'old', timestamp: at(-60_000) }],
+      expires(NOW - 1),
+    );
+    await store.putContext(
+      'logs',
+      [{ service, level: 'ERROR', message: 'boom', timestamp: at(-30_000) }],
+      expires(NOW + DAY),
+    );
+    await store.putContext(
+      'traces',
+      [{ traceId: 't1', service: 'other', durationMs: 2000, timestamp: at(-1000) }],
+      expires(NOW + DAY),
+    );
+
+    const context = await store.loadContext(service, window, NOW);
+
+    expect(context.deploys.map((d) => d.commit)).toEqual(['at-start', 'offset', 'at-end']);
+    expect(context.logs.map((l) => l.message)).toEqual(['boom']);
+    expect(context.traces).toEqual([]);
+  });
+
+  it('stores a retried batch once but keeps identical lines within a batch', async () => {
+    const store = storeFor();
+    const service = uniqueId('svc');
+    const line = { service, level: 'ERROR' as const, message: 'connection refused', timestamp: at(-1000) };
+    await store.putContext('logs', [line, line, line], expires(NOW + DAY));
+    await store.putContext('logs', [line, line, line], expires(NOW + DAY));
+
+    const { logs } = await store.loadContext(service, { fromMs: NOW - 60_000, toMs: NOW }, NOW);
+
+    expect(logs).toEqual([line, line, line]);
+  });
+
+  it('writes batches larger than one BatchWriteItem call', async () => {
+    const store = storeFor();
+    const service = uniqueId('svc');
+    const traces = Array.from({ length: 60 }, (_, i) => ({
+      traceId: `t${i}`,
+      service,
+      durationMs: i,
+      timestamp: at(-i * 1000),
+    }));
+    await store.putContext('traces', traces, expires(NOW + DAY));
+
+    const loaded = await store.loadContext(service, { fromMs: NOW - 3_600_000, toMs: NOW }, NOW);
+
+    expect(loaded.traces.map((t) => t.traceId)).toEqual(traces.map((t) => t.traceId).reverse());
+  });
+});
+
+describe('DynamoDB store: incidents', () => {
+  it('creates an incident once and stores readable top-level attributes', async () => {
+    const store = storeFor();
+    const created = incident();
+
+    expect(await store.createIncident(created)).toBe(true);
+    expect(await store.createIncident({ ...created, title: 'other' })).toBe(false);
+    expect(await store.getIncident(created.id)).toEqual(created);
+    const raw = await rawIncident(emulators().incidentsTableName, created.id);
+    expect(raw?.findings?.L?.[0]?.M?.ruleId).toEqual({ S: 'deploy.recent_correlated' });
+    expect(raw?.alertCount).toEqual({ N: '1' });
+    expect(raw?.openPk).toEqual({ S: 'open' });
+  });
+
+  it('answers null for an unknown incident', async () => {
+    expect(await storeFor().getIncident(uniqueId('missing'))).toBeNull();
+  });
+
+  it('updates at the expected version and rejects a stale one with ConflictError', async () => {
+    const store = storeFor();
+    const v1 = incident();
+    await store.createIncident(v1);
+    const v2 = { ...v1, alertCount: 2, version: 2 };
+
+    await store.updateIncident(v2, 1);
+    const stale = store.updateIncident({ ...v1, title: 'lost update', version: 2 }, 1);
+
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
+    expect(await store.getIncident(v1.id)).toEqual(v2);
+  });
+
+  it('rejects an update of an incident that does not exist', async () => {
+    await expect(storeFor().updateIncident(incident(), 1)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('lists incidents newest first, page by page', async () => {
+    const store = storeFor(await freshTables(emulators()));
+    const all = Array.from({ length: 7 }, (_, i) =>
+      incident({ openedAt: new Date(NOW - i * 60_000).toISOString(), status: i % 2 ? 'resolved' : 'open' }),
+    );
+    for (const i of [...all].reverse()) await store.createIncident(i);
+
+    const page1 = await store.listIncidents({ limit: 3 });
+    const page2 = await store.listIncidents({ limit: 3, cursor: page1.cursor });
+    const page3 = await store.listIncidents({ limit: 3, cursor: page2.cursor });
+
+    expect([page1, page2, page3].map((p) => p.items.length)).toEqual([3, 3, 1]);
+    expect([...page1.items, ...page2.items, ...page3.items].map((i) => i.id)).toEqual(all.map((i) => i.id));
+    expect(page2.cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(page3.cursor).toBeUndefined();
+  });
+
+  it('gives no cursor when the last page is exactly full', async () => {
+    const store = storeFor(await freshTables(emulators()));
+    for (let i = 0; i < 3; i++) await store.createIncident(incident({ openedAt: new Date(NOW - i).toISOString() }));
+
+    expect((await store.listIncidents({ limit: 3 })).cursor).toBeUndefined();
+  });
+
+  it.each([
+    ['garbage', '!!not base64!!'],
+    ['not JSON', Buffer.from('hello').toString('base64url')],
+    ['the wrong shape', Buffer.from(JSON.stringify({ id: 1 })).toString('base64url')],
+    ['extra keys', Buffer.from(JSON.stringify({ id: 'a', openedAt: 'b', listPk: 'x' })).toString('base64url')],
+  ])('rejects a cursor that is %s with a ValidationError naming cursor', async (_, cursor) => {
+    const error = await storeFor()
+      .listIncidents({ limit: 3, cursor })
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((i) => i.path)).toEqual(['cursor']);
+  });
+
+  it('lists only open incidents, through the sparse index', async () => {
+    const names = await freshTables(emulators());
+    const store = storeFor(names);
+    const older = incident({ openedAt: '2026-11-25T01:00:00.000Z' });
+    const resolved = incident({ openedAt: '2026-11-25T02:00:00.000Z' });
+    const newer = incident({ openedAt: '2026-11-25T03:00:00.000Z' });
+    for (const i of [older, resolved, newer]) await store.createIncident(i);
+
+    await store.updateIncident(
+      { ...resolved, status: 'resolved', resolvedAt: '2026-11-25T03:30:00.000Z', version: 2 },
+      1,
+    );
+
+    expect((await store.listOpenIncidents()).map((i) => i.id)).toEqual([newer.id, older.id]);
+    const raw = await rawIncident(names.incidentsTableName, resolved.id);
+    expect(raw?.[INCIDENTS_TABLE.openByOpenedAt.partitionKey]).toBeUndefined();
+    expect(raw?.[INCIDENTS_TABLE.byOpenedAt.partitionKey]).toEqual({ S: 'incident' });
+  });
+});
+
+describe('DynamoDB store: group state', () => {
+  it('creates once, then writes only at the expected version', async () => {
+    const store = storeFor();
+    const state: GroupState = {
+      groupId: uniqueId('grp'),
+      groupKey: '{}:{alertname="HighLatency"}',
+      seq: 1,
+      openIncidentId: 'inc-1',
+      lastIncidentId: 'inc-1',
+      version: 1,
+    };
+
+    await store.putGroupState(state, null);
+    const duplicateCreate = store.putGroupState(state, null);
+    await expect(duplicateCreate).rejects.toBeInstanceOf(ConflictError);
+    const next = { ...state, openIncidentId: null, version: 2 };
+    await store.putGroupState(next, 1);
+    const stale = store.putGroupState({ ...state, seq: 9, version: 2 }, 1);
+
+    await expect(stale).rejects.toBeInstanceOf(ConflictError);
+    expect(await store.getGroupState(state.groupId)).toEqual(next);
+    expect(await store.getGroupState(uniqueId('grp'))).toBeNull();
+  });
+});
+
+describe('DynamoDB store: notification ledger', () => {
+  const LEASE = 60_000;
+  const key = (): NotificationKey => ({ incidentId: uniqueId('inc'), event: 'opened', sink: 'slack' });
+
+  it('claims, reports in-flight, completes and then reports already sent', async () => {
+    const store = storeFor();
+    const k = key();
+
+    expect(await store.claimNotification(k, NOW, LEASE)).toBe('claimed');
+    expect(await store.claimNotification(k, NOW + 1000, LEASE)).toBe('in_flight');
+    await store.completeNotification(k, NOW + 2000);
+    expect(await store.claimNotification(k, NOW + 3000, LEASE)).toBe('already_sent');
+    await store.releaseNotification(k);
+    expect(await store.claimNotification(k, NOW + 10 * LEASE, LEASE)).toBe('already_sent');
+  });
+
+  it('lets a released claim be claimed again', async () => {
+    const store = storeFor();
+    const k = key();
+    await store.claimNotification(k, NOW, LEASE);
+
+    await store.releaseNotification(k);
+
+    expect(await store.claimNotification(k, NOW + 1, LEASE)).toBe('claimed');
+  });
+
+  it('takes over a claim older than the lease', async () => {
+    const store = storeFor();
+    const k = key();
+    await store.claimNotification(k, NOW, LEASE);
+
+    expect(await store.claimNotification(k, NOW + LEASE - 1, LEASE)).toBe('in_flight');
+    expect(await store.claimNotification(k, NOW + LEASE + 1, LEASE)).toBe('claimed');
+  });
+
+  it('keeps the event and the sink apart', async () => {
+    const store = storeFor();
+    const k = key();
+    await store.claimNotification(k, NOW, LEASE);
+
+    expect(await store.claimNotification({ ...k, sink: 'stdout' }, NOW, LEASE)).toBe('claimed');
+    expect(await store.claimNotification({ ...k, event: 'resolved' }, NOW, LEASE)).toBe('claimed');
+  });
+
+  it('grants exactly one of 20 parallel claims', async () => {
+    const store = storeFor();
+    const k = key();
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => store.claimNotification(k, NOW, LEASE)));
+
+    expect(results.filter((r) => r === 'claimed')).toHaveLength(1);
+    expect(results.filter((r) => r === 'in_flight')).toHaveLength(19);
+  });
+});
+
+describe('DynamoDB store: stats', () => {
+  it('adds parallel increments without losing any and defaults the rest to 0', async () => {
+    const store = storeFor(await freshTables(emulators()));
+
+    await Promise.all(Array.from({ length: 20 }, () => store.addStats({ alertsReceived: 1, duplicatesDropped: 2 })));
+    await store.addStats({});
+
+    const stats = await store.getStats();
+    expect(Object.keys(stats).sort()).toEqual([...STAT_NAMES].sort());
+    expect(stats).toMatchObject({ alertsReceived: 20, duplicatesDropped: 40, incidentsOpened: 0 });
+  });
+});
+
+describe('DynamoDB store: transient faults', () => {
+  it.each([
+    ['throttling', () => new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: {} })],
+    ['a 5xx', () => new InternalServerError({ message: 'boom', $metadata: { httpStatusCode: 500 } })],
+  ])('maps %s to TransientError', async (_, makeError) => {
+    const client = new DynamoDBClient({ ...clientConfig(emulators().dynamoEndpoint), maxAttempts: 1 });
+    const store = createDynamoStore({ ...emulators(), client });
+    failNextRequests(client, makeError);
+
+    const error = await store.getIncident('x').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as Error).message).not.toContain('boom');
+    client.destroy();
+  });
+
+  it('maps a refused connection to TransientError', async () => {
+    const client = new DynamoDBClient({ ...clientConfig('http://127.0.0.1:9'), maxAttempts: 1 });
+    const store = createDynamoStore({ ...emulators(), client });
+
+    await expect(store.getStats()).rejects.toBeInstanceOf(TransientError);
+    client.destroy();
+  });
+
+  it('passes other errors through unchanged', async () => {
+    const store = createDynamoStore({
+      tableName: 'no-such-table',
+      incidentsTableName: 'nope',
+      client: emulators().dynamoClient,
+    });
+
+    const error = await store.getStats().catch((e: unknown) => e);
+
+    expect(error).not.toBeInstanceOf(TransientError);
+    expect((error as Error).name).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('DynamoDB store: persistence', () => {
+  it('keeps data across a restart with the same data directory', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'incident-pilot-'));
+    try {
+      const stored = incident();
+      const first = await startEmulators({ dataDir });
+      await createDynamoStore({ ...first, client: first.dynamoClient }).createIncident(stored);
+      await first.stop();
+
+      const second = await startEmulators({ dataDir });
+      const reloaded = await createDynamoStore({ ...second, client: second.dynamoClient }).getIncident(stored.id);
+      await second.stop();
+
+      expect(reloaded).toEqual(stored);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+function clientConfig(endpoint: string) {
+  return { endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+}
+
+// Keeps the key builders honest: they are what an operator types into the console.
+describe('table keys', () => {
+  it('formats keys as documented', () => {
+    expect(keys.alert('g1', 'ab', '2026-11-25T03:59:04.097Z', 'firing')).toEqual({
+      pk: 'G#g1',
+      sk: 'A#ab#2026-11-25T03:59:04.097Z#firing',
+    });
+    expect(keys.notification('inc-1', 'opened', 'slack')).toEqual({ pk: 'N#inc-1', sk: 'opened#slack' });
+  });
+});
