@@ -20,7 +20,12 @@ describe('local stack: the quick demo over HTTP', () => {
   it('correlates a deploy 3 minutes ago and 10 error lines into one incident', async () => {
     const now = Date.now();
     const deploy = await stack.api('/context/deploys', {
-      body: { service: 'api-gateway', commit: 'a1b2c3d', author: 'dana', when: new Date(now - 3 * 60_000).toISOString() },
+      body: {
+        service: 'api-gateway',
+        commit: 'a1b2c3d',
+        author: 'dana',
+        when: new Date(now - 3 * 60_000).toISOString(),
+      },
     });
     const logs = await stack.api('/context/logs', {
       body: Array.from({ length: 10 }, (_, i) => ({

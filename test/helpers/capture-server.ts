@@ -53,9 +53,7 @@ export interface CaptureServer {
 }
 
 /** Starts a capture server on a random port of 127.0.0.1. */
-export async function startCaptureServer(
-  options: { defaultResponse?: CannedResponse } = {},
-): Promise<CaptureServer> {
+export async function startCaptureServer(options: { defaultResponse?: CannedResponse } = {}): Promise<CaptureServer> {
   const defaultResponse = options.defaultResponse ?? { status: 200, body: 'ok' };
   const queue: CannedResponse[] = [];
   const requests: CapturedRequest[] = [];

@@ -7,7 +7,7 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
-import { createDynamoStore, INCIDENTS_TABLE, keys } from '@incident-pilot/aws';
+import { createDynamoStore, INCIDENTS_TABLE, keys, type TableNames } from '@incident-pilot/aws';
 import {
   type AlertRecord,
   ConflictError,
@@ -32,7 +32,7 @@ const fixture = JSON.parse(
 
 const emulators = useEmulators();
 
-function storeFor(names = emulators(), now = () => NOW) {
+function storeFor(names: TableNames = emulators(), now = () => NOW) {
   return createDynamoStore({ ...names, client: emulators().dynamoClient, now });
 }
 
@@ -46,6 +46,7 @@ function alertRecords(groupId = uniqueId('grp')): AlertRecord[] {
     groupId,
     receivedAt: new Date(NOW).toISOString(),
     truncatedAlerts: group.truncatedAlerts,
+    groupStatus: group.status,
   }));
 }
 

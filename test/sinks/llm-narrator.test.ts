@@ -1,7 +1,7 @@
 import { narrate } from '@incident-pilot/core';
 import { createLlmNarrator, guardRephrase, type LlmProvider } from '@incident-pilot/sinks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CaptureServer, type CannedResponse, startCaptureServer } from '../helpers/capture-server.js';
+import { type CannedResponse, type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
 import { baseIncident, COMMIT, TRACE } from './incidents.js';
 
 const API_KEY = 'sk-test-7f1d3a9c-secret';
@@ -134,7 +134,7 @@ describe('LLM narrator', () => {
       server.respondWith({ body: 'not json' }, { body: { choices: [] } });
       await expect(narrator().rephrase(incident, templated)).resolves.toBe(templated);
       await expect(narrator().rephrase(incident, templated)).resolves.toBe(templated);
-      expect(reasons).toEqual(['openai request failed', 'no text in the answer']);
+      expect(reasons).toEqual(['openai answer is not JSON', 'no text in the answer']);
     });
 
     it('without a model, and then sends nothing', async () => {

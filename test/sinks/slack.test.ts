@@ -1,4 +1,4 @@
-import { IncidentPilotError, type IncidentEvent, TransientError } from '@incident-pilot/core';
+import { type IncidentEvent, IncidentPilotError, TransientError } from '@incident-pilot/core';
 import {
   buildSlackMessage,
   createSlackSink,
@@ -40,7 +40,12 @@ function textObjects(message: SlackMessage): { where: string; object: TextObject
 const opened = (incident = baseIncident()): IncidentEvent => ({ type: 'opened', incident });
 const resolved = (incident = baseIncident()): IncidentEvent => ({
   type: 'resolved',
-  incident: { ...incident, status: 'resolved', resolvedAt: '2026-11-25T05:02:04.097Z', resolution: 'all_alerts_resolved' },
+  incident: {
+    ...incident,
+    status: 'resolved',
+    resolvedAt: '2026-11-25T05:02:04.097Z',
+    resolution: 'all_alerts_resolved',
+  },
 });
 
 async function failureOf(promise: Promise<unknown>): Promise<Error> {
@@ -81,6 +86,7 @@ describe('Slack sink', () => {
           for (const forbidden of ['<!', '<@', '<#', '<http']) expect(s).not.toContain(forbidden);
           // Every `&` starts a whole entity: truncation never cut one in half.
           expect(s).not.toMatch(/&(?!amp;|lt;|gt;)/);
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting control characters are gone.
           expect(s).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e]/);
         }
         const everything = strings.join('\n');
@@ -202,7 +208,9 @@ describe('Slack sink', () => {
       const message = buildSlackMessage(opened(baseIncident({ findings })));
       const texts = textObjects(message).map((t) => t.object.text);
       expect(texts.filter((t) => /^\*\d\. /.test(t))).toHaveLength(5);
-      expect(texts.join('\n')).toContain('2 more lower-ranked findings');
+      expect(texts.join('\n')).toContain(
+        '2 more lower-ranked findings: `GET /api/incidents/inc-20261125-checkout-0001`',
+      );
     });
 
     it('puts a suggestion containing backticks in a code block that its backticks cannot close', () => {

@@ -43,6 +43,7 @@ describe('stdout sink', () => {
     const out = capture();
     const incident = baseIncident({ title: 'evil \u001b]0;pwned\u0007 \u001b[2J title' });
     await createStdoutSink({ write: out.write }).deliver({ type: 'opened', incident });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting control characters are gone.
     expect(out.writes[0]).not.toMatch(/[\u001b\u0007]/);
     expect(out.writes[0]).toContain('evil \uFFFD]0;pwned\uFFFD \uFFFD[2J title');
   });

@@ -100,7 +100,13 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     sqs = await startFauxqs({ port: options.sqsPort ?? 0, logger: false });
     // `address` is what fastify reports for 0.0.0.0; connect over loopback.
     const sqsEndpoint = `http://127.0.0.1:${sqs.port}`;
-    sqsClient = new SQSClient({ endpoint: sqsEndpoint, region: REGION, credentials: CREDENTIALS });
+    // Requests go to the endpoint, never to the queue URL's host (sqs.<region>.localhost need not resolve).
+    sqsClient = new SQSClient({
+      endpoint: sqsEndpoint,
+      region: REGION,
+      credentials: CREDENTIALS,
+      useQueueUrlAsEndpoint: false,
+    });
     const dlq = await createQueue(sqsClient, QUEUE_NAMES.dlq, {
       MessageRetentionPeriod: String(queueSettings.dlqRetentionDays * 86_400),
     });

@@ -34,10 +34,12 @@ async function main() {
     'incident-pilot local stack',
     `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats)`,
     `  data       ${dataDir}   (DynamoDB on dynalite; the job queue is in memory)`,
-    `  queue      ${stack.queueUrl} (dead-letter: ${stack.dlqUrl.split('/').pop()})`,
     `  Slack      ${env.INCIDENT_PILOT_SLACK_WEBHOOK ? 'on' : 'off (set INCIDENT_PILOT_SLACK_WEBHOOK to post incidents to Slack)'}`,
     `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
   ];
+  lines.push(
+    `  re-drive   npx tsx scripts/redrive-dlq.ts --endpoint ${stack.emulators.sqsEndpoint} --dlq-url ${stack.dlqUrl} --queue-url ${stack.queueUrl}`,
+  );
   if (stack.requeued > 0) lines.push(`  recovered  ${stack.requeued} group(s) with unprocessed alerts re-queued`);
   console.log(lines.join('\n'));
   if (!env.INCIDENT_PILOT_TOKEN) {

@@ -83,8 +83,8 @@ function isHighSurrogate(code: number): boolean {
 
 // C0 controls except tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates, and lone
 // surrogates (which JSON.stringify would emit as escapes Slack may reject).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const UNSAFE_CHARS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** Replaces control, bidi-override and lone-surrogate characters with U+FFFD; normalises CRLF to LF. */

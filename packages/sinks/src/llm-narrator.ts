@@ -87,7 +87,12 @@ export function createLlmNarrator({
         answer = parsed.text.trim();
       } catch (error) {
         const name = (error as { name?: unknown } | null)?.name;
-        const why = name === 'TimeoutError' ? `no answer within ${timeoutMs}ms` : 'request failed';
+        const why =
+          name === 'TimeoutError'
+            ? `no answer within ${timeoutMs}ms`
+            : name === 'SyntaxError'
+              ? 'answer is not JSON'
+              : 'request failed';
         return fallback(templated, `${provider} ${why}`);
       }
       if (apiKey && answer.includes(apiKey)) return fallback(templated, 'answer contains the API key');

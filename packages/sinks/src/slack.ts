@@ -264,7 +264,7 @@ function openedBlocks(incident: Incident): SlackBlock[] {
       type: 'context',
       elements: [
         mrkdwn(
-          `${rest} more lower-ranked finding${rest === 1 ? '' : 's'}: GET /api/incidents/${slackCode(incident.id, 300)}`,
+          `${rest} more lower-ranked finding${rest === 1 ? '' : 's'}: ${slackCode(`GET /api/incidents/${encodeURIComponent(incident.id)}`, 400)}`,
         ),
       ],
     });
@@ -275,8 +275,8 @@ function openedBlocks(incident: Incident): SlackBlock[] {
 
 function alertsBlock(alerts: IncidentAlert[]): SlackBlock {
   // Firing first, then oldest first: what is still burning, in the order it started.
-  const sorted = [...alerts].sort(
-    (a, b) => (a.status === b.status ? a.startsAt.localeCompare(b.startsAt) : a.status === 'firing' ? -1 : 1),
+  const sorted = [...alerts].sort((a, b) =>
+    a.status === b.status ? a.startsAt.localeCompare(b.startsAt) : a.status === 'firing' ? -1 : 1,
   );
   const lines = ['*Alerts*'];
   for (const alert of sorted.slice(0, MAX_ALERT_LINES)) {

@@ -42,7 +42,9 @@ function duration(fromIso: string, toIso: string): string | undefined {
 }
 
 function evidenceLine(e: Evidence): string {
-  return `- ${e.kind} ${e.ref}: ${e.detail}${e.at ? ` (${e.at})` : ''}`;
+  // Most details already carry their time; repeating it only adds noise.
+  const at = e.at && !e.ref.includes(e.at) && !e.detail.includes(e.at) ? ` (${e.at})` : '';
+  return `- ${e.kind} ${e.ref}: ${e.detail}${at}`;
 }
 
 function statusLines(incident: NarrationInput): string[] {

@@ -1,6 +1,7 @@
 import { defineRule } from '../engine/rule.js';
 import type { Deploy } from '../schemas/context.js';
 import type { Evidence } from '../schemas/incident.js';
+import { timestamp } from '../schemas/time.js';
 import { clip, formatDuration, MINUTE_MS, plural, shellQuote } from './util.js';
 
 // Deploys cited as evidence besides the primary one; more would drown the page.
@@ -49,7 +50,8 @@ export const deployRecentCorrelated = defineRule({
       kind: 'deploy',
       ref: d.commit,
       detail: describe(d, ctx.now),
-      at: new Date(ms).toISOString(),
+      // As the deploy tool wrote it when valid, so it reads the same as in the detail.
+      at: timestamp.safeParse(d.when).success ? d.when : new Date(ms).toISOString(),
     }));
     const commit = shellQuote(deploy.commit);
     return [

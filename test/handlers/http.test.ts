@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestStack, type TestStack } from '../helpers/local-stack.js';
+
+const TOKEN = 's3cret-token-for-tests';
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/alertmanager', name), 'utf8'));
+
+describe('HTTP handlers (through the local API Gateway stand-in)', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ env: { INCIDENT_PILOT_TOKEN: TOKEN } });
+  });
+  afterAll(async () => {
+    await stack?.destroy();
+  });
+
+  describe('authentication', () => {
+    it('answers 401 with a JSON error without credentials or with a wrong token', async () => {
+      const none = await stack.api('/alerts', { body: fixture('firing-single-alert.json') });
+      const wrong = await stack.api('/alerts', { body: fixture('firing-single-alert.json'), token: 'nope' });
+      expect(none).toMatchObject({ status: 401, body: { error: 'unauthorized' } });
+      expect(wrong.status).toBe(401);
+    });
+
+    it('accepts the bearer token and basic auth with the token as password', async () => {
+      const bearer = await stack.api('/api/stats', { token: TOKEN });
+      const basic = await fetch(`${stack.url}/api/stats`, {
+        headers: { authorization: `Basic ${Buffer.from(`alertmanager:${TOKEN}`).toString('base64')}` },
+      });
+      expect(bearer.status).toBe(200);
+      expect(basic.status).toBe(200);
+    });
+
+    it('protects context and query endpoints too, but not the health check', async () => {
+      const context = await stack.api('/context/deploys', { body: {} });
+      const list = await stack.api('/api/incidents');
+      const health = await stack.api('/healthz');
+      expect(context.status).toBe(401);
+      expect(list.status).toBe(401);
+      expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
+    });
+  });
+
+  describe('POST /alerts', () => {
+    it('answers 400 naming each bad field', async () => {
+      const body = structuredClone(fixture('firing-group-3-alerts.json'));
+      body.alerts[2].startsAt = 'yesterday';
+      delete body.alerts[0].labels.alertname;
+      const res = await stack.api('/alerts', { body, token: TOKEN });
+      const paths = res.body.issues.map((i: { path: string }) => i.path);
+      expect(res.status).toBe(400);
+      expect(paths).toEqual(expect.arrayContaining(['alerts[2].startsAt', 'alerts[0].labels']));
+    });
+
+    it('answers 400 for a body that is not JSON', async () => {
+      const res = await stack.api('/alerts', { raw: '{"alerts": [', token: TOKEN });
+      expect(res).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+      expect(res.body.message).toContain('not valid JSON');
+    });
+
+    it('answers 413 for a body over 1 MB', async () => {
+      const body = fixture('firing-single-alert.json');
+      body.alerts[0].annotations.description = 'x'.repeat(1024 * 1024);
+      const res = await stack.api('/alerts', { body, token: TOKEN });
+      expect(res).toMatchObject({ status: 413, body: { error: 'payload_too_large' } });
+    });
+
+    it('accepts a bare alert and counts a re-delivery as a duplicate', async () => {
+      const bare = { labels: { alertname: 'DiskFull', service: 'db' }, startsAt: '2026-11-25T04:00:00Z' };
+      const first = await stack.api('/alerts', { body: bare, token: TOKEN });
+      const second = await stack.api('/alerts', { body: bare, token: TOKEN });
+      expect(first.body.accepted).toHaveLength(1);
+      expect(second).toMatchObject({ status: 202, body: { accepted: [], duplicates: 1 } });
+    });
+  });
+
+  describe('POST /context/{kind}', () => {
+    it('names the index and field of each bad item in a batch', async () => {
+      const res = await stack.api('/context/logs', {
+        token: TOKEN,
+        body: [
+          { service: 'api', level: 'ERROR', message: 'ok' },
+          { service: 'api', level: 'LOUD', message: 'bad level' },
+          { level: 'ERROR', message: 'no service' },
+        ],
+      });
+      const paths = res.body.issues.map((i: { path: string }) => i.path);
+      expect(res.status).toBe(400);
+      expect(paths).toEqual(['[1].level', '[2].service']);
+    });
+
+    it('refuses batches over the cap, naming the cap', async () => {
+      const batch = Array.from({ length: 501 }, (_, i) => ({ traceId: `t${i}`, service: 'api', durationMs: 5 }));
+      const res = await stack.api('/context/traces', { body: batch, token: TOKEN });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toContain('at most 500');
+    });
+
+    it('answers 404 for an unknown context kind', async () => {
+      const res = await stack.api('/context/metrics', { body: {}, token: TOKEN });
+      expect(res).toMatchObject({ status: 404, body: { error: 'not_found' } });
+    });
+  });
+
+  describe('GET /api/incidents', () => {
+    it('rejects a bad limit and a bad cursor with 400 naming the parameter', async () => {
+      const limit = await stack.api('/api/incidents?limit=0', { token: TOKEN });
+      const cursor = await stack.api('/api/incidents?cursor=not-a-cursor', { token: TOKEN });
+      expect(limit.status).toBe(400);
+      expect(limit.body.issues[0].path).toBe('limit');
+      expect(cursor.status).toBe(400);
+      expect(JSON.stringify(cursor.body)).toContain('cursor');
+    });
+  });
+});
+
+describe('HTTP handlers when DynamoDB is down', () => {
+  it('answer 503 without internals, so Alertmanager retries', async () => {
+    const stack = await startTestStack();
+    try {
+      await stack.emulators.stop();
+      const res = await stack.api('/alerts', { body: fixture('firing-single-alert.json') });
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ error: 'unavailable', message: 'temporarily unavailable, retry later' });
+    } finally {
+      await stack.stop().catch(() => undefined);
+    }
+  });
+});

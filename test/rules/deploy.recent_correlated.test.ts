@@ -1,0 +1,94 @@
+import type { Deploy, EngineConfigInput } from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+import { deploy, evaluate, MINUTE, ruleById, ruleContext } from '../support/rule-context.js';
+
+const rule = ruleById('deploy.recent_correlated');
+
+describe('rule deploy.recent_correlated', () => {
+  it.each<{ name: string; deploys: Deploy[]; config?: EngineConfigInput; severity: string; commit: string }>([
+    { name: '3 min before the start', deploys: [deploy(-3 * MINUTE)], severity: 'high', commit: 'abc1234' },
+    { name: 'exactly 15 min before (still close)', deploys: [deploy(-15 * MINUTE)], severity: 'high', commit: 'abc1234' },
+    { name: '15 min + 1 ms before (not close)', deploys: [deploy(-15 * MINUTE - 1)], severity: 'medium', commit: 'abc1234' },
+    { name: 'exactly 30 min before', deploys: [deploy(-30 * MINUTE)], severity: 'medium', commit: 'abc1234' },
+    { name: 'at the very start', deploys: [deploy(0)], severity: 'high', commit: 'abc1234' },
+    { name: 'exactly 2 min after (clock skew)', deploys: [deploy(2 * MINUTE)], severity: 'high', commit: 'abc1234' },
+    {
+      name: 'several deploys: the newest is the primary',
+      deploys: [deploy(-20 * MINUTE, 'old0001'), deploy(-5 * MINUTE, 'new0002'), deploy(-25 * MINUTE, 'old0003')],
+      severity: 'high',
+      commit: 'new0002',
+    },
+    {
+      name: 'a wider configured window',
+      deploys: [deploy(-45 * MINUTE)],
+      config: { deploy: { windowMinutes: 60 } },
+      severity: 'medium',
+      commit: 'abc1234',
+    },
+    {
+      name: 'a narrower configured "close"',
+      deploys: [deploy(-6 * MINUTE)],
+      config: { deploy: { closeMinutes: 5 } },
+      severity: 'medium',
+      commit: 'abc1234',
+    },
+  ])('fires: $name → $severity', ({ deploys, config, severity, commit }) => {
+    // Arrange
+    const ctx = ruleContext({ deploys, config });
+
+    // Act
+    const findings = evaluate(rule, ctx);
+
+    // Assert
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatchObject({ ruleId: 'deploy.recent_correlated', severity });
+    expect(findings[0]?.confidence).toBe(severity === 'high' ? 'high' : 'medium');
+    expect(findings[0]?.summary).toContain(commit);
+    expect(findings[0]?.evidence[0]?.ref).toBe(commit);
+    expect(findings[0]?.suggestion).toContain(`git revert --no-edit ${commit}`);
+  });
+
+  it.each<{ name: string; deploys: Deploy[]; config?: EngineConfigInput }>([
+    { name: 'no deploys at all', deploys: [] },
+    { name: '30 min + 1 ms before', deploys: [deploy(-30 * MINUTE - 1)] },
+    { name: '2 min + 1 ms after', deploys: [deploy(2 * MINUTE + 1)] },
+    { name: 'another service, 3 min before', deploys: [deploy(-3 * MINUTE, 'abc1234', 'billing')] },
+    { name: 'after the start with no skew allowed', deploys: [deploy(1)], config: { deploy: { skewMinutes: 0 } } },
+  ])('stays quiet: $name', ({ deploys, config }) => {
+    const ctx = ruleContext({ deploys, config });
+
+    const findings = evaluate(rule, ctx);
+
+    expect(findings).toEqual([]);
+  });
+
+  it('cites commit, author, time and minutes before, newest deploy first', () => {
+    const ctx = ruleContext({
+      deploys: [
+        { ...deploy(-20 * MINUTE, 'old0001'), message: 'Bump client library' },
+        deploy(-3 * MINUTE, 'new0002', 'api-gateway', 'ana'),
+      ],
+    });
+
+    const [finding] = evaluate(rule, ctx);
+
+    expect(finding?.evidence.map((e) => e.ref)).toEqual(['new0002', 'old0001']);
+    expect(finding?.evidence[0]).toMatchObject({ kind: 'deploy', at: '2026-11-25T03:57:00.000Z' });
+    expect(finding?.evidence[0]?.detail).toContain('by ana');
+    expect(finding?.evidence[0]?.detail).toContain('3 min before the alert started');
+    expect(finding?.evidence[1]?.detail).toContain('"Bump client library"');
+    expect(finding?.summary).toContain('1 other deploy in the window');
+  });
+
+  it('says a deploy inside the skew allowance came after the start', () => {
+    const [finding] = evaluate(rule, ruleContext({ deploys: [deploy(MINUTE)] }));
+
+    expect(finding?.summary).toContain('1 min after the alert started');
+  });
+
+  it('quotes a commit that is not shell-safe in the suggested command', () => {
+    const [finding] = evaluate(rule, ruleContext({ deploys: [deploy(-MINUTE, "v1.2 'hotfix'")] }));
+
+    expect(finding?.suggestion).toContain(`git show --stat 'v1.2 '\\''hotfix'\\'''`);
+  });
+});
