@@ -10,6 +10,13 @@ export interface CreateAppOptions {
   readonly outdir?: string;
   /** Run cdk-nag's AwsSolutions pack at synth. @default true */
   readonly nag?: boolean;
+  /** Run CDK's built-in CloudFormation template validation at synth. @default true */
+  readonly cfnValidation?: boolean;
+  /**
+   * Bundle the functions with esbuild. Tests that only inspect the template turn it off (the
+   * template is the same; asset hashes differ). @default true
+   */
+  readonly bundling?: boolean;
   /**
    * Target account/region. Default: `CDK_DEFAULT_ACCOUNT`/`CDK_DEFAULT_REGION`, which the CDK CLI sets
    * from the current credentials; without credentials both are unset and the stack is
@@ -26,7 +33,11 @@ export interface IncidentPilotApp {
 
 /** Builds the CDK app: configuration from context, one stack per stage, cdk-nag as an aspect. */
 export function createApp(options: CreateAppOptions = {}): IncidentPilotApp {
-  const app = new App({ context: options.context, outdir: options.outdir });
+  const app = new App({
+    context: { ...options.context, ...(options.bundling === false ? { 'aws:cdk:bundling-stacks': [] } : {}) },
+    outdir: options.outdir,
+    builtinCloudFormationValidation: options.cfnValidation ?? true,
+  });
   const config = readConfig((key) => app.node.tryGetContext(key));
   const stack = new IncidentPilotStack(app, `IncidentPilot-${config.stage}`, {
     config,

@@ -56,6 +56,7 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
     tableName: env.INCIDENT_PILOT_TABLE,
     incidentsTableName: env.INCIDENT_PILOT_INCIDENTS_TABLE,
     client: overrides.dynamo ?? new DynamoDBClient({}),
+    alertTtlDays: env.INCIDENT_PILOT_ALERT_TTL_DAYS,
   });
   let secrets: ReturnType<typeof createSecretReader> | undefined;
   const secret = (arn: string) => {

@@ -28,7 +28,8 @@ describe('worker delivery guarantees (local stack + fake Slack)', () => {
   it('retries only the record that failed; the others in the batch are done once', async () => {
     slack = await startCaptureServer();
     slack.respondWith({ status: 500, body: 'boom' });
-    stack = await startTestStack({ env: { INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook` } });
+    const local = await startTestStack({ env: { INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook` } });
+    stack = local;
     for (const name of [
       'firing-single-alert.json',
       'firing-group-3-alerts.json',
@@ -47,7 +48,7 @@ describe('worker delivery guarantees (local stack + fake Slack)', () => {
     expect(perIncident.get(failed ?? '')).toBe(2);
     expect([...perIncident.values()].sort()).toEqual([1, 1, 2]);
     const stats = await waitFor(async () => {
-      const body = (await stack!.api('/api/stats')).body;
+      const body = (await local.api('/api/stats')).body;
       return body.notificationsSent === 3 ? body : null;
     });
     expect(stats).toMatchObject({ notificationsSent: 3, notificationsFailed: 1, incidentsOpened: 3 });
@@ -71,10 +72,11 @@ describe('worker delivery guarantees (local stack + fake Slack)', () => {
 
   it('parks a job whose sink keeps failing in the DLQ after 5 receives, keeps the incident, and re-drives it', async () => {
     slack = await startCaptureServer({ defaultResponse: { status: 503, body: 'down' } });
-    stack = await startTestStack({
+    const local = await startTestStack({
       visibilityTimeoutSeconds: 1,
       env: { INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook` },
     });
+    stack = local;
     await stack.api('/alerts', { body: fixture('firing-single-alert.json') });
 
     await slack.waitForRequests(5, 30_000);
@@ -84,7 +86,7 @@ describe('worker delivery guarantees (local stack + fake Slack)', () => {
     expect(incidents).toHaveLength(1);
     await waitFor(async () => {
       const out = await sqsClient.send(
-        new GetQueueAttributesCommand({ QueueUrl: stack!.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+        new GetQueueAttributesCommand({ QueueUrl: local.dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
       );
       return out.Attributes?.ApproximateNumberOfMessages === '1';
     }, 20_000);
@@ -100,7 +102,7 @@ describe('worker delivery guarantees (local stack + fake Slack)', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(slack.requests).toHaveLength(attempts + 1);
     const stats = await waitFor(async () => {
-      const body = (await stack!.api('/api/stats')).body;
+      const body = (await local.api('/api/stats')).body;
       return body.notificationsSent === 1 ? body : null;
     });
     expect(stats).toMatchObject({ notificationsSent: 1, notificationsFailed: 5 });

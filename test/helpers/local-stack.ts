@@ -11,6 +11,7 @@ export interface TestStack extends LocalStack {
     init?: { method?: string; body?: unknown; token?: string; raw?: string | Buffer },
   ): Promise<{
     status: number;
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are arbitrary JSON, asserted by the tests
     body: any;
   }>;
   /** Stops the stack and deletes its data. */

@@ -504,6 +504,17 @@ describe('DynamoDB store: persistence', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('refuses a data directory that a running emulator holds', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'incident-pilot-'));
+    const running = await startEmulators({ dataDir });
+    try {
+      await expect(startEmulators({ dataDir })).rejects.toThrow(/in use by process/);
+    } finally {
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });
 
 function clientConfig(endpoint: string) {

@@ -10,7 +10,7 @@ import {
 import { createSqsQueue, redriveDlq } from '@incident-pilot/aws';
 import { type CorrelationJob, correlationJobSchema, TransientError } from '@incident-pilot/core';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { QUEUE_SETTINGS } from '../../packages/local/src/emulators.js';
+import { QUEUE_SETTINGS, startEmulators } from '../../packages/local/src/emulators.js';
 import { useEmulators } from '../helpers/emulators.js';
 import { failNextRequests } from '../helpers/faults.js';
 
@@ -57,6 +57,21 @@ describe('SQS job queue', () => {
       maxReceiveCount: QUEUE_SETTINGS.maxReceiveCount,
     });
     expect(dlq.Attributes?.MessageRetentionPeriod).toBe(String(QUEUE_SETTINGS.dlqRetentionDays * 86_400));
+  });
+
+  it('lets tests shorten the visibility timeout and the receive count', async () => {
+    const local = await startEmulators({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2 });
+    try {
+      const { Attributes } = await local.sqsClient.send(
+        new GetQueueAttributesCommand({ QueueUrl: local.queueUrl, AttributeNames: ['All'] }),
+      );
+
+      expect(Attributes?.VisibilityTimeout).toBe('1');
+      expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}').maxReceiveCount).toBe(2);
+      expect(local.queueSettings).toMatchObject({ visibilityTimeoutSeconds: 1, maxReceiveCount: 2, batchSize: 10 });
+    } finally {
+      await local.stop();
+    }
   });
 
   it('dead-letters a job after maxReceiveCount receives and redrives it back', async () => {

@@ -107,18 +107,18 @@ export function createDynamoStore({
     return items;
   }
 
-  /** Updates an existing item; a missing (deleted, expired) item is left alone. */
-  async function updateIfExists(key: Item, set: string, names: Record<string, string>, values: Item) {
+  /** Sets one attribute of a stored alert record; a missing (deleted, expired) record is left alone. */
+  async function setOnAlert(record: AlertRecord, name: string, value: unknown): Promise<void> {
     try {
       await call('UpdateItem', () =>
         doc.send(
           new UpdateCommand({
             TableName: tableName,
-            Key: key,
-            UpdateExpression: `SET ${set}`,
+            Key: keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
+            UpdateExpression: 'SET #name = :value',
             ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
+            ExpressionAttributeNames: { '#name': name },
+            ExpressionAttributeValues: { ':value': value },
           }),
         ),
       );
@@ -179,16 +179,7 @@ export function createDynamoStore({
     },
 
     async markQueued(records: AlertRecord[]): Promise<void> {
-      await mapLimit(records, CONCURRENCY, (r) =>
-        updateIfExists(
-          keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status),
-          '#q = :true',
-          { '#q': 'queued' },
-          {
-            ':true': true,
-          },
-        ),
-      );
+      await mapLimit(records, CONCURRENCY, (r) => setOnAlert(r, 'queued', true));
     },
 
     async pendingAlerts(groupId: string): Promise<AlertRecord[]> {
@@ -208,16 +199,7 @@ export function createDynamoStore({
     },
 
     async markApplied(records: AlertRecord[], incidentId: string): Promise<void> {
-      await mapLimit(records, CONCURRENCY, (r) =>
-        updateIfExists(
-          keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status),
-          '#applied = :id',
-          {
-            '#applied': 'appliedTo',
-          },
-          { ':id': incidentId },
-        ),
-      );
+      await mapLimit(records, CONCURRENCY, (r) => setOnAlert(r, 'appliedTo', incidentId));
     },
 
     async putContext(kind: ContextKind, items: ContextItem[], expiresAt: number): Promise<void> {

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type TableNames, tableDefinitions } from '@incident-pilot/aws';
@@ -18,8 +19,10 @@ export const QUEUE_SETTINGS = {
   batchSize: 10,
 } as const;
 
+/** QUEUE_SETTINGS as plain numbers, after overrides. */
 export type QueueSettings = { -readonly [K in keyof typeof QUEUE_SETTINGS]: number };
 
+/** Queue names, as the stack names them. */
 export const QUEUE_NAMES = { queue: 'incident-pilot-jobs', dlq: 'incident-pilot-jobs-dlq' } as const;
 
 /** Table names used locally (in AWS the stack names them). */
@@ -76,25 +79,27 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     }),
     ...(options.maxReceiveCount !== undefined && { maxReceiveCount: options.maxReceiveCount }),
   };
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
 
   const dynamo = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await listen(dynamo, options.dynamoPort ?? 0);
-  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  let dynamoClient: DynamoDBClient | undefined;
   let sqs: FauxqsServer | undefined;
-  const dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: CREDENTIALS });
   let sqsClient: SQSClient | undefined;
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    dynamoClient.destroy();
+    dynamoClient?.destroy();
     sqsClient?.destroy();
     await Promise.all([sqs?.stop(), close(dynamo)]);
+    unlock();
   };
 
   try {
+    await listen(dynamo, options.dynamoPort ?? 0);
+    const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+    dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: CREDENTIALS });
     await ensureTables(dynamoClient, LOCAL_TABLE_NAMES);
 
     sqs = await startFauxqs({ port: options.sqsPort ?? 0, logger: false });
@@ -134,6 +139,41 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   }
 }
 
+/**
+ * A second dynalite on the same LevelDB directory does not fail cleanly (its requests hang and LevelDB
+ * throws an uncaught error), so claim the directory with a pid file first. A file left by a process
+ * that is gone (crash, kill -9) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'emulators.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (isAlive(pid)) {
+        throw new Error(`${dataDir} is in use by process ${pid}: stop it or choose another data directory`);
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`cannot lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function listen(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -163,9 +203,7 @@ async function ensureTable(client: DynamoDBClient, input: ReturnType<typeof tabl
   } catch (error) {
     // Persisted data: the table is already there.
     if (!(error instanceof Error && error.name === 'ResourceInUseException')) {
-      throw new Error(`cannot create table ${input.TableName} (is another process using the data directory?)`, {
-        cause: error,
-      });
+      throw new Error(`cannot create table ${input.TableName}`, { cause: error });
     }
   }
   // Even with createTableMs = 0 dynalite reports CREATING for a tick.

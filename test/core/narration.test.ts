@@ -1,0 +1,177 @@
+import { type Finding, type Incident, type NarrationInput, narrate, narrateResolution } from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+
+const deployFinding: Finding = {
+  ruleId: 'deploy.recent_correlated',
+  severity: 'high',
+  confidence: 'high',
+  summary: 'Deploy of api-gateway (commit 9f3c2ab by dana) 3 min before the alert started',
+  suggestion: 'git show --stat 9f3c2ab && git revert --no-edit 9f3c2ab',
+  evidence: [{ kind: 'deploy', ref: '9f3c2ab', detail: 'commit 9f3c2ab by dana', at: '2026-11-25T03:56:00Z' }],
+};
+const logFinding: Finding = {
+  ruleId: 'logs.error_spike',
+  severity: 'medium',
+  confidence: 'high',
+  summary: 'top pattern "upstream timeout request <*>" (10 of 10 lines, 100%)',
+  suggestion: "grep -nE 'upstream timeout request .*' api-gateway.log | head",
+  evidence: [
+    { kind: 'log', ref: 'upstream timeout request <*>', detail: '10 of 10 error lines' },
+    { kind: 'log', ref: '2026-11-25T03:58:45Z', detail: 'ERROR upstream timeout request 4515', at: '2026-11-25T03:58:45Z' },
+  ],
+};
+const routingFinding: Finding = {
+  ruleId: 'routing.team',
+  severity: 'info',
+  confidence: 'high',
+  summary: 'Owned by team edge',
+  suggestion: 'Page team edge',
+  evidence: [{ kind: 'alert', ref: 'commonLabels.team', detail: 'team="edge"' }],
+};
+
+const input = (patch: Partial<NarrationInput> = {}): NarrationInput => ({
+  title: 'HighErrorRate on api-gateway: 5xx rate above 5%',
+  severity: 'high',
+  status: 'open',
+  service: 'api-gateway',
+  alertname: 'HighErrorRate',
+  team: 'edge',
+  openedAt: '2026-11-25T03:59:00.000Z',
+  resolvedAt: null,
+  // Deliberately out of order: the report ranks them.
+  findings: [routingFinding, logFinding, deployFinding],
+  ...patch,
+});
+
+const stored: Incident = {
+  ...input(),
+  id: 'inc-42',
+  groupKey: '{}:{alertname="HighErrorRate", service="api-gateway"}',
+  resolution: null,
+  lastSeenAt: '2026-11-25T04:01:00.000Z',
+  alertCount: 3,
+  firingCount: 2,
+  resolvedAlertCount: 1,
+  truncatedAlerts: 0,
+  alerts: [],
+  narration: '',
+  previousIncidentId: null,
+  version: 1,
+};
+
+describe('narrate', () => {
+  it('opens with severity, title, service, team and status', () => {
+    const lines = narrate(input()).split('\n');
+
+    expect(lines.slice(0, 3)).toEqual([
+      '[HIGH] HighErrorRate on api-gateway: 5xx rate above 5%',
+      'Service: api-gateway | Alert: HighErrorRate | Team: edge',
+      'Status: open since 2026-11-25T03:59:00.000Z',
+    ]);
+  });
+
+  it('puts "What changed" first, with the deploy, then ranks every finding with evidence and next step', () => {
+    const text = narrate(input());
+
+    const changed = text.indexOf('What changed\n- Deploy of api-gateway (commit 9f3c2ab by dana)');
+    const findings = text.indexOf('Findings (3, most severe first)');
+    expect(changed).toBeGreaterThan(0);
+    expect(findings).toBeGreaterThan(changed);
+    const ranked = [...text.slice(findings).matchAll(/^\d+\. \[(\w+)\]/gm)].map((m) => m[1]);
+    expect(ranked).toEqual(['HIGH', 'MEDIUM', 'INFO']);
+    expect(text).toContain('   rule logs.error_spike, confidence high');
+    expect(text).toContain('   - deploy 9f3c2ab: commit 9f3c2ab by dana (2026-11-25T03:56:00Z)');
+    expect(text).toContain('   - log 2026-11-25T03:58:45Z: ERROR upstream timeout request 4515\n');
+    expect(text).toContain('   Next: git show --stat 9f3c2ab && git revert --no-edit 9f3c2ab');
+  });
+
+  it.each<{ name: string; patch: Partial<NarrationInput>; expected: string }>([
+    {
+      name: 'a partial resolution',
+      patch: { alertCount: 3, firingCount: 2, resolvedAlertCount: 1 },
+      expected: 'Partially resolved: 1 of 3 alerts resolved',
+    },
+    {
+      name: 'alerts Alertmanager truncated',
+      patch: { truncatedAlerts: 3 },
+      expected: 'Alertmanager left out 3 alerts of this group',
+    },
+    { name: 'a recurrence', patch: { previousIncidentId: 'inc-41' }, expected: 'Recurs after incident inc-41' },
+    {
+      name: 'no deploy',
+      patch: { findings: [logFinding] },
+      expected: 'What changed\n- No deploy of api-gateway was found near the start of the alert.',
+    },
+    {
+      name: 'no findings at all',
+      patch: { findings: [] },
+      expected: 'Findings\n- No rule found evidence to cite',
+    },
+    {
+      name: 'a resolved incident',
+      patch: { status: 'resolved', resolvedAt: '2026-11-25T04:41:00.000Z' },
+      expected: 'Status: resolved at 2026-11-25T04:41:00.000Z, opened 2026-11-25T03:59:00.000Z',
+    },
+  ])('states $name', ({ patch, expected }) => {
+    expect(narrate(input(patch))).toContain(expected);
+  });
+
+  it.each<{ name: string; patch: Partial<NarrationInput>; absent: string }>([
+    { name: 'partial resolution when none resolved', patch: { alertCount: 3, resolvedAlertCount: 0 }, absent: 'Partially' },
+    {
+      name: 'partial resolution once the incident is resolved',
+      patch: { status: 'resolved', alertCount: 3, resolvedAlertCount: 1 },
+      absent: 'Partially',
+    },
+    { name: 'truncation when nothing was left out', patch: { truncatedAlerts: 0 }, absent: 'left out' },
+    { name: 'a recurrence without a previous incident', patch: { previousIncidentId: null }, absent: 'Recurs' },
+  ])('does not mention $name', ({ patch, absent }) => {
+    expect(narrate(input(patch))).not.toContain(absent);
+  });
+
+  it('narrates a stored incident, naming its id', () => {
+    const text = narrate(stored);
+
+    expect(text).toContain('Status: Incident inc-42, open since 2026-11-25T03:59:00.000Z');
+    expect(text).toContain('Partially resolved: 1 of 3 alerts resolved');
+  });
+
+  it('is deterministic and leaves its input alone', () => {
+    const value = input();
+    const before = structuredClone(value);
+
+    expect(narrate(value)).toBe(narrate(input()));
+    expect(value).toEqual(before);
+  });
+});
+
+describe('narrateResolution', () => {
+  it.each<{ name: string; patch: Partial<Incident>; expected: string }>([
+    {
+      name: 'all alerts resolved',
+      patch: { status: 'resolved', resolvedAt: '2026-11-25T04:41:00.000Z', resolution: 'all_alerts_resolved' },
+      expected:
+        '[RESOLVED] HighErrorRate on api-gateway: 5xx rate above 5% (incident inc-42): resolved at 2026-11-25T04:41:00.000Z after 42 min; all alerts resolved. Team: edge.',
+    },
+    {
+      name: 'resolved by hand after hours, a recurrence',
+      patch: {
+        status: 'resolved',
+        resolvedAt: '2026-11-25T07:14:00.000Z',
+        resolution: 'manual',
+        previousIncidentId: 'inc-41',
+      },
+      expected:
+        '[RESOLVED] HighErrorRate on api-gateway: 5xx rate above 5% (incident inc-42): resolved at 2026-11-25T07:14:00.000Z after 3 h 15 min; resolved by hand. Team: edge. Recurred after incident inc-41.',
+    },
+  ])('says when, after how long and how: $name', ({ patch, expected }) => {
+    expect(narrateResolution({ ...stored, ...patch })).toBe(expected);
+  });
+
+  it('is a single short line', () => {
+    const text = narrateResolution({ ...stored, status: 'resolved', resolvedAt: '2026-11-25T03:59:45.000Z' });
+
+    expect(text).not.toContain('\n');
+    expect(text).toContain('after 45 s');
+  });
+});
