@@ -34,7 +34,10 @@ export const configSchema = z.object({
       fromJsonString,
       z
         .number()
-        .refine((d) => (RETENTION_DAYS as readonly number[]).includes(d), `must be one of ${RETENTION_DAYS.join(', ')}`),
+        .refine(
+          (d) => (RETENTION_DAYS as readonly number[]).includes(d),
+          `must be one of ${RETENTION_DAYS.join(', ')}`,
+        ),
     )
     .default(30),
   /** Where alarm notifications are e-mailed; empty = no subscription (subscribe to the topic yourself). */
@@ -112,7 +115,8 @@ function unknownKeys(input: unknown, parsed: unknown, at: PropertyKey[]): Proper
   );
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads every configuration key from the construct tree's context (cdk.json, then `-c` overrides). */
 export function readConfig(tryGetContext: (key: string) => unknown): StackConfig {

@@ -20,8 +20,14 @@ let cleanup = () => {};
 if (!assemblyDir) {
   const outdir = mkdtempSync(join(tmpdir(), 'incident-pilot-bundle-'));
   cleanup = () => rmSync(outdir, { recursive: true, force: true });
-  // Nag is irrelevant to sizes; skipping it keeps the script quick.
-  const { app, stack } = createApp({ context: readCdkJsonContext(), outdir, nag: false, env: {} });
+  // Validation (nag, CloudFormation rules) is irrelevant to sizes; skipping it keeps the script quick.
+  const { app, stack } = createApp({
+    context: readCdkJsonContext(),
+    outdir,
+    nag: false,
+    cfnValidation: false,
+    env: {},
+  });
   assemblyDir = app.synth().directory;
   stackName = stack.stackName;
 }

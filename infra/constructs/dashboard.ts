@@ -31,9 +31,7 @@ export class PipelineDashboard extends Construct {
       dashboardName: `incident-pilot-${props.stage}-${Aws.REGION}`,
       defaultInterval: Duration.hours(3),
     });
-    this.dashboard.addWidgets(
-      new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }),
-    );
+    this.dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }));
     this.dashboard.addWidgets(
       graph('API requests', [props.api.metricCount({ period, statistic: Stats.SUM, label: 'requests' })]),
       graph('API errors', [
@@ -47,7 +45,10 @@ export class PipelineDashboard extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
-      graph('Function invocations', perFunction((fn, label) => fn.metricInvocations({ period, statistic: Stats.SUM, label }))),
+      graph(
+        'Function invocations',
+        perFunction((fn, label) => fn.metricInvocations({ period, statistic: Stats.SUM, label })),
+      ),
       graph('Function errors and throttles', [
         ...perFunction((fn, name) => fn.metricErrors({ period, statistic: Stats.SUM, label: `${name} errors` })),
         ...perFunction((fn, name) => fn.metricThrottles({ period, statistic: Stats.SUM, label: `${name} throttles` })),

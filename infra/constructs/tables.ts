@@ -1,4 +1,4 @@
-import { type RemovalPolicy, RemovalPolicy as Removal } from 'aws-cdk-lib';
+import { RemovalPolicy as Removal, type RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 // The table design lives with the DynamoDB adapter (the local emulator builds its tables from it too);

@@ -81,15 +81,21 @@ describe('clusterMessages', () => {
   it('partitions the input: every index in exactly one template, ascending', () => {
     const word = fc.constantFrom('timeout', 'user', 'request', 'failed', 'db', 'retry', '42', '0xff', '/tmp/a');
     fc.assert(
-      fc.property(fc.array(fc.array(word, { maxLength: 6 }).map((ws) => ws.join(' ')), { maxLength: 60 }), (msgs) => {
-        const templates = clusterMessages(msgs);
-        const indices = templates.flatMap((t) => t.indices);
-        expect(indices.sort((a, b) => a - b)).toEqual(msgs.map((_, i) => i));
-        for (const t of templates) {
-          expect(t.count).toBe(t.indices.length);
-          expect(t.indices).toEqual([...t.indices].sort((a, b) => a - b));
-        }
-      }),
+      fc.property(
+        fc.array(
+          fc.array(word, { maxLength: 6 }).map((ws) => ws.join(' ')),
+          { maxLength: 60 },
+        ),
+        (msgs) => {
+          const templates = clusterMessages(msgs);
+          const indices = templates.flatMap((t) => t.indices);
+          expect(indices.sort((a, b) => a - b)).toEqual(msgs.map((_, i) => i));
+          for (const t of templates) {
+            expect(t.count).toBe(t.indices.length);
+            expect(t.indices).toEqual([...t.indices].sort((a, b) => a - b));
+          }
+        },
+      ),
     );
   });
 

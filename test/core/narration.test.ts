@@ -17,7 +17,12 @@ const logFinding: Finding = {
   suggestion: "grep -nE 'upstream timeout request .*' api-gateway.log | head",
   evidence: [
     { kind: 'log', ref: 'upstream timeout request <*>', detail: '10 of 10 error lines' },
-    { kind: 'log', ref: '2026-11-25T03:58:45Z', detail: 'ERROR upstream timeout request 4515', at: '2026-11-25T03:58:45Z' },
+    {
+      kind: 'log',
+      ref: '2026-11-25T03:58:45Z',
+      detail: 'ERROR upstream timeout request 4515',
+      at: '2026-11-25T03:58:45Z',
+    },
   ],
 };
 const routingFinding: Finding = {
@@ -80,7 +85,7 @@ describe('narrate', () => {
     const ranked = [...text.slice(findings).matchAll(/^\d+\. \[(\w+)\]/gm)].map((m) => m[1]);
     expect(ranked).toEqual(['HIGH', 'MEDIUM', 'INFO']);
     expect(text).toContain('   rule logs.error_spike, confidence high');
-    expect(text).toContain('   - deploy 9f3c2ab: commit 9f3c2ab by dana (2026-11-25T03:56:00Z)');
+    expect(text).toContain('   - deploy: commit 9f3c2ab by dana (2026-11-25T03:56:00Z)');
     expect(text).toContain('   - log 2026-11-25T03:58:45Z: ERROR upstream timeout request 4515\n');
     expect(text).toContain('   Next: git show --stat 9f3c2ab && git revert --no-edit 9f3c2ab');
   });
@@ -117,7 +122,11 @@ describe('narrate', () => {
   });
 
   it.each<{ name: string; patch: Partial<NarrationInput>; absent: string }>([
-    { name: 'partial resolution when none resolved', patch: { alertCount: 3, resolvedAlertCount: 0 }, absent: 'Partially' },
+    {
+      name: 'partial resolution when none resolved',
+      patch: { alertCount: 3, resolvedAlertCount: 0 },
+      absent: 'Partially',
+    },
     {
       name: 'partial resolution once the incident is resolved',
       patch: { status: 'resolved', alertCount: 3, resolvedAlertCount: 1 },

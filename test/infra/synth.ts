@@ -12,7 +12,7 @@ export function buildTestApp(overrides: Record<string, unknown> = {}, options: O
   return createApp({ env: {}, ...options, context: { ...readCdkJsonContext(), ...overrides } });
 }
 
-type Resource = { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown };
+type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
 
 /** `TablesDataF751E041` → `TablesData`: logical ids without the hash, for readable expectations. */
 export const friendly = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
@@ -35,9 +35,9 @@ export function grantsOf(resources: Record<string, Resource>, roleLogicalId: str
   const grants: string[] = [];
   for (const policy of Object.values(resources)) {
     if (policy.Type !== 'AWS::IAM::Policy') continue;
-    const roles = (policy.Properties?.Roles as { Ref: string }[]).map((r) => r.Ref);
+    const roles = (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
     if (!roles.includes(roleLogicalId)) continue;
-    const statements = (policy.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     for (const s of statements) {
       if (s.Effect !== 'Allow') continue;
       for (const action of [s.Action].flat() as string[]) {

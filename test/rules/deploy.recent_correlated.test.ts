@@ -7,8 +7,18 @@ const rule = ruleById('deploy.recent_correlated');
 describe('rule deploy.recent_correlated', () => {
   it.each<{ name: string; deploys: Deploy[]; config?: EngineConfigInput; severity: string; commit: string }>([
     { name: '3 min before the start', deploys: [deploy(-3 * MINUTE)], severity: 'high', commit: 'abc1234' },
-    { name: 'exactly 15 min before (still close)', deploys: [deploy(-15 * MINUTE)], severity: 'high', commit: 'abc1234' },
-    { name: '15 min + 1 ms before (not close)', deploys: [deploy(-15 * MINUTE - 1)], severity: 'medium', commit: 'abc1234' },
+    {
+      name: 'exactly 15 min before (still close)',
+      deploys: [deploy(-15 * MINUTE)],
+      severity: 'high',
+      commit: 'abc1234',
+    },
+    {
+      name: '15 min + 1 ms before (not close)',
+      deploys: [deploy(-15 * MINUTE - 1)],
+      severity: 'medium',
+      commit: 'abc1234',
+    },
     { name: 'exactly 30 min before', deploys: [deploy(-30 * MINUTE)], severity: 'medium', commit: 'abc1234' },
     { name: 'at the very start', deploys: [deploy(0)], severity: 'high', commit: 'abc1234' },
     { name: 'exactly 2 min after (clock skew)', deploys: [deploy(2 * MINUTE)], severity: 'high', commit: 'abc1234' },

@@ -67,11 +67,7 @@ describe('rule logs.error_spike', () => {
     },
     {
       name: '4 × minErrors lines but no dominant pattern',
-      logs: [
-        ...timeouts(9),
-        ...mixed(6, 'db pool exhausted after # ms'),
-        ...mixed(5, 'cache miss storm on shard #'),
-      ],
+      logs: [...timeouts(9), ...mixed(6, 'db pool exhausted after # ms'), ...mixed(5, 'cache miss storm on shard #')],
       severity: 'medium',
       confidence: 'medium',
       pattern: 'upstream timeout request <*>',

@@ -79,7 +79,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const poller = startPoller({
     client: emulators.sqsClient,
     queueUrl: emulators.queueUrl,
-    queueArn: `arn:aws:sqs:us-east-1:000000000000:${emulators.queueUrl.split('/').pop()}`,
+    queueArn: emulators.queueArn,
     batchSize: QUEUE_SETTINGS.batchSize,
     invoke: (event) => worker(event, lambdaContext('worker')),
     onError: options.onError,

@@ -1,4 +1,5 @@
 import type { EngineConfig } from '../config.js';
+import { routeTeam } from '../rules/util.js';
 import { type AlertGroup, type AlertInstance, groupAlertname, groupService } from '../schemas/alertmanager.js';
 import type { ContextWindow } from '../schemas/context.js';
 import {
@@ -25,6 +26,8 @@ export interface Correlation {
   alertname: string;
   severity: Severity;
   title: string;
+  /** The owning team, decided as `routing.team` explains it. */
+  team: string;
   findings: Finding[];
 }
 
@@ -80,7 +83,9 @@ function runRule(rule: Rule, ctx: RuleContext): Finding[] {
   try {
     produced = rule.evaluate(ctx);
   } catch (error) {
-    return [brokenRule(rule, `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, ctx)];
+    return [
+      brokenRule(rule, `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`, ctx),
+    ];
   }
   if (!Array.isArray(produced)) return [brokenRule(rule, 'returned something other than a list of findings', ctx)];
   const findings: Finding[] = [];
@@ -124,5 +129,6 @@ export function correlate(input: CorrelationInput): Correlation {
   const severity = maxSeverity(fromLabels ?? 'low', ...findings.map((f) => f.severity));
   const summary = alert.annotations.summary ?? input.group.commonAnnotations.summary;
   const title = summary ? `${alertname} on ${service}: ${summary}` : `${alertname} on ${service}`;
-  return { service, alertname, severity, title, findings };
+  const team = routeTeam(input.group, alert, service, input.config).team;
+  return { service, alertname, severity, title, team, findings };
 }

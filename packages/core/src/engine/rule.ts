@@ -1,7 +1,7 @@
+import type { EngineConfig } from '../config.js';
 import type { AlertGroup, AlertInstance } from '../schemas/alertmanager.js';
 import type { ContextWindow } from '../schemas/context.js';
 import type { Finding, OpenIncidentRef } from '../schemas/incident.js';
-import type { EngineConfig } from '../config.js';
 
 /** Everything a rule may read. Rules are pure: no I/O, no clock, no randomness. */
 export interface RuleContext {

@@ -44,7 +44,8 @@ function duration(fromIso: string, toIso: string): string | undefined {
 function evidenceLine(e: Evidence): string {
   // Most details already carry their time; repeating it only adds noise.
   const at = e.at && !e.ref.includes(e.at) && !e.detail.includes(e.at) ? ` (${e.at})` : '';
-  return `- ${e.kind} ${e.ref}: ${e.detail}${at}`;
+  // Likewise the ref, when the detail already names it.
+  return e.detail.includes(e.ref) ? `- ${e.kind}: ${e.detail}${at}` : `- ${e.kind} ${e.ref}: ${e.detail}${at}`;
 }
 
 function statusLines(incident: NarrationInput): string[] {

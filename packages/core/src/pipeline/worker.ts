@@ -24,12 +24,6 @@ export interface WorkerDeps {
   maxConflictRetries?: number;
 }
 
-/** The team that owns a group: its `team` label, else the configured service map, else "unowned". */
-export function teamOf(group: AlertGroup, config: EngineConfig): string {
-  const label = group.commonLabels.team ?? group.alerts[0]?.labels.team;
-  return label || config.routing.serviceTeams[groupService(group)] || 'unowned';
-}
-
 const toRef = (i: Incident): OpenIncidentRef => ({
   id: i.id,
   service: i.service,
@@ -69,7 +63,7 @@ async function openIncident(
     service,
     alertname: groupAlertname(group),
     title: correlation.title,
-    team: teamOf(group, deps.config),
+    team: correlation.team,
     groupKey: group.groupKey,
     openedAt,
     resolvedAt: null,

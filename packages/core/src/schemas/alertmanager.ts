@@ -102,7 +102,11 @@ export function fingerprintOf(labels: Record<string, string>): string {
   const hash = new Fnv64();
   const separator = new Uint8Array([0xff]);
   for (const name of Object.keys(labels).sort()) {
-    hash.addString(name).add(separator).addString(labels[name] ?? '').add(separator);
+    hash
+      .addString(name)
+      .add(separator)
+      .addString(labels[name] ?? '')
+      .add(separator);
   }
   return hash.hex();
 }
@@ -175,9 +179,7 @@ export function parseAlertPayload(body: unknown, receivedAt: string): AlertGroup
       const result = bareAlertSchema.safeParse(item);
       if (result.success) groups.push(fromBare(result.data, receivedAt));
       else
-        issues.push(
-          ...result.error.issues.map((i) => ({ path: formatPath([index, ...i.path]), message: i.message })),
-        );
+        issues.push(...result.error.issues.map((i) => ({ path: formatPath([index, ...i.path]), message: i.message })));
     }
     if (issues.length) throw new ValidationError(issues, 'alert');
     return groups;

@@ -6,11 +6,9 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d
 /** Go's zero time: what Alertmanager sends as `endsAt` of a firing alert. */
 export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 
-export const timestamp = z
-  .string()
-  .refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), {
-    message: 'invalid datetime (expected RFC 3339, e.g. 2026-11-25T03:59:04.097Z)',
-  });
+export const timestamp = z.string().refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), {
+  message: 'invalid datetime (expected RFC 3339, e.g. 2026-11-25T03:59:04.097Z)',
+});
 
 export function toMillis(ts: string): number {
   return Date.parse(ts);

@@ -1,0 +1,38 @@
+/**
+ * Bundles every function exactly as `cdk synth` does and checks the size of each index.mjs: sizes are
+ * deterministic for given sources, so this guards cold-start weight without timing anything.
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type BundleSize, formatBundleSizes, measureBundles } from '../../infra/bundle-size.js';
+import { buildTestApp, SYNTH_TIMEOUT_MS } from './synth.js';
+
+let sizes: BundleSize[];
+
+beforeAll(() => {
+  const { app, stack } = buildTestApp({}, { nag: false, cfnValidation: false });
+  sizes = measureBundles(app.synth().directory, stack.stackName);
+  console.log(`bundle sizes (index.mjs):\n${formatBundleSizes(sizes)}`);
+}, SYNTH_TIMEOUT_MS);
+
+describe('function bundles', () => {
+  it('are ESM with the AWS SDK inside (no import left for the runtime to resolve)', () => {
+    expect(sizes.map((s) => s.name)).toEqual(['alerts', 'context', 'query', 'worker']);
+    for (const { name, file } of sizes) {
+      const code = readFileSync(file, 'utf8');
+      expect(code.startsWith("import { createRequire as __ipCreateRequire } from 'node:module';"), name).toBe(true);
+      expect(code, name).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(code, name).toMatch(/export\s*\{[^}]*\bas handler\b|export\s*\{\s*handler\b/);
+    }
+  });
+
+  it('keep ingest (alerts) within 250 KiB', () => {
+    const alerts = sizes.find((s) => s.name === 'alerts');
+    expect(alerts?.bytes).toBeLessThanOrEqual(250 * 1024);
+  });
+
+  it('keep every function within 600 KiB', () => {
+    const over = sizes.filter((s) => s.bytes > 600 * 1024).map((s) => `${s.name}: ${s.bytes} bytes`);
+    expect(over).toEqual([]);
+  });
+});

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, parseConfig } from '../../infra/config.js';
+
+const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  app: string;
+  context: Record<string, unknown>;
+};
+
+describe('stack configuration (CDK context)', () => {
+  it('has every key with its default in cdk.json, and the defaults parse', () => {
+    const fromCdkJson = Object.fromEntries(CONTEXT_KEYS.map((k) => [k, cdkJson.context[k]]));
+    expect(Object.entries(fromCdkJson).filter(([, v]) => v === undefined)).toEqual([]);
+    expect(parseConfig(fromCdkJson)).toEqual(parseConfig({}));
+    expect(parseConfig({})).toMatchObject({
+      stage: 'prod',
+      logRetentionDays: 30,
+      alarmEmail: '',
+      workerMaxConcurrency: 5,
+      removalPolicy: 'retain',
+      resolvePolicy: 'all',
+      contextTtlHours: 48,
+      engineConfig: {},
+      llm: { provider: '', model: '', endpoint: '' },
+    });
+    expect(cdkJson.app).toBe('npx tsx infra/app.ts');
+  });
+
+  it('accepts command-line strings (-c key=value) for numbers, booleans and JSON objects', () => {
+    const config = parseConfig({
+      workerMaxConcurrency: '20',
+      logRetentionDays: '90',
+      tracing: 'true',
+      engineConfig: '{"logs":{"minErrors":10}}',
+      llm: '{"provider":"openai","model":"gpt-x"}',
+    });
+    expect(config).toMatchObject({
+      workerMaxConcurrency: 20,
+      logRetentionDays: 90,
+      tracing: true,
+      engineConfig: { logs: { minErrors: 10 } },
+      llm: { provider: 'openai', model: 'gpt-x', endpoint: '' },
+    });
+  });
+
+  it('names every bad key in one error', () => {
+    expect(() =>
+      parseConfig({
+        stage: 'Prod!',
+        logRetentionDays: 31,
+        removalPolicy: 'keep',
+        workerMaxConcurrency: 1,
+        alarmEmail: 'not-an-email',
+        llm: { provider: 'other' },
+      }),
+    ).toThrowError(
+      /stage: .*\n.*logRetentionDays: must be one of .*\n.*alarmEmail: .*\n.*workerMaxConcurrency: .*\n.*removalPolicy: .*\n.*llm\.provider/s,
+    );
+  });
+
+  it('checks engineConfig against the engine schema, including misspelt keys', () => {
+    expect(() => parseConfig({ engineConfig: { deploy: { windowMinutes: -5 } } })).toThrowError(
+      /engineConfig\.deploy\.windowMinutes: /,
+    );
+    expect(() => parseConfig({ engineConfig: { deploy: { windowMinute: 45 } } })).toThrowError(
+      /engineConfig\.deploy\.windowMinute: unknown key/,
+    );
+    // Free-form maps keep their keys: service names are not typos.
+    expect(parseConfig({ engineConfig: { routing: { serviceTeams: { checkout: 'payments' } } } }).engineConfig).toEqual(
+      {
+        routing: { serviceTeams: { checkout: 'payments' } },
+      },
+    );
+  });
+
+  it('refuses a non-https LLM endpoint', () => {
+    expect(() =>
+      parseConfig({ llm: { provider: 'openai', model: 'm', endpoint: 'http://llm.internal' } }),
+    ).toThrowError(/llm\.endpoint/);
+  });
+});

@@ -1,0 +1,489 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { envSchema } from '../../functions/lib/env.js';
+import { DATA_TABLE, INCIDENTS_TABLE } from '../../packages/aws/src/tables.js';
+import { buildTestApp, describeResource, friendly, grantsOf, SYNTH_TIMEOUT_MS } from './synth.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
+
+// The template is the same with or without bundling (only asset hashes differ); bundles are
+// checked in bundle-size.test.ts, validation and cdk-nag in nag.test.ts.
+const FAST = { bundling: false, nag: false, cfnValidation: false } as const;
+
+let template: Template;
+let resources: Record<string, Resource>;
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const functionId = (name: string) => {
+  const found = ofType('AWS::Lambda::Function').find(([id]) => id.startsWith(`${name}Function`));
+  if (!found) throw new Error(`no ${name} function`);
+  return found;
+};
+
+beforeAll(() => {
+  const { stack } = buildTestApp({}, FAST);
+  template = Template.fromStack(stack);
+  resources = template.toJSON().Resources;
+}, SYNTH_TIMEOUT_MS);
+
+describe('incident-pilot stack', () => {
+  it('has the expected resources, and no custom-resource functions', () => {
+    const counts: Record<string, number> = {
+      'AWS::Lambda::Function': 4,
+      'AWS::DynamoDB::Table': 2,
+      'AWS::SQS::Queue': 2,
+      'AWS::SecretsManager::Secret': 3,
+      'AWS::CloudWatch::Alarm': 8,
+      'AWS::CloudWatch::Dashboard': 1,
+      'AWS::SNS::Topic': 1,
+      'AWS::KMS::Key': 1,
+      'AWS::Logs::LogGroup': 5,
+      'AWS::ApiGatewayV2::Api': 1,
+      'AWS::ApiGatewayV2::Stage': 1,
+      'AWS::ApiGatewayV2::Route': 7,
+      'AWS::Lambda::EventSourceMapping': 1,
+      'AWS::IAM::Role': 4,
+    };
+    for (const [type, count] of Object.entries(counts)) template.resourceCountIs(type, count);
+    // Explicit log groups, no LogRetention or other custom resources (and their hidden functions).
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('Custom::'))).toEqual([]);
+    template.resourceCountIs('AWS::CloudFormation::CustomResource', 0);
+  });
+
+  describe('functions', () => {
+    it('run Node.js 24 on arm64, each logging to its own log group', () => {
+      for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+        expect(fn.Properties.Runtime, id).toBe('nodejs24.x');
+        expect(fn.Properties.Architectures, id).toEqual(['arm64']);
+        expect(fn.Properties.Handler, id).toBe('index.handler');
+        const logGroup = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+        expect(friendly(logGroup), id).toBe(friendly(id).replace(/Function$/, 'Logs'));
+      }
+    });
+
+    it('gives the worker 30 s and the HTTP functions 10 s', () => {
+      expect(functionId('Worker')[1].Properties).toMatchObject({ Timeout: 30, MemorySize: 512 });
+      for (const name of ['Alerts', 'Context', 'Query']) {
+        expect(functionId(name)[1].Properties, name).toMatchObject({ Timeout: 10, MemorySize: 256 });
+      }
+    });
+
+    it('sets only variables the functions read, and they parse with the functions’ env schema', () => {
+      const known = Object.keys(envSchema.shape);
+      for (const [id, fn] of ofType('AWS::Lambda::Function')) {
+        const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+        expect(
+          Object.keys(vars).filter((k) => !known.includes(k)),
+          id,
+        ).toEqual([]);
+        // Resolve CloudFormation references to plausible values, then parse like a cold start does.
+        const resolved = Object.fromEntries(
+          Object.entries(vars).map(([k, v]) => [
+            k,
+            typeof v === 'string' ? v : k.endsWith('_URL') ? 'https://sqs.eu-west-1.amazonaws.com/1/q' : 'ref',
+          ]),
+        );
+        const parsed = envSchema.safeParse(resolved);
+        expect(parsed.success ? [] : parsed.error.issues, id).toEqual([]);
+      }
+    });
+
+    it('wires each resource to the variable naming it, and each secret only where it is read', () => {
+      const envOf = (name: string) =>
+        Object.fromEntries(
+          Object.entries(
+            (functionId(name)[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+          )
+            .filter(([, v]) => typeof v !== 'string')
+            .map(([k, v]) => [k, describeResource(v)]),
+        );
+      const shared = {
+        INCIDENT_PILOT_TABLE: 'TablesData',
+        INCIDENT_PILOT_INCIDENTS_TABLE: 'TablesIncidents',
+        INCIDENT_PILOT_QUEUE_URL: 'QueueJobs',
+      };
+      expect(envOf('Alerts')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
+      expect(envOf('Context')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
+      expect(envOf('Query')).toEqual({
+        ...shared,
+        INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken',
+        INCIDENT_PILOT_LLM_SECRET_ARN: 'SecretsLlmApiKey',
+      });
+      expect(envOf('Worker')).toEqual({
+        ...shared,
+        INCIDENT_PILOT_SLACK_SECRET_ARN: 'SecretsSlackWebhook',
+        INCIDENT_PILOT_LLM_SECRET_ARN: 'SecretsLlmApiKey',
+      });
+    });
+  });
+
+  describe('IAM', () => {
+    const roleOf = (name: string) =>
+      (functionId(name)[1].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const logs = (name: string) => [`logs:CreateLogStream on ${name}Logs`, `logs:PutLogEvents on ${name}Logs`];
+
+    it('alerts: store alerts, enqueue, read the token', () => {
+      expect(grantsOf(resources, roleOf('Alerts') ?? '')).toEqual(
+        [
+          ...logs('Alerts'),
+          'dynamodb:GetItem on TablesData',
+          'dynamodb:PutItem on TablesData',
+          'dynamodb:UpdateItem on TablesData',
+          'sqs:SendMessage on QueueJobs',
+          'secretsmanager:GetSecretValue on SecretsToken',
+        ].sort(),
+      );
+    });
+
+    it('context: batch-write context items, read the token', () => {
+      expect(grantsOf(resources, roleOf('Context') ?? '')).toEqual(
+        [
+          ...logs('Context'),
+          'dynamodb:BatchWriteItem on TablesData',
+          'secretsmanager:GetSecretValue on SecretsToken',
+        ].sort(),
+      );
+    });
+
+    it('query: read incidents and stats, resolve (versioned put, job, narration), read token and LLM key', () => {
+      expect(grantsOf(resources, roleOf('Query') ?? '')).toEqual(
+        [
+          ...logs('Query'),
+          'dynamodb:GetItem on TablesData',
+          'dynamodb:UpdateItem on TablesData',
+          'dynamodb:GetItem on TablesIncidents',
+          'dynamodb:PutItem on TablesIncidents',
+          'dynamodb:Query on TablesIncidents/index/byOpenedAt',
+          'sqs:SendMessage on QueueJobs',
+          'secretsmanager:GetSecretValue on SecretsToken',
+          'secretsmanager:GetSecretValue on SecretsLlmApiKey',
+        ].sort(),
+      );
+    });
+
+    it('worker: the data table, incidents and the open index, consume the queue, Slack and LLM secrets', () => {
+      expect(grantsOf(resources, roleOf('Worker') ?? '')).toEqual(
+        [
+          ...logs('Worker'),
+          ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].map((a) => `dynamodb:${a} on TablesData`),
+          'dynamodb:GetItem on TablesIncidents',
+          'dynamodb:PutItem on TablesIncidents',
+          'dynamodb:Query on TablesIncidents/index/openByOpenedAt',
+          ...['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes', 'GetQueueUrl'].map(
+            (a) => `sqs:${a} on QueueJobs`,
+          ),
+          'secretsmanager:GetSecretValue on SecretsSlackWebhook',
+          'secretsmanager:GetSecretValue on SecretsLlmApiKey',
+        ].sort(),
+      );
+    });
+
+    it('has no wildcard action or resource in any policy, and no managed policy on any role', () => {
+      for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+        const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+        for (const s of statements) {
+          for (const action of [s.Action].flat() as string[]) expect(action, id).not.toContain('*');
+          for (const resource of [s.Resource].flat()) expect(resource, id).not.toBe('*');
+        }
+      }
+      for (const [id, role] of ofType('AWS::IAM::Role')) {
+        expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+        expect(role.Properties.Policies, id).toBeUndefined();
+      }
+    });
+  });
+
+  describe('queue', () => {
+    it('feeds the worker in batches of 10 with partial-batch failures and bounded concurrency', () => {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: functionId('Worker')[0] },
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 5 },
+      });
+    });
+
+    it('parks a job in the dead-letter queue after 5 receives; the DLQ keeps it 14 days', () => {
+      const [dlqId] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('QueueDeadLetter')) ?? [''];
+      template.hasResourceProperties('AWS::SQS::Queue', {
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+      });
+      expect(resources[dlqId]?.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86_400 });
+    });
+
+    it('keeps a job invisible for at least 6x the worker timeout', () => {
+      const [, jobs] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('QueueJobs')) ?? [];
+      const workerTimeout = functionId('Worker')[1].Properties.Timeout as number;
+      expect(jobs?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout);
+    });
+
+    it('encrypts both queues and refuses requests without TLS', () => {
+      for (const [id, queue] of ofType('AWS::SQS::Queue')) expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
+      const policies = ofType('AWS::SQS::QueuePolicy');
+      expect(policies).toHaveLength(2);
+      for (const [id, policy] of policies) {
+        expect(policy.Properties.PolicyDocument, id).toMatchObject({
+          Statement: expect.arrayContaining([
+            expect.objectContaining({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        });
+      }
+    });
+  });
+
+  describe('tables', () => {
+    it('are on demand, point-in-time recoverable, encrypted, retained and deletion-protected', () => {
+      for (const [id, table] of ofType('AWS::DynamoDB::Table')) {
+        expect(table.Properties, id).toMatchObject({
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          SSESpecification: { SSEEnabled: true },
+          DeletionProtectionEnabled: true,
+        });
+        expect(table.DeletionPolicy, id).toBe('Retain');
+      }
+    });
+
+    it('data table: pk/sk strings and TTL on expiresAt, as packages/aws/src/tables.ts defines', () => {
+      template.hasResourceProperties('AWS::DynamoDB::Table', {
+        KeySchema: [
+          { AttributeName: DATA_TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: DATA_TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        TimeToLiveSpecification: { AttributeName: DATA_TABLE.ttlAttribute, Enabled: true },
+      });
+      expect(DATA_TABLE).toMatchObject({ partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' });
+    });
+
+    it('incidents table: pk id, and the byOpenedAt and openByOpenedAt indexes projecting everything', () => {
+      const gsi = (index: { indexName: string; partitionKey: string; sortKey: string }) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      });
+      const [, incidents] = ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('TablesIncidents')) ?? [];
+      expect(incidents?.Properties).toMatchObject({
+        KeySchema: [{ AttributeName: INCIDENTS_TABLE.partitionKey, KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [gsi(INCIDENTS_TABLE.byOpenedAt), gsi(INCIDENTS_TABLE.openByOpenedAt)],
+      });
+      const definitions = (incidents?.Properties.AttributeDefinitions ?? []) as Record<string, string>[];
+      const attributes = definitions.map((a) => `${a.AttributeName}:${a.AttributeType}`);
+      expect(attributes.sort()).toEqual(['id:S', 'listPk:S', 'openPk:S', 'openedAt:S']);
+    });
+  });
+
+  describe('secrets', () => {
+    it('are generated at deploy time (letters and digits, ≥ 32 characters); no value in the template', () => {
+      for (const [id, secret] of ofType('AWS::SecretsManager::Secret')) {
+        expect(secret.Properties.SecretString, id).toBeUndefined();
+        expect(secret.Properties.GenerateSecretString, id).toMatchObject({ ExcludePunctuation: true });
+        const length = (secret.Properties.GenerateSecretString as { PasswordLength: number }).PasswordLength;
+        expect(length, id).toBeGreaterThanOrEqual(32);
+      }
+      expect(JSON.stringify(template.toJSON())).not.toContain('resolve:secretsmanager');
+    });
+  });
+
+  describe('HTTP API', () => {
+    it('routes every endpoint to its function, with payload format 2.0', () => {
+      const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
+      expect(routes.sort()).toEqual(
+        [
+          'POST /alerts',
+          'POST /context/{kind}',
+          'GET /api/incidents',
+          'GET /api/incidents/{id}',
+          'POST /api/incidents/{id}/resolve',
+          'GET /api/stats',
+          'GET /healthz',
+        ].sort(),
+      );
+      const targets = Object.fromEntries(
+        ofType('AWS::ApiGatewayV2::Integration').map(([id, i]) => [id, JSON.stringify(i.Properties.IntegrationUri)]),
+      );
+      for (const [, route] of ofType('AWS::ApiGatewayV2::Route')) {
+        const key = route.Properties.RouteKey as string;
+        const integration = (route.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][1] as {
+          Ref: string;
+        };
+        const fn = key === 'POST /alerts' ? 'Alerts' : key.startsWith('POST /context') ? 'Context' : 'Query';
+        expect(targets[integration.Ref], key).toContain(functionId(fn)[0]);
+      }
+      for (const [id, i] of ofType('AWS::ApiGatewayV2::Integration')) {
+        expect(i.Properties.PayloadFormatVersion, id).toBe('2.0');
+      }
+    });
+
+    it('throttles the default stage and writes JSON access logs to its own log group', () => {
+      const [[, stage] = ['', undefined]] = ofType('AWS::ApiGatewayV2::Stage');
+      expect(stage?.Properties).toMatchObject({
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      });
+      const access = stage?.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+      expect(describeResource(access.DestinationArn)).toBe('ApiAccessLogs');
+      const format = JSON.parse(access.Format) as Record<string, string>;
+      expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+      expect(access.Format).not.toMatch(/authorization|header/i);
+    });
+  });
+
+  describe('alarms', () => {
+    it('watch the DLQ, queue age, worker errors and throttles, each HTTP function, and API 5xx', () => {
+      const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => {
+        const p = a.Properties;
+        const dims = (p.Dimensions as { Value: unknown }[]).map((d) => describeResource(d.Value)).join(',');
+        return `${p.Namespace} ${p.MetricName} ${dims} > ${p.Threshold}`;
+      });
+      expect(alarms.sort()).toEqual(
+        [
+          'AWS/SQS ApproximateNumberOfMessagesVisible QueueDeadLetter > 0',
+          'AWS/SQS ApproximateAgeOfOldestMessage QueueJobs > 300',
+          'AWS/Lambda Errors WorkerFunction > 0',
+          'AWS/Lambda Throttles WorkerFunction > 0',
+          'AWS/Lambda Errors AlertsFunction > 0',
+          'AWS/Lambda Errors ContextFunction > 0',
+          'AWS/Lambda Errors QueryFunction > 0',
+          'AWS/ApiGateway 5xx ApiHttpApi > 0',
+        ].sort(),
+      );
+    });
+
+    it('notify the encrypted, TLS-only topic on alarm and on recovery', () => {
+      const [[topicId] = ['']] = ofType('AWS::SNS::Topic');
+      for (const [id, alarm] of ofType('AWS::CloudWatch::Alarm')) {
+        expect(alarm.Properties, id).toMatchObject({
+          AlarmActions: [{ Ref: topicId }],
+          OKActions: [{ Ref: topicId }],
+          TreatMissingData: 'notBreaching',
+        });
+      }
+      template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+      template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+          ]),
+        },
+      });
+      template.resourceCountIs('AWS::SNS::Subscription', 0);
+    });
+
+    it('are on a dashboard with the API, the functions and the queues', () => {
+      const body = JSON.stringify(ofType('AWS::CloudWatch::Dashboard')[0]?.[1].Properties.DashboardBody);
+      for (const metric of [
+        'Count',
+        '4xx',
+        '5xx',
+        'Latency',
+        'Invocations',
+        'Errors',
+        'Duration',
+        'ApproximateNumberOfMessagesVisible',
+        'ApproximateAgeOfOldestMessage',
+      ]) {
+        expect(body).toContain(`\\"${metric}\\"`);
+      }
+    });
+  });
+
+  describe('outputs', () => {
+    it('gives the URLs, secret ARNs, the Alertmanager snippet and the token command', () => {
+      const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+      expect(Object.keys(outputs)).toEqual(
+        expect.arrayContaining([
+          'ApiUrl',
+          'TokenSecretArn',
+          'SlackSecretArn',
+          'LlmSecretArn',
+          'DeadLetterQueueUrl',
+          'AlertmanagerConfig',
+          'FetchTokenCommand',
+        ]),
+      );
+      const text = (name: string) => describeResource(outputs[name]?.Value);
+      expect(text('ApiUrl')).toBe('ApiHttpApi');
+      expect(text('AlertmanagerConfig')).toBe(
+        [
+          'receivers:',
+          '  - name: incident-pilot',
+          '    webhook_configs:',
+          '      - url: ApiHttpApi/alerts',
+          '        send_resolved: true',
+          '        http_config:',
+          '          authorization:',
+          '            type: Bearer',
+          '            credentials_file: /etc/alertmanager/incident-pilot.token',
+          '',
+        ].join('\n'),
+      );
+      expect(text('FetchTokenCommand')).toBe(
+        'aws secretsmanager get-secret-value --secret-id SecretsToken --query SecretString --output text ' +
+          '> /etc/alertmanager/incident-pilot.token',
+      );
+    });
+
+    it('never carry a secret value: only Refs (ARNs/names/URLs) and GetAtt of non-secret attributes', () => {
+      const secretIds = ofType('AWS::SecretsManager::Secret').map(([id]) => id);
+      const json = JSON.stringify(template.toJSON().Outputs);
+      expect(json).not.toContain('resolve:secretsmanager');
+      for (const id of secretIds) expect(json).not.toContain(`"Fn::GetAtt":["${id}"`);
+    });
+  });
+});
+
+describe('incident-pilot stack with a non-default configuration', () => {
+  let other: Template;
+  beforeAll(() => {
+    const { stack } = buildTestApp(
+      {
+        stage: 'dev',
+        removalPolicy: 'destroy',
+        alarmEmail: 'oncall@example.com',
+        workerMaxConcurrency: '7', // as `-c workerMaxConcurrency=7` passes it
+        engineConfig: '{"deploy":{"windowMinutes":45}}',
+        llm: { provider: 'anthropic', model: 'claude-x', endpoint: '' },
+      },
+      FAST,
+    );
+    expect(stack.stackName).toBe('IncidentPilot-dev');
+    other = Template.fromStack(stack);
+  }, SYNTH_TIMEOUT_MS);
+
+  it('destroys the data on `cdk destroy` when removalPolicy is destroy', () => {
+    for (const type of [
+      'AWS::DynamoDB::Table',
+      'AWS::SecretsManager::Secret',
+      'AWS::KMS::Key',
+      'AWS::Logs::LogGroup',
+    ]) {
+      for (const [id, r] of Object.entries(other.findResources(type))) expect(r.DeletionPolicy, id).toBe('Delete');
+    }
+    other.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+  });
+
+  it('subscribes the alarm e-mail, applies the concurrency and passes engine and LLM settings', () => {
+    other.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+    other.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 7 } });
+    other.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          INCIDENT_PILOT_ENGINE_CONFIG: '{"deploy":{"windowMinutes":45}}',
+          INCIDENT_PILOT_LLM_PROVIDER: 'anthropic',
+          INCIDENT_PILOT_LLM_MODEL: 'claude-x',
+        }),
+      },
+    });
+    other.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'incident-pilot-dev-dlq-not-empty' });
+  });
+});
