@@ -1,6 +1,6 @@
 /** The query API: incidents (list, get, resolve), stats and the health check. */
 import { groupIdOf, NotFoundError, resolveIncident, ValidationError } from '@incident-pilot/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type HttpRequest, httpHandler, json } from './lib/http.js';
 
 const listQuery = z.object({

@@ -3,6 +3,7 @@ import { correlationJobSchema, parseWith, processJob, TransientError } from '@in
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getRoot, type Root } from './lib/composition.js';
+import { deliveryOf } from './lib/delivery.js';
 
 /** Groups processed at the same time within one batch (jobs of one group run one after another). */
 const PARALLEL_GROUPS = 4;
@@ -12,7 +13,8 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
   if (!first) return [];
   try {
     const job = parseWith(correlationJobSchema, JSON.parse(first.body), 'job');
-    const sinks = await root.sinks();
+    const delivery = deliveryOf(root);
+    const sinks = await delivery.sinks();
     // Jobs of the same group are interchangeable: one run folds everything pending for it.
     await processJob(
       {
@@ -21,7 +23,7 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
         rules: root.rules,
         config: root.config,
         resolvePolicy: root.env.INCIDENT_PILOT_RESOLVE_POLICY,
-        narrate: (i) => root.narrate(i),
+        narrate: (i) => delivery.narrate(i),
         log: root.log,
         now: root.now,
       },

@@ -3,7 +3,7 @@
  * and validated in this one place. Everything downstream receives a typed {@link StackConfig}.
  */
 import { engineConfigSchema, formatPath } from '@incident-pilot/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 const RETENTION_DAYS = [
@@ -62,11 +62,13 @@ export const configSchema = z.object({
   llm: z
     .preprocess(
       fromJsonString,
-      z.strictObject({
-        provider: z.enum(['', 'openai', 'anthropic']).default(''),
-        model: z.string().default(''),
-        endpoint: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
-      }),
+      z
+        .strictObject({
+          provider: z.enum(['', 'openai', 'anthropic']).default(''),
+          model: z.string().default(''),
+          endpoint: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
+        })
+        .refine((llm) => !llm.provider || llm.model, { path: ['model'], message: 'is required with a provider' }),
     )
     .default({ provider: '', model: '', endpoint: '' }),
   /** Log level of the functions' structured logs. */
@@ -80,26 +82,32 @@ export const configSchema = z.object({
 export type StackConfig = z.output<typeof configSchema>;
 export const CONTEXT_KEYS = Object.keys(configSchema.shape) as (keyof StackConfig)[];
 
+/** A configuration problem: the message names every bad key; no stack trace needed. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
 /**
  * Validates the raw context values (undefined = default) and returns the typed configuration, or
- * throws one error naming every bad key. `engineConfig` is checked against the engine's own schema
- * so a typo in a threshold fails `cdk synth`, not the first alert.
+ * throws one ConfigError naming every bad key. `engineConfig` is also checked against the engine's
+ * own schema, so a typo in a threshold fails `cdk synth`, not the first alert.
  */
 export function parseConfig(context: Partial<Record<keyof StackConfig, unknown>>): StackConfig {
   const result = configSchema.safeParse(context);
   const issues = result.success ? [] : result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
-  if (result.success) {
-    const engine = engineConfigSchema.safeParse(result.data.engineConfig);
+  const engineInput = fromJsonString(context.engineConfig ?? {});
+  if (isPlainObject(engineInput)) {
+    const engine = engineConfigSchema.safeParse(engineInput);
     if (engine.success) {
-      for (const path of unknownKeys(result.data.engineConfig, engine.data, ['engineConfig'])) {
+      for (const path of unknownKeys(engineInput, engine.data, ['engineConfig'])) {
         issues.push(`  ${formatPath(path)}: unknown key (the engine would silently ignore it)`);
       }
     } else {
       issues.push(...engine.error.issues.map((i) => `  ${formatPath(['engineConfig', ...i.path])}: ${i.message}`));
     }
   }
-  if (issues.length > 0 || !result.success) {
-    throw new Error(`invalid CDK context (cdk.json "context" or -c key=value):\n${issues.join('\n')}`);
+  if (!result.success || issues.length > 0) {
+    throw new ConfigError(`invalid CDK context (cdk.json "context" or -c key=value):\n${issues.join('\n')}`);
   }
   return result.data;
 }

@@ -8,7 +8,7 @@ import { PipelineAlarms } from './constructs/alarms.js';
 import { PipelineApi } from './constructs/api.js';
 import { bindQueue, bindSecret, bindTable } from './constructs/bind.js';
 import { PipelineDashboard } from './constructs/dashboard.js';
-import { PipelineFunction } from './constructs/pipeline-function.js';
+import { PipelineFunction, type PipelineFunctionProps } from './constructs/pipeline-function.js';
 import { JobQueue } from './constructs/queue.js';
 import { PipelineSecrets } from './constructs/secrets.js';
 import { PipelineTables } from './constructs/tables.js';
@@ -54,13 +54,13 @@ export class IncidentPilotStack extends Stack {
       INCIDENT_PILOT_ENGINE_CONFIG: JSON.stringify(config.engineConfig),
       INCIDENT_PILOT_LOG_LEVEL: config.logLevel,
     };
-    // Only the functions that narrate (worker, manual resolve) get the LLM settings.
+    // Only the worker narrates with the LLM (a manual resolve re-renders the templates).
     const llmEnvironment = {
       INCIDENT_PILOT_LLM_PROVIDER: config.llm.provider,
       INCIDENT_PILOT_LLM_MODEL: config.llm.model,
       INCIDENT_PILOT_LLM_ENDPOINT: config.llm.endpoint,
     };
-    const fn = (id: string, description: string, extra: Partial<ConstructorParameters<typeof PipelineFunction>[2]>) =>
+    const fn = (id: string, description: string, extra: Partial<PipelineFunctionProps>) =>
       new PipelineFunction(this, id, {
         entry: handlerPath(id.toLowerCase()),
         description,
@@ -73,9 +73,7 @@ export class IncidentPilotStack extends Stack {
 
     const alerts = fn('Alerts', 'incident-pilot: POST /alerts (Alertmanager webhook)', {});
     const context = fn('Context', 'incident-pilot: POST /context/{kind} (deploys, logs, traces)', {});
-    const query = fn('Query', 'incident-pilot: query API, manual resolve, health check', {
-      environment: { ...environment, ...llmEnvironment },
-    });
+    const query = fn('Query', 'incident-pilot: query API, manual resolve, health check', {});
     const worker = fn('Worker', 'incident-pilot: correlation jobs → rule engine → incident → sinks', {
       environment: { ...environment, ...llmEnvironment },
       memorySize: 512,
@@ -97,7 +95,7 @@ export class IncidentPilotStack extends Stack {
     bindSecret(context.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
     // query: stats (Get), list (Query byOpenedAt), get; manual resolve = versioned Put, stats Update,
-    // a job so the worker announces it, and narration (which may call the LLM).
+    // and a job so the worker announces it.
     bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'UpdateItem'] });
     bindTable(query.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
       actions: ['GetItem', 'PutItem'],
@@ -105,7 +103,6 @@ export class IncidentPilotStack extends Stack {
     });
     bindQueue(query.function, jobs.queue, ['SendMessage']);
     bindSecret(query.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
-    bindSecret(query.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
 
     // worker: group state, pending alerts and context (Query), notification markers (Put/Get/Update/
     // Delete), stats; incidents are created and updated with versioned Puts; open ones via the index.
@@ -166,6 +163,7 @@ export class IncidentPilotStack extends Stack {
     output('SlackSecretArn', secrets.slackWebhook.secretArn, 'Secret to fill with the Slack incoming-webhook URL');
     output('LlmSecretArn', secrets.llmApiKey.secretArn, 'Secret to fill with the LLM provider API key');
     output('DeadLetterQueueUrl', jobs.deadLetterQueue.queueUrl, 'Jobs that failed 5 times (redrive after fixing)');
+    output('JobQueueUrl', jobs.queue.queueUrl, 'The jobs queue (the target of a DLQ redrive)');
     output('IncidentsTableName', tables.incidents.table.tableName, 'DynamoDB table with one item per incident');
     output('AlarmTopicArn', alarms.topic.topicArn, 'SNS topic the alarms notify');
     output(

@@ -1,6 +1,7 @@
 /**
  * The composition root: the one place that builds adapters from configuration. Built once per
- * cold start (per process locally) and shared by every invocation.
+ * cold start (per process locally) and shared by every invocation. What only the worker needs (sinks,
+ * LLM) is wired in delivery.ts, so the HTTP functions' bundles do not carry it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -14,10 +15,8 @@ import {
   narrate,
   type Rule,
   rules,
-  type Sink,
   type Store,
 } from '@incident-pilot/core';
-import { createLlmNarrator, createSlackSink, createStdoutSink } from '@incident-pilot/sinks';
 import { type Env, parseEnv } from './env.js';
 import { createLogger } from './logger.js';
 import { createSecretReader } from './secrets.js';
@@ -32,8 +31,11 @@ export interface Root {
   now(): number;
   /** The inbound token; `null` when the API runs open (local only). */
   token(): Promise<string | null>;
-  sinks(): Promise<Sink[]>;
+  /** Reads a Secrets Manager secret (cached). */
+  secret(arn: string): Promise<string>;
+  /** The templated narration (the worker may add LLM rephrasing: see delivery.ts). */
   narrate(incident: Incident): Promise<string>;
+  overrides: RootOverrides;
 }
 
 export interface RootOverrides {
@@ -63,35 +65,6 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
     secrets ??= createSecretReader({ client: overrides.secrets ?? new SecretsManagerClient({}) });
     return secrets(arn);
   };
-  const fetch = overrides.fetch ?? globalThis.fetch;
-
-  let narrator: ReturnType<typeof createLlmNarrator> | undefined;
-  const llm = env.INCIDENT_PILOT_LLM_PROVIDER
-    ? async () =>
-        (narrator ??= createLlmNarrator({
-          provider: env.INCIDENT_PILOT_LLM_PROVIDER as 'openai' | 'anthropic',
-          endpoint: env.INCIDENT_PILOT_LLM_ENDPOINT,
-          model: env.INCIDENT_PILOT_LLM_MODEL,
-          apiKey: env.INCIDENT_PILOT_LLM_SECRET_ARN
-            ? await secret(env.INCIDENT_PILOT_LLM_SECRET_ARN)
-            : env.INCIDENT_PILOT_LLM_API_KEY,
-          fetch,
-        }))
-    : undefined;
-
-  let slackNoticeLogged = false;
-  const slackUrl = async () => {
-    const url = env.INCIDENT_PILOT_SLACK_SECRET_ARN
-      ? await secret(env.INCIDENT_PILOT_SLACK_SECRET_ARN)
-      : env.INCIDENT_PILOT_SLACK_WEBHOOK;
-    if (url && !/^https?:\/\//.test(url) && !slackNoticeLogged) {
-      // The stack creates the secret with a placeholder until an operator fills it in.
-      log.info('Slack is not configured: the Slack webhook secret does not hold a URL yet');
-      slackNoticeLogged = true;
-    }
-    return /^https?:\/\//.test(url) ? url : '';
-  };
-
   return {
     env,
     log,
@@ -116,18 +89,11 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
       if (env.INCIDENT_PILOT_TOKEN_SECRET_ARN) return secret(env.INCIDENT_PILOT_TOKEN_SECRET_ARN);
       return env.INCIDENT_PILOT_TOKEN || null;
     },
-    async sinks() {
-      const sinks: Sink[] = [];
-      if (!env.INCIDENT_PILOT_QUIET) sinks.push(createStdoutSink(overrides.write ? { write: overrides.write } : {}));
-      const url = await slackUrl();
-      if (url) sinks.push(createSlackSink({ webhookUrl: url, fetch }));
-      return sinks;
-    },
+    secret,
     async narrate(incident) {
-      const templated = narrate(incident);
-      if (!llm) return templated;
-      return (await llm()).rephrase(incident, templated);
+      return narrate(incident);
     },
+    overrides,
   };
 }
 

@@ -1,5 +1,5 @@
 import { engineConfigSchema, formatPath } from '@incident-pilot/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const flag = z
   .enum(['0', '1', 'true', 'false', ''])

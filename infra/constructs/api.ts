@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ROUTES } from '../../functions/routes.js';
 
 export interface PipelineApiProps {
   readonly alerts: IFunction;
@@ -70,20 +71,18 @@ export class PipelineApi extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogs), format: ACCESS_LOG_FORMAT },
     });
 
-    const alerts = new HttpLambdaIntegration('Alerts', props.alerts);
-    const context = new HttpLambdaIntegration('Context', props.context);
-    const query = new HttpLambdaIntegration('Query', props.query);
-    const routes: [HttpMethod, string, HttpLambdaIntegration][] = [
-      [HttpMethod.POST, '/alerts', alerts],
-      [HttpMethod.POST, '/context/{kind}', context],
-      [HttpMethod.GET, '/api/incidents', query],
-      [HttpMethod.GET, '/api/incidents/{id}', query],
-      [HttpMethod.POST, '/api/incidents/{id}/resolve', query],
-      [HttpMethod.GET, '/api/stats', query],
-      [HttpMethod.GET, '/healthz', query],
-    ];
-    for (const [method, path, integration] of routes) {
-      this.api.addRoutes({ path, methods: [method], integration });
+    // One route table for the stack and the local stack (functions/routes.ts).
+    const integrations = {
+      alerts: new HttpLambdaIntegration('Alerts', props.alerts),
+      context: new HttpLambdaIntegration('Context', props.context),
+      query: new HttpLambdaIntegration('Query', props.query),
+    };
+    for (const route of ROUTES) {
+      this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration: integrations[route.fn],
+      });
     }
   }
 

@@ -136,8 +136,11 @@ describe('a real Alertmanager 0.25 → local stack → Slack', () => {
   afterAll(async () => {
     await Promise.allSettled(alertmanagers.map((a) => a.stop()));
     await Promise.allSettled(proxies.map((p) => p.close()));
-    await stack?.destroy();
-    await slack?.close();
+    try {
+      await stack?.destroy();
+    } finally {
+      await slack?.close();
+    }
   });
 
   beforeEach(({ onTestFailed }) => {

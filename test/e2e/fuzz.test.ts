@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { bareAlertSchema, contextSchemas, webhookAlertSchema, webhookSchema } from '@incident-pilot/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
@@ -18,6 +19,7 @@ type Json = fc.JsonValue;
 type Segment = string | number;
 
 const TOKEN = 'fuzz-token-5d1c';
+const EPOCH = '2026-11-25T03:00:00Z';
 const MAX_BODY_BYTES = 1024 * 1024;
 /** A request that has not answered by then counts as a hang. */
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -30,18 +32,11 @@ const WEBHOOKS: Record<string, Json> = Object.fromEntries(
     .map((f) => [f, JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Json]),
 );
 
-const ALERT_FIELDS = ['status', 'labels', 'annotations', 'startsAt', 'endsAt', 'generatorURL', 'fingerprint'];
-const WEBHOOK_FIELDS = [
-  'version',
-  'receiver',
-  'groupKey',
-  'status',
-  'truncatedAlerts',
-  'groupLabels',
-  'commonLabels',
-  'commonAnnotations',
-  'externalURL',
-  'alerts',
+// Field names straight from the schemas: a 400 may name any of them when it is missing from the body.
+const ALERT_FIELDS = [
+  ...Object.keys(webhookSchema.shape),
+  ...Object.keys(webhookAlertSchema.shape),
+  ...Object.keys(bareAlertSchema.shape),
 ];
 
 interface Endpoint {
@@ -51,10 +46,10 @@ interface Endpoint {
 }
 
 const ENDPOINTS = {
-  alerts: { path: '/alerts', fields: [...WEBHOOK_FIELDS, ...ALERT_FIELDS] },
-  deploys: { path: '/context/deploys', fields: ['service', 'commit', 'author', 'when', 'message'] },
-  logs: { path: '/context/logs', fields: ['service', 'level', 'message', 'timestamp'] },
-  traces: { path: '/context/traces', fields: ['traceId', 'service', 'durationMs', 'timestamp'] },
+  alerts: { path: '/alerts', fields: [...new Set(ALERT_FIELDS)] },
+  deploys: { path: '/context/deploys', fields: Object.keys(contextSchemas.deploys.shape) },
+  logs: { path: '/context/logs', fields: Object.keys(contextSchemas.logs.shape) },
+  traces: { path: '/context/traces', fields: Object.keys(contextSchemas.traces.shape) },
   resolve: { path: '/api/incidents/inc-000000000000/resolve', fields: [] },
 } satisfies Record<string, Endpoint>;
 const ALL_ENDPOINTS: Endpoint[] = Object.values(ENDPOINTS);
@@ -81,7 +76,11 @@ const accepted = new Set<string>();
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
-async function send(path: string, body: string | Uint8Array | undefined, options: SendOptions = {}): Promise<Reply> {
+async function send(
+  path: string,
+  body: string | Uint8Array | undefined,
+  options: SendOptions & { timeoutMs?: number } = {},
+): Promise<Reply> {
   const headers: Record<string, string> = {};
   const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
   if (contentType !== null) headers['content-type'] = contentType;
@@ -92,7 +91,7 @@ async function send(path: string, body: string | Uint8Array | undefined, options
     method: 'POST',
     headers,
     body,
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    signal: AbortSignal.timeout(options.timeoutMs ?? REQUEST_TIMEOUT_MS),
   });
   const text = await res.text();
   return { status: res.status, contentType: res.headers.get('content-type') ?? '', text };
@@ -120,8 +119,9 @@ function nameablePaths(body: unknown, fields: readonly string[]): Set<string> {
   const out = new Set<string>();
   const walk = (value: unknown, path: Segment[]) => {
     out.add(formatPath(path));
-    if (Array.isArray(value)) value.forEach((item, i) => walk(item, [...path, i]));
-    else if (isObject(value)) {
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) walk(item, [...path, i]);
+    } else if (isObject(value)) {
       for (const [key, item] of Object.entries(value)) walk(item, [...path, key]);
       for (const field of fields) out.add(formatPath([...path, field]));
     }
@@ -190,7 +190,8 @@ const isoTime = fc
   .map((d) => d.toISOString());
 const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
 
-const validItem = {
+const contextKinds = ['deploys', 'logs', 'traces'] as const;
+const validItem: Record<(typeof contextKinds)[number], fc.Arbitrary<Json>> = {
   deploys: fc.record(
     { service: word, commit: fc.stringMatching(/^[0-9a-f]{7,40}$/), author: word, when: isoTime, message: fc.string() },
     { requiredKeys: ['service', 'commit', 'when'] },
@@ -220,12 +221,29 @@ function pathsIn(value: Json, prefix: Segment[] = []): Segment[][] {
   return children.flatMap(([key, child]) => [[...prefix, key], ...pathsIn(child, [...prefix, key])]);
 }
 
+/**
+ * Maps numbers DynamoDB cannot store (above 2^53 in magnitude, or non-zero below 1e-100) into its
+ * range. Out-of-range numbers are a known product bug with a property of its own (see the end of the
+ * file); taming them here keeps every other property about one thing.
+ */
+function tame(value: Json): Json {
+  if (typeof value === 'number') {
+    if (Math.abs(value) > Number.MAX_SAFE_INTEGER) return value > 0 ? 1e15 : -1e15;
+    return value !== 0 && Math.abs(value) < 1e-100 ? 0 : value;
+  }
+  if (Array.isArray(value)) return value.map(tame);
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, tame(v as Json)]));
+  return value;
+}
+
 type Mutation = { op: 'delete' } | { op: 'replace'; value: Json } | { op: 'retype'; to: string };
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constant({ op: 'delete' as const }),
-  fc.jsonValue({ maxDepth: 2 }).map((value) => ({ op: 'replace' as const, value })),
-  fc.constantFrom('string', 'number', 'boolean', 'null', 'array', 'object').map((to) => ({ op: 'retype' as const, to })),
+  fc.jsonValue({ maxDepth: 2 }).map((value) => ({ op: 'replace' as const, value: tame(value) })),
+  fc
+    .constantFrom('string', 'number', 'boolean', 'null', 'array', 'object')
+    .map((to) => ({ op: 'retype' as const, to })),
 );
 
 function retype(value: Json, to: string): Json {
@@ -279,7 +297,6 @@ const related = (a: string, b: string) =>
   a === b || b.startsWith(`${a}.`) || b.startsWith(`${a}[`) || a.startsWith(`${b}.`) || a.startsWith(`${b}[`);
 
 const webhookArb = fc.constantFrom(...Object.values(WEBHOOKS));
-const contextKinds = ['deploys', 'logs', 'traces'] as const;
 
 // --- Slack ----------------------------------------------------------------------------------------
 
@@ -331,7 +348,9 @@ async function queueDepth(queueUrl: string): Promise<number> {
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
-  return Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
+  return (
+    Number(out.Attributes?.ApproximateNumberOfMessages) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible)
+  );
 }
 
 interface IncidentLike {
@@ -378,16 +397,16 @@ describe('fuzz: the HTTP API of the local stack', () => {
   });
 
   it('answers JSON shaped like the schemas (objects and batches of them) field by field', async () => {
-    const fieldValue = fc.oneof(fc.jsonValue({ maxDepth: 1 }), isoTime, word);
+    const fieldValue = fc.oneof(fc.jsonValue({ maxDepth: 1 }).map(tame), isoTime, word);
     const shaped = (endpoint: Endpoint) => {
       const item = fc.dictionary(fc.constantFrom(...endpoint.fields, 'extra'), fieldValue, { maxKeys: 6 });
       return fc.oneof(item, fc.array(item, { maxLength: 4 }));
     };
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(ENDPOINTS.alerts, ENDPOINTS.deploys, ENDPOINTS.logs, ENDPOINTS.traces).chain((endpoint) =>
-          fc.tuple(fc.constant(endpoint), shaped(endpoint)),
-        ),
+        fc
+          .constantFrom(ENDPOINTS.alerts, ENDPOINTS.deploys, ENDPOINTS.logs, ENDPOINTS.traces)
+          .chain((endpoint) => fc.tuple(fc.constant(endpoint), shaped(endpoint))),
         async ([endpoint, value]) => {
           expectWellFormed(await sendJson(endpoint, value), endpoint, value);
         },
@@ -413,12 +432,14 @@ describe('fuzz: the HTTP API of the local stack', () => {
   });
 
   it('answers a valid context item or batch with one field deleted, replaced or retyped, naming that field', async () => {
-    const cases = fc.constantFrom(...contextKinds).chain((kind) =>
-      fc.tuple(
-        fc.constant(kind),
-        mutatedPayload(fc.oneof(validItem[kind], fc.array(validItem[kind], { minLength: 1, maxLength: 3 }))),
-      ),
-    );
+    const cases = fc
+      .constantFrom(...contextKinds)
+      .chain((kind) =>
+        fc.tuple(
+          fc.constant(kind),
+          mutatedPayload(fc.oneof(validItem[kind], fc.array(validItem[kind], { minLength: 1, maxLength: 3 }))),
+        ),
+      );
     await fc.assert(
       fc.asyncProperty(cases, async ([kind, { path, payload }]) => {
         const endpoint = ENDPOINTS[kind];
@@ -438,9 +459,9 @@ describe('fuzz: the HTTP API of the local stack', () => {
   it('stores valid context items and batches (the generators above start from accepted input)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...contextKinds).chain((kind) =>
-          fc.tuple(fc.constant(kind), fc.array(validItem[kind], { minLength: 1, maxLength: 5 })),
-        ),
+        fc
+          .constantFrom(...contextKinds)
+          .chain((kind) => fc.tuple(fc.constant(kind), fc.array(validItem[kind], { minLength: 1, maxLength: 5 }))),
         async ([kind, items]) => {
           const reply = await sendJson(ENDPOINTS[kind], items);
           expect(reply.status, reply.text).toBe(202);
@@ -483,7 +504,10 @@ describe('fuzz: the HTTP API of the local stack', () => {
   });
 
   it('treats a valid webhook the same whatever the content type says', async () => {
-    const type = fc.oneof(fc.constantFrom(null, 'text/plain', 'application/octet-stream', 'text/html'), printableAscii(30));
+    const type = fc.oneof(
+      fc.constantFrom(null, 'text/plain', 'application/octet-stream', 'text/html'),
+      printableAscii(30),
+    );
     await fc.assert(
       fc.asyncProperty(webhookArb, type, async (hook, contentType) => {
         const reply = await send('/alerts', JSON.stringify(hook), { contentType });
@@ -506,7 +530,10 @@ describe('fuzz: the HTTP API of the local stack', () => {
       fc.asyncProperty(
         fc.constantFrom(...ALL_ENDPOINTS),
         wrong.filter((a) => a?.trim() !== `Bearer ${TOKEN}`),
-        fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.constant('{not json')),
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.constant('{not json'),
+        ),
         async (endpoint, auth, body) => {
           const reply = await send(endpoint.path, body, { auth });
           expect(reply.status, `${auth} → ${reply.text}`).toBe(401);
@@ -534,13 +561,20 @@ describe('fuzz: the HTTP API of the local stack', () => {
       fc.constantFrom(realId, `${realId}x`, 'inc-', '..', '%', ' ', 'inc-000000000000'),
     );
     await fc.assert(
-      fc.asyncProperty(id, fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.constant('')), async (raw, body) => {
-        const endpoint = { path: `/api/incidents/${encodeURIComponent(raw)}/resolve`, fields: [] };
-        const reply = await send(endpoint.path, body || undefined);
-        expectWellFormed(reply, endpoint, body ? JSON.parse(body) : undefined);
-        // '.' and '..' are path segments the client resolves before sending; an empty id is no route.
-        if (raw !== realId) expect([404], reply.text).toContain(reply.status);
-      }),
+      fc.asyncProperty(
+        id,
+        fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.constant(''),
+        ),
+        async (raw, body) => {
+          const endpoint = { path: `/api/incidents/${encodeURIComponent(raw)}/resolve`, fields: [] };
+          const reply = await send(endpoint.path, body || undefined);
+          expectWellFormed(reply, endpoint, body ? JSON.parse(body) : undefined);
+          // '.' and '..' are path segments the client resolves before sending; an empty id is no route.
+          if (raw !== realId) expect([404], reply.text).toContain(reply.status);
+        },
+      ),
       { numRuns: 120 },
     );
   });
@@ -617,7 +651,19 @@ describe('fuzz: the HTTP API of the local stack', () => {
   });
 
   it('escapes any mix of control sequences in any label or annotation', async () => {
-    const piece = fc.constantFrom(...Object.keys(HOSTILE), '<', '>', '&amp;', '&lt;', ' ', 'a', '*', '`', '\n', '@here');
+    const piece = fc.constantFrom(
+      ...Object.keys(HOSTILE),
+      '<',
+      '>',
+      '&amp;',
+      '&lt;',
+      ' ',
+      'a',
+      '*',
+      '`',
+      '\n',
+      '@here',
+    );
     const text = fc.array(piece, { minLength: 1, maxLength: 12 }).map((p) => p.join(''));
     const before = slack.requests.length;
     await fc.assert(
@@ -665,44 +711,48 @@ describe('fuzz: the HTTP API of the local stack', () => {
 
   // --- Known product bugs (see the report): these properties fail until the product is fixed. -----
 
-  it('never answers 5xx to a body within 1 MB whose values DynamoDB cannot store as they are', async () => {
-    const hook = WEBHOOKS['firing-single-alert.json'] as { alerts: Record<string, unknown>[] };
-    const edge = fc.oneof(
-      // An item above DynamoDB's 400 KB: one big annotation, or a big deploy author.
-      fc.integer({ min: 410_000, max: 1_000_000 }).map((n) => ({
-        endpoint: ENDPOINTS.alerts,
-        body: {
-          ...hook,
-          groupKey: `big-${n}`,
-          alerts: [{ ...hook.alerts[0], annotations: { description: 'd'.repeat(n) } }],
-        } as unknown,
-      })),
-      fc.integer({ min: 410_000, max: 1_000_000 }).map((n) => ({
-        endpoint: ENDPOINTS.deploys,
-        body: { service: 'api', commit: 'abc1234', author: 'a'.repeat(n), when: new Date().toISOString() } as unknown,
-      })),
-      // A partition key above DynamoDB's 2,048 bytes.
-      fc.integer({ min: 2100, max: 100_000 }).map((n) => ({
-        endpoint: ENDPOINTS.logs,
-        body: { service: 's'.repeat(n), level: 'ERROR', message: 'boom' } as unknown,
-      })),
-      // Numbers DynamoDB (and the SDK marshaller) cannot hold: above 2^53, below 1e-130.
-      fc
-        .oneof(fc.double({ min: 2 ** 53 + 2, noNaN: true, noDefaultInfinity: true }), fc.constantFrom(1e-200, 5e-324))
-        .map((durationMs) => ({
-          endpoint: ENDPOINTS.traces,
-          body: { traceId: 't', service: 'api', durationMs } as unknown,
-        })),
-    );
-    await fc.assert(
-      fc.asyncProperty(edge, async ({ endpoint, body }) => {
-        const raw = JSON.stringify(body);
-        expect(Buffer.byteLength(raw)).toBeLessThanOrEqual(MAX_BODY_BYTES);
-        expectWellFormed(await send(endpoint.path, raw), endpoint, body, Buffer.byteLength(raw));
-      }),
-      { numRuns: 12 },
-    );
-  });
+  // Values within 1 MB that DynamoDB cannot store as they are; described by a size or a number so a
+  // counterexample prints as one line rather than a megabyte.
+  const hook = WEBHOOKS['firing-single-alert.json'] as { alerts: Record<string, unknown>[] };
+  const unstorable: [string, fc.Arbitrary<number>, (n: number) => [Endpoint, unknown]][] = [
+    [
+      'an alert item above 400 KB (one big annotation)',
+      fc.integer({ min: 410_000, max: 1_000_000 }),
+      (n) => [
+        ENDPOINTS.alerts,
+        { ...hook, groupKey: `big-${n}`, alerts: [{ ...hook.alerts[0], annotations: { description: 'd'.repeat(n) } }] },
+      ],
+    ],
+    [
+      'a deploy item above 400 KB (a big author)',
+      fc.integer({ min: 410_000, max: 1_000_000 }),
+      (n) => [ENDPOINTS.deploys, { service: 'api', commit: 'abc1234', author: 'a'.repeat(n), when: EPOCH }],
+    ],
+    [
+      'a context partition key above 2,048 bytes (a long service)',
+      fc.integer({ min: 2100, max: 100_000 }),
+      (n) => [ENDPOINTS.logs, { service: 's'.repeat(n), level: 'ERROR', message: 'boom' }],
+    ],
+    [
+      'a trace duration above 2^53 or below 1e-130',
+      fc.oneof(fc.double({ min: 2 ** 53 + 2, noNaN: true, noDefaultInfinity: true }), fc.constantFrom(1e-200, 5e-324)),
+      (n) => [ENDPOINTS.traces, { traceId: 't', service: 'api', durationMs: n }],
+    ],
+  ];
+  for (const [what, sizes, build] of unstorable) {
+    it(`never answers 5xx to a body within 1 MB holding ${what}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(sizes, async (n) => {
+          const [endpoint, body] = build(n);
+          const raw = JSON.stringify(body);
+          const bytes = Buffer.byteLength(raw);
+          expect(bytes).toBeLessThanOrEqual(MAX_BODY_BYTES);
+          expectWellFormed(await send(endpoint.path, raw), endpoint, body, bytes);
+        }),
+        { numRuns: 4 },
+      );
+    });
+  }
 
   it('opens an incident for every alert it accepts, even when the group is large (or refuses it with a 4xx)', async () => {
     const hook = structuredClone(WEBHOOKS['firing-group-3-alerts.json']) as {
@@ -719,17 +769,17 @@ describe('fuzz: the HTTP API of the local stack', () => {
     if (reply.status >= 400) return;
     const incident = await waitFor(
       async () => (await allIncidents()).find((i) => i.groupKey === hook.groupKey),
-      15_000,
+      10_000,
     ).catch(async () => {
       const stats = (await stack.api('/api/stats', { token: TOKEN })).body;
-      throw new Error(`202 for 3 alerts but no incident after 15 s (jobsFailed ${stats.jobsFailed})`);
+      throw new Error(`202 for 3 alerts but no incident after 10 s (jobsFailed ${stats.jobsFailed})`);
     });
     expect(incident.alertCount).toBe(3);
   });
 
   it('answers a path with malformed percent-encoding with a 4xx, and keeps serving', async () => {
     for (const path of ['/api/incidents/%E0%A4%A/resolve', '/context/%ZZ', '/api/incidents/%/resolve']) {
-      const reply = await send(path, '{}');
+      const reply = await send(path, '{}', { timeoutMs: 3000 });
       expect(reply.status, path).toBeGreaterThanOrEqual(400);
       expect(reply.status, path).toBeLessThan(500);
     }

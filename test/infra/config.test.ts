@@ -73,6 +73,12 @@ describe('stack configuration (CDK context)', () => {
     );
   });
 
+  it('requires a model with an LLM provider', () => {
+    expect(() => parseConfig({ llm: { provider: 'anthropic' } })).toThrowError(
+      /llm\.model: is required with a provider/,
+    );
+  });
+
   it('refuses a non-https LLM endpoint', () => {
     expect(() =>
       parseConfig({ llm: { provider: 'openai', model: 'm', endpoint: 'http://llm.internal' } }),

@@ -103,11 +103,7 @@ describe('incident-pilot stack', () => {
       };
       expect(envOf('Alerts')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
       expect(envOf('Context')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
-      expect(envOf('Query')).toEqual({
-        ...shared,
-        INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken',
-        INCIDENT_PILOT_LLM_SECRET_ARN: 'SecretsLlmApiKey',
-      });
+      expect(envOf('Query')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
       expect(envOf('Worker')).toEqual({
         ...shared,
         INCIDENT_PILOT_SLACK_SECRET_ARN: 'SecretsSlackWebhook',
@@ -144,7 +140,7 @@ describe('incident-pilot stack', () => {
       );
     });
 
-    it('query: read incidents and stats, resolve (versioned put, job, narration), read token and LLM key', () => {
+    it('query: read incidents and stats, resolve (versioned put, job), read the token', () => {
       expect(grantsOf(resources, roleOf('Query') ?? '')).toEqual(
         [
           ...logs('Query'),
@@ -155,7 +151,6 @@ describe('incident-pilot stack', () => {
           'dynamodb:Query on TablesIncidents/index/byOpenedAt',
           'sqs:SendMessage on QueueJobs',
           'secretsmanager:GetSecretValue on SecretsToken',
-          'secretsmanager:GetSecretValue on SecretsLlmApiKey',
         ].sort(),
       );
     });
@@ -407,6 +402,7 @@ describe('incident-pilot stack', () => {
           'SlackSecretArn',
           'LlmSecretArn',
           'DeadLetterQueueUrl',
+          'JobQueueUrl',
           'AlertmanagerConfig',
           'FetchTokenCommand',
         ]),

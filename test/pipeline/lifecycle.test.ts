@@ -156,3 +156,48 @@ describe('incident lifecycle', () => {
     expect(incidentIdOf('g', 1)).toMatch(/^inc-[0-9a-f]{12}$/);
   });
 });
+
+describe('incident lifecycle when Alertmanager moves startsAt', () => {
+  const firing = (startsAt: string, receivedAt: string): AlertRecord => ({
+    ...recordsOf('firing-single-alert.json', receivedAt)[0]!,
+    startsAt,
+  });
+
+  it('keeps one alert per fingerprint, with the earliest startsAt', () => {
+    const records = [
+      firing('2026-11-25T04:00:00Z', '2026-11-25T04:00:01Z'),
+      firing('2026-11-25T03:59:00Z', '2026-11-25T04:00:05Z'),
+    ];
+    const { incident } = applyAlerts(blank(), records, 'all');
+    expect(incident.alertCount).toBe(1);
+    expect(incident.alerts[0]?.startsAt).toBe('2026-11-25T03:59:00Z');
+  });
+
+  it('resolves when the resolution carries the other startsAt', () => {
+    const opened = applyAlerts(blank(), [firing('2026-11-25T04:00:00Z', '2026-11-25T04:00:01Z')], 'all');
+    const resolved: AlertRecord = {
+      ...firing('2026-11-25T03:59:00Z', '2026-11-25T04:10:00Z'),
+      status: 'resolved',
+      endsAt: '2026-11-25T04:09:00Z',
+      groupStatus: 'resolved',
+    };
+    const { incident, resolvedNow } = applyAlerts(opened.incident, [resolved], 'all');
+    expect(resolvedNow).toBe(true);
+    expect(incident.alertCount).toBe(1);
+  });
+
+  it('ignores a firing record older than a resolution it already has (a lagging HA peer)', () => {
+    const f = firing('2026-11-25T04:00:00Z', '2026-11-25T04:00:01Z');
+    const second = { ...recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z')[0]! };
+    const r: AlertRecord = {
+      ...f,
+      status: 'resolved',
+      endsAt: '2026-11-25T04:05:00Z',
+      receivedAt: '2026-11-25T04:05:01Z',
+    };
+    const late: AlertRecord = { ...f, receivedAt: '2026-11-25T04:05:02Z' };
+    const { incident } = applyAlerts(blank(), [f, second, r, late], 'all');
+    expect(incident.alerts.find((a) => a.fingerprint === f.fingerprint)?.status).toBe('resolved');
+    expect(incident.alertCount).toBe(2);
+  });
+});

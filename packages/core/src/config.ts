@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 const minutes = (d: number) => z.number().positive().default(d);
 

@@ -2,7 +2,7 @@
  * The ports: small interfaces the core declares and the adapters (DynamoDB, SQS, Slack, stdout)
  * implement. Everything here is plain data; no adapter type leaks into the core.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlertInstance, AlertStatus } from './schemas/alertmanager.js';
 import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
 import type { Incident } from './schemas/incident.js';

@@ -1,6 +1,6 @@
 /** `npm start`: the whole pipeline on this machine, no cloud account, no Docker. */
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startLocalStack } from './stack.js';
 
 const localEnv = z.object({

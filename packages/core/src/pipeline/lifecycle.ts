@@ -12,7 +12,18 @@ export function incidentIdOf(groupKey: string, seq: number): string {
 }
 
 const maxIso = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
-const instanceKey = (a: { fingerprint: string; startsAt: string }) => `${a.fingerprint}@${a.startsAt}`;
+
+function entryOf(record: AlertRecord): IncidentAlert {
+  return {
+    fingerprint: record.fingerprint,
+    startsAt: record.startsAt,
+    endsAt: record.status === 'resolved' ? record.endsAt : null,
+    status: record.status,
+    labels: record.labels,
+    summary: record.annotations.summary ?? record.annotations.description ?? record.alertname,
+    lastSeenAt: record.receivedAt,
+  };
+}
 
 function intersect(maps: Record<string, string>[]): Record<string, string> {
   const [first, ...rest] = maps;
@@ -44,14 +55,20 @@ export interface Applied {
   resolvedNow: boolean;
 }
 
+const ms = (ts: string | null) => (ts === null ? Number.POSITIVE_INFINITY : Date.parse(ts));
+
 /**
  * Folds alert records into an incident: new alerts attach (count, last seen), resolved ones close
  * their alert, and the incident resolves per `policy`. Idempotent: applying the same records twice
  * gives the same incident. A resolved incident is returned unchanged: it is never reopened.
+ *
+ * An alert is its fingerprint, as in Alertmanager: when Alertmanager moves a firing alert's
+ * `startsAt` earlier (HA Prometheus pairs, senders without `startsAt`), it is still the same alert,
+ * and a resolution closes every firing entry of its fingerprint that started before it ended.
  */
 export function applyAlerts(incident: Incident, records: AlertRecord[], policy: ResolvePolicy): Applied {
   if (incident.status === 'resolved') return { incident, resolvedNow: false };
-  const alerts = new Map<string, IncidentAlert>(incident.alerts.map((a) => [instanceKey(a), { ...a }]));
+  const alerts: IncidentAlert[] = incident.alerts.map((a) => ({ ...a }));
   let lastSeenAt = incident.lastSeenAt;
   let latest: AlertRecord | undefined;
   // Oldest first, so a resolved record wins over the firing record of the same alert.
@@ -61,20 +78,28 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
   for (const record of ordered) {
     lastSeenAt = maxIso(lastSeenAt, record.receivedAt);
     if (!latest || Date.parse(record.receivedAt) >= Date.parse(latest.receivedAt)) latest = record;
-    const key = instanceKey(record);
-    const known = alerts.get(key);
-    if (known?.status === 'resolved') continue;
-    alerts.set(key, {
-      fingerprint: record.fingerprint,
-      startsAt: record.startsAt,
-      endsAt: record.status === 'resolved' ? record.endsAt : null,
-      status: record.status,
-      labels: record.labels,
-      summary: record.annotations.summary ?? record.annotations.description ?? record.alertname,
-      lastSeenAt: maxIso(known?.lastSeenAt ?? record.receivedAt, record.receivedAt),
-    });
+    const same = alerts.filter((a) => a.fingerprint === record.fingerprint);
+    const firing = same.filter((a) => a.status === 'firing');
+    if (record.status === 'firing') {
+      for (const entry of firing) {
+        if (Date.parse(record.startsAt) < Date.parse(entry.startsAt)) entry.startsAt = record.startsAt;
+        entry.lastSeenAt = maxIso(entry.lastSeenAt, record.receivedAt);
+      }
+      // A firing record that began before a resolution we already have is stale (e.g. a lagging HA peer).
+      const stale = same.some((a) => a.status === 'resolved' && Date.parse(record.startsAt) <= ms(a.endsAt));
+      if (firing.length === 0 && !stale) alerts.push(entryOf(record));
+      continue;
+    }
+    const closing = firing.filter((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
+    for (const entry of closing) {
+      entry.status = 'resolved';
+      entry.endsAt = record.endsAt;
+      entry.lastSeenAt = maxIso(entry.lastSeenAt, record.receivedAt);
+    }
+    const known = same.some((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
+    if (!known) alerts.push(entryOf(record));
   }
-  const list = [...alerts.values()].sort(
+  const list = alerts.sort(
     (a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || a.fingerprint.localeCompare(b.fingerprint),
   );
   const resolvedAlerts = list.filter((a) => a.status === 'resolved');

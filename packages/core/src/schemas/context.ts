@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestamp } from './time.js';
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestamp } from './time.js';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;

@@ -1,0 +1,596 @@
+/**
+ * An Alertmanager-style alert storm against incident-pilot's HTTP API, and the figures it leaves
+ * behind. Shared by `scripts/storm.ts` (full scale, prints a report) and `test/e2e/storm.test.ts`
+ * (quick scale, asserts the same invariants). Deliberately not exported from the package index: it
+ * is a load tool, not part of the local stack.
+ *
+ * The storm is delivered the way Alertmanager delivers a burst (see the fixtures' README): each group
+ * is notified several times as it grows, every notification listing all of the group's alerts so far;
+ * an HA peer sends the same notification again, byte for byte; some notifications are re-sent after a
+ * timeout; and once grown, every group is repeated (repeat_interval). Groups are notified in rounds
+ * (one group_interval tick each), with bounded concurrency inside a round.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { fingerprintOf } from '@incident-pilot/core';
+import { startLocalStack } from './stack.js';
+
+/** Fractions of a group's alerts listed by its successive growth notifications. */
+const GROWTH = [0.1, 0.35, 0.7, 1] as const;
+/** Chance that the HA peer delivers the same notification too (in the same round). */
+const HA_DUPLICATE_RATE = 0.5;
+/** Chance that a notification is re-sent one round later (the first attempt timed out for the sender). */
+const RETRY_RATE = 0.15;
+/** Attempts per delivery on 5xx or connection errors, as Alertmanager retries within a flush. */
+const ATTEMPTS = 8;
+const ALERTNAMES = ['HighErrorRate', 'HighLatency', 'PodCrashLooping', 'DiskAlmostFull', 'QueueBacklog'];
+const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export type DeliveryKind = 'growth' | 'ha-duplicate' | 'retry' | 'repeat';
+
+export interface Delivery {
+  group: number;
+  kind: DeliveryKind;
+  /** Alerts listed in this notification. */
+  alerts: number;
+  /** The webhook body, serialised once so a duplicate is byte-identical. */
+  body: string;
+}
+
+export interface StormPlan {
+  /** Part of every service name, so runs against the same server never share a group. */
+  runId: string;
+  /** Epoch ms the alerts' `startsAt` count back from; nothing of this storm is older. */
+  now: number;
+  /** Distinct alerts (fingerprint + startsAt), all firing. */
+  alerts: number;
+  groups: number;
+  /** The group keys, by group index. */
+  groupKeys: string[];
+  /** Alerts per group, by group index. */
+  perGroup: number[];
+  /** One array per group_interval tick. */
+  rounds: Delivery[][];
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same storm. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+interface StormAlert {
+  status: 'firing';
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL: string;
+  fingerprint: string;
+}
+
+function intersect(maps: Record<string, string>[]): Record<string, string> {
+  const [first, ...rest] = maps;
+  if (!first) return {};
+  return Object.fromEntries(Object.entries(first).filter(([k, v]) => rest.every((m) => m[k] === v)));
+}
+
+/** The webhook (version 4) Alertmanager sends for these alerts of one group. */
+function webhook(groupKey: string, groupLabels: Record<string, string>, alerts: StormAlert[]): string {
+  return JSON.stringify({
+    receiver: 'incident-pilot',
+    status: 'firing',
+    alerts,
+    groupLabels,
+    commonLabels: intersect(alerts.map((a) => a.labels)),
+    commonAnnotations: intersect(alerts.map((a) => a.annotations)),
+    externalURL: 'http://alertmanager.storm:9093',
+    version: '4',
+    groupKey,
+    truncatedAlerts: 0,
+  });
+}
+
+/**
+ * Builds the whole storm up front, so sending measures the service rather than JSON building. The
+ * seed fixes the shape (duplicates, re-sends, order, start times); the run id is fresh unless given.
+ */
+export function planStorm(options: {
+  alerts: number;
+  groups: number;
+  seed?: number;
+  runId?: string;
+  now?: number;
+}): StormPlan {
+  const { alerts, groups } = options;
+  if (!(Number.isInteger(groups) && groups >= 1 && Number.isInteger(alerts) && alerts >= groups)) {
+    throw new Error(`need whole numbers with alerts ≥ groups ≥ 1, got ${alerts} alerts in ${groups} groups`);
+  }
+  const random = prng(options.seed ?? 1);
+  const runId = options.runId ?? randomBytes(3).toString('hex');
+  const now = options.now ?? Date.now();
+  const perGroup = Array.from(
+    { length: groups },
+    (_, g) => Math.floor(alerts / groups) + (g < alerts % groups ? 1 : 0),
+  );
+  const groupKeys: string[] = [];
+  const rounds: Delivery[][] = Array.from({ length: GROWTH.length + 1 }, () => []);
+
+  for (const [g, size] of perGroup.entries()) {
+    const alertname = ALERTNAMES[g % ALERTNAMES.length] as string;
+    const service = `storm-${runId}-${String(g).padStart(3, '0')}`;
+    const groupLabels = { alertname, service };
+    const groupKey = `{}:{alertname="${alertname}", service="${service}"}`;
+    groupKeys.push(groupKey);
+    const width = String(size).length;
+    const all: StormAlert[] = Array.from({ length: size }, (_, i) => {
+      const instance = `instance-${String(i + 1).padStart(width, '0')}`;
+      const labels = {
+        alertname,
+        service,
+        severity: g % 3 === 0 ? 'critical' : 'warning',
+        team: `team-${g % 7}`,
+        instance,
+      };
+      return {
+        status: 'firing',
+        labels,
+        annotations: {
+          summary: `${alertname} on ${service} (${instance})`,
+          description: `${alertname} has been firing on ${instance} of ${service} for 5 minutes.`,
+          runbook_url: `https://runbooks.example.com/${alertname}`,
+        },
+        // Alerts of a storm start within the last ten minutes, each at its own instant.
+        startsAt: new Date(now - Math.floor(random() * 600_000)).toISOString(),
+        endsAt: GO_ZERO_TIME,
+        generatorURL: `http://prometheus.storm:9090/graph?g0.expr=${encodeURIComponent(alertname)}`,
+        fingerprint: fingerprintOf(labels),
+      };
+    });
+    // Alertmanager orders a notification's alerts by their labels (here: by instance).
+    let last = '';
+    for (const [round, share] of GROWTH.entries()) {
+      const listed = all.slice(0, Math.max(1, Math.ceil(size * share)));
+      const body = webhook(groupKey, groupLabels, listed);
+      if (body === last) continue; // a group too small to grow at this tick
+      last = body;
+      const delivery = (kind: DeliveryKind): Delivery => ({ group: g, kind, alerts: listed.length, body });
+      rounds[round]?.push(delivery('growth'));
+      if (random() < HA_DUPLICATE_RATE) rounds[round]?.push(delivery('ha-duplicate'));
+      if (random() < RETRY_RATE) rounds[round + 1]?.push(delivery('retry'));
+    }
+    rounds[GROWTH.length]?.push({ group: g, kind: 'repeat', alerts: size, body: last });
+  }
+  for (const round of rounds) shuffle(round, random);
+  return { runId, now, alerts, groups, groupKeys, perGroup, rounds };
+}
+
+// --- Running it -----------------------------------------------------------------------------------
+
+export interface StormOptions {
+  alerts: number;
+  groups: number;
+  /** Sends this plan (e.g. a second time) instead of planning a new storm from alerts/groups/seed. */
+  plan?: StormPlan;
+  /** Deliveries in flight at once. */
+  concurrency: number;
+  /** The API, e.g. `http://127.0.0.1:9099`. */
+  url: string;
+  token?: string;
+  seed?: number;
+  /** Upper bound on the wait for the queue to drain and every incident to be complete. */
+  settleTimeoutMs?: number;
+  /** Jobs still queued or in flight (local stack only): the storm is over when this is 0. */
+  queueDepth?: () => Promise<number>;
+  /** Jobs parked in the dead-letter queue (local stack only). */
+  dlqDepth?: () => Promise<number>;
+  /** "opened" notifications per incident id, as a fake Slack saw them (local stack only). */
+  openedNotifications?: () => Map<string, number>;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+interface Stats {
+  alertsReceived: number;
+  duplicatesDropped: number;
+  incidentsOpened: number;
+  jobsFailed: number;
+  notificationsSent: number;
+  notificationsFailed: number;
+}
+
+interface IncidentSummary {
+  id: string;
+  groupKey: string;
+  alertCount: number;
+  openedAt: string;
+}
+
+export interface StormReport {
+  target: string;
+  runId: string;
+  alertsSent: number;
+  groups: number;
+  concurrency: number;
+  deliveries: number;
+  deliveriesByKind: Record<DeliveryKind, number>;
+  /** Alerts listed across all delivered notifications (each growth lists the group so far). */
+  alertEntries: number;
+  accepted: number;
+  duplicates: number;
+  /** Deliveries answered 4xx (never expected), or failed after every retry. */
+  rejected: number;
+  failed: number;
+  /** 5xx answers or connection errors that a retry then got through. */
+  retried: number;
+  incidents: number;
+  /** From the fake Slack; `null` against a running server (its sinks are its own). */
+  openedNotifications: number | null;
+  /** Incidents that got more than one "opened" notification. */
+  notifiedTwice: number;
+  /** Stats deltas, from `/api/stats`. */
+  stats: Stats;
+  alertsOnIncidents: number;
+  /** Groups whose incident(s) do not hold exactly the group's alerts. */
+  groupMismatches: string[];
+  settled: boolean;
+  sendMs: number;
+  totalMs: number;
+  latencyMs: { p50: number; p95: number; max: number };
+  dlqDepth: number | null;
+  peakRssMb: number;
+  failures: string[];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function pool<T>(items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) await run(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Sends the storm, waits (bounded) until it is fully processed, and checks the invariants. */
+export async function runStorm(options: StormOptions): Promise<StormReport> {
+  const { url, token, concurrency } = options;
+  const log = options.log ?? (() => {});
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'Alertmanager/0.25.0 (incident-pilot storm)',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
+  const get = async <T>(path: string): Promise<T> => {
+    const res = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(30_000) });
+    if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+    return (await res.json()) as T;
+  };
+
+  const plan = options.plan ?? planStorm({ alerts: options.alerts, groups: options.groups, seed: options.seed });
+  // Incidents of this storm opened after its plan was made: listing stops at older ones.
+  const since = new Date(plan.now - 1000).toISOString();
+  const mine = new Set(plan.groupKeys);
+  const before = await get<Stats>('/api/stats');
+  const deliveries = plan.rounds.flat();
+  const byKind: Record<DeliveryKind, number> = { growth: 0, 'ha-duplicate': 0, retry: 0, repeat: 0 };
+  for (const d of deliveries) byKind[d.kind] += 1;
+  log(`run ${plan.runId}: ${plan.alerts} alerts in ${plan.groups} groups, ${deliveries.length} deliveries`);
+
+  let accepted = 0;
+  let duplicates = 0;
+  let alertEntries = 0;
+  let rejected = 0;
+  let failed = 0;
+  let retried = 0;
+  const latencies: number[] = [];
+  const problems: string[] = [];
+
+  const deliver = async (d: Delivery) => {
+    for (let attempt = 1; ; attempt++) {
+      const t = performance.now();
+      let status = 0;
+      let text = '';
+      try {
+        const res = await fetch(`${url}/alerts`, {
+          method: 'POST',
+          headers,
+          body: d.body,
+          signal: AbortSignal.timeout(30_000),
+        });
+        status = res.status;
+        text = await res.text();
+      } catch (error) {
+        text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      }
+      latencies.push(performance.now() - t);
+      if (status >= 200 && status < 300) {
+        const body = JSON.parse(text) as { accepted: string[]; duplicates: number };
+        accepted += body.accepted.length;
+        duplicates += body.duplicates;
+        alertEntries += d.alerts;
+        return;
+      }
+      if (status >= 400 && status < 500) {
+        rejected += 1;
+        if (problems.length < 5) problems.push(`delivery answered ${status}: ${text.slice(0, 200)}`);
+        return;
+      }
+      // 5xx or no answer: retried, as Alertmanager does within a flush.
+      if (attempt >= ATTEMPTS) {
+        failed += 1;
+        if (problems.length < 5) problems.push(`delivery failed ${ATTEMPTS} times, last: ${status || text}`);
+        return;
+      }
+      retried += 1;
+      await sleep(Math.min(3000, 250 * 2 ** (attempt - 1)) * (0.5 + Math.random()));
+    }
+  };
+
+  const t0 = performance.now();
+  for (const [i, round] of plan.rounds.entries()) {
+    await pool(round, concurrency, deliver);
+    log(`  round ${i + 1}/${plan.rounds.length}: ${round.length} deliveries sent`);
+  }
+  const sendMs = performance.now() - t0;
+
+  // Newest first; everything of this run opened after it started, so older pages are skipped.
+  const listIncidents = async (): Promise<IncidentSummary[]> => {
+    const out: IncidentSummary[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await get<{ incidents: IncidentSummary[]; cursor?: string }>(
+        `/api/incidents?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      out.push(...page.incidents.filter((i) => mine.has(i.groupKey)));
+      const last = page.incidents.at(-1);
+      cursor = last && last.openedAt >= since ? page.cursor : undefined;
+    } while (cursor);
+    return out;
+  };
+  const complete = (incidents: IncidentSummary[]) =>
+    incidents.length >= plan.groups && incidents.reduce((n, i) => n + i.alertCount, 0) >= plan.alerts;
+
+  const deadline = Date.now() + (options.settleTimeoutMs ?? 120_000);
+  let incidents: IncidentSummary[] = [];
+  let settled = false;
+  let previous = '';
+  while (Date.now() < deadline) {
+    incidents = await listIncidents();
+    const depth = options.queueDepth ? await options.queueDepth() : 0;
+    const stats = await get<Stats>('/api/stats');
+    // Against a running server the queue is out of reach: wait until the figures stop moving.
+    const snapshot = JSON.stringify([incidents.map((i) => i.alertCount), stats]);
+    const quiet = options.queueDepth ? depth === 0 : snapshot === previous;
+    previous = snapshot;
+    if (complete(incidents) && quiet) {
+      settled = true;
+      break;
+    }
+    await sleep(options.queueDepth ? 250 : 1000);
+  }
+  const totalMs = performance.now() - t0;
+  const after = await get<Stats>('/api/stats');
+  const delta = Object.fromEntries(
+    Object.keys(before).map((k) => [k, (after[k as keyof Stats] ?? 0) - (before[k as keyof Stats] ?? 0)]),
+  ) as unknown as Stats;
+
+  const byGroup = new Map<string, number>();
+  for (const i of incidents) byGroup.set(i.groupKey, (byGroup.get(i.groupKey) ?? 0) + i.alertCount);
+  const groupMismatches = plan.groupKeys.flatMap((key, g) => {
+    const got = byGroup.get(key) ?? 0;
+    return got === plan.perGroup[g] ? [] : [`${key}: ${got} of ${plan.perGroup[g]} alerts`];
+  });
+  const opened = options.openedNotifications?.();
+  const ids = new Set(incidents.map((i) => i.id));
+  const openedMine = opened ? [...opened].filter(([id]) => ids.has(id)) : undefined;
+  const dlqDepth = options.dlqDepth ? await options.dlqDepth() : null;
+  const sorted = [...latencies].sort((a, b) => a - b);
+
+  const report: StormReport = {
+    target: url,
+    runId: plan.runId,
+    alertsSent: plan.alerts,
+    groups: plan.groups,
+    concurrency,
+    deliveries: deliveries.length,
+    deliveriesByKind: byKind,
+    alertEntries,
+    accepted,
+    duplicates,
+    rejected,
+    failed,
+    retried,
+    incidents: incidents.length,
+    openedNotifications: openedMine ? openedMine.reduce((n, [, count]) => n + count, 0) : null,
+    notifiedTwice: openedMine ? openedMine.filter(([, count]) => count > 1).length : 0,
+    stats: delta,
+    alertsOnIncidents: incidents.reduce((n, i) => n + i.alertCount, 0),
+    groupMismatches,
+    settled,
+    sendMs,
+    totalMs,
+    latencyMs: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.at(-1) ?? 0 },
+    dlqDepth,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    failures: [],
+  };
+  report.failures = [...problems, ...checkInvariants(report)];
+  return report;
+}
+
+/** Every way the storm can show the service misbehaving; empty when all hold. */
+export function checkInvariants(r: StormReport): string[] {
+  const failures: string[] = [];
+  const expect = (ok: boolean, what: string) => {
+    if (!ok) failures.push(what);
+  };
+  expect(r.rejected === 0, `${r.rejected} deliveries were rejected with a 4xx`);
+  expect(r.failed === 0, `${r.failed} deliveries failed after ${ATTEMPTS} attempts`);
+  expect(r.settled, 'the queue did not drain / the incidents were not complete before the deadline');
+  expect(r.accepted === r.alertsSent, `accepted ${r.accepted} alerts, sent ${r.alertsSent} distinct alerts`);
+  expect(
+    r.accepted + r.duplicates === r.alertEntries,
+    `accepted + duplicates = ${r.accepted + r.duplicates}, but the deliveries listed ${r.alertEntries} alerts`,
+  );
+  expect(r.incidents === r.groups, `${r.incidents} incidents for ${r.groups} groups`);
+  expect(r.alertsOnIncidents === r.alertsSent, `${r.alertsOnIncidents} alerts on incidents, ${r.alertsSent} sent`);
+  expect(r.groupMismatches.length === 0, `groups with missing alerts: ${r.groupMismatches.slice(0, 3).join('; ')}`);
+  if (r.openedNotifications !== null) {
+    expect(r.openedNotifications <= r.groups, `${r.openedNotifications} "opened" notifications for ${r.groups} groups`);
+    expect(
+      r.openedNotifications === r.incidents,
+      `${r.openedNotifications} "opened" notifications, ${r.incidents} incidents`,
+    );
+    expect(r.notifiedTwice === 0, `${r.notifiedTwice} incidents were announced twice`);
+  }
+  expect(r.dlqDepth === null || r.dlqDepth === 0, `${r.dlqDepth} jobs in the dead-letter queue`);
+  return failures;
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+export function formatReport(r: StormReport, targetLabel: string): string {
+  const sendS = r.sendMs / 1000;
+  const k = r.deliveriesByKind;
+  const lines = [
+    `incident-pilot alert storm — ${targetLabel}, run ${r.runId}`,
+    `  alerts sent              ${n(r.alertsSent)} distinct, in ${r.groups} groups`,
+    `  deliveries               ${n(r.deliveries)} (${k.growth} growth, ${k['ha-duplicate']} HA duplicates, ${k.retry} re-sends, ${k.repeat} repeats), concurrency ${r.concurrency}`,
+    `  alerts listed            ${n(r.alertEntries)} across all deliveries`,
+    `  accepted                 ${n(r.accepted)}`,
+    `  duplicates               ${n(r.duplicates)}`,
+    `  rejected / failed        ${r.rejected} / ${r.failed}   (5xx or connection errors retried: ${r.retried})`,
+    `  incidents                ${r.incidents}   (expected ${r.groups})`,
+    r.openedNotifications === null
+      ? `  "opened" notifications   n/a against a running server; notifications sent (all sinks): ${r.stats.notificationsSent}`
+      : `  "opened" notifications   ${r.openedNotifications}   (≤ ${r.groups}; fake Slack; announced twice: ${r.notifiedTwice})`,
+    `  alerts on incidents      ${n(r.alertsOnIncidents)}   (sum of alertCount; lost: ${n(Math.max(0, r.alertsSent - r.alertsOnIncidents))})`,
+    `  send phase               ${sendS.toFixed(1)} s   (${(r.deliveries / sendS).toFixed(1)} deliveries/s, ${n(Math.round(r.alertEntries / sendS))} alerts listed/s)`,
+    `  elapsed until settled    ${(r.totalMs / 1000).toFixed(1)} s   (${r.settled ? 'queue drained, every incident complete' : 'NOT SETTLED'})`,
+    `  delivery latency         p50 ${r.latencyMs.p50.toFixed(0)} ms, p95 ${r.latencyMs.p95.toFixed(0)} ms, max ${r.latencyMs.max.toFixed(0)} ms`,
+    `  worker jobs failed       ${r.stats.jobsFailed} (retried by the queue)${r.dlqDepth === null ? '' : `; dead-letter queue: ${r.dlqDepth}`}`,
+    `  peak RSS                 ${r.peakRssMb} MB${r.openedNotifications === null ? ' (this client)' : ' (this process: client + local stack)'}`,
+    r.failures.length === 0
+      ? 'invariants: all hold'
+      : `INVARIANTS FAILED:\n${r.failures.map((f) => `  - ${f}`).join('\n')}`,
+  ];
+  return lines.join('\n');
+}
+
+// --- A local target -------------------------------------------------------------------------------
+
+export interface StormTarget {
+  url: string;
+  token: string;
+  queueDepth(): Promise<number>;
+  dlqDepth(): Promise<number>;
+  /** "opened" notifications per incident id received by the fake Slack. */
+  openedNotifications(): Map<string, number>;
+  /** Every Slack message received. */
+  slackMessages: number;
+  stop(): Promise<void>;
+}
+
+/** A fake Slack webhook on 127.0.0.1 that answers 200 and counts "opened" messages per incident. */
+async function startSlackCounter() {
+  const opened = new Map<string, number>();
+  let messages = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      messages += 1;
+      try {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const message = JSON.parse(text) as { blocks?: { type: string; text?: { text?: string } }[] };
+        const header = message.blocks?.find((b) => b.type === 'header')?.text?.text ?? '';
+        const id = /incident `(inc-[0-9a-f]+)`/.exec(text)?.[1];
+        if (id && !header.startsWith('✅')) opened.set(id, (opened.get(id) ?? 0) + 1);
+      } catch {
+        // Not JSON: counted as a message, not as a notification.
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/services/T0/B0/storm`,
+    opened,
+    messages: () => messages,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * Starts the whole pipeline in this process with everything in memory, stdout sink quiet and a fake
+ * Slack counting notifications. A short visibility timeout keeps a retried job within the storm's wait.
+ */
+export async function startStormTarget(options: { token?: string; port?: number } = {}): Promise<StormTarget> {
+  const token = options.token ?? `storm-${Math.random().toString(36).slice(2, 12)}`;
+  const slack = await startSlackCounter();
+  const stack = await startLocalStack({
+    port: options.port ?? 0,
+    visibilityTimeoutSeconds: 10,
+    env: {
+      INCIDENT_PILOT_TOKEN: token,
+      INCIDENT_PILOT_SLACK_WEBHOOK: slack.url,
+      INCIDENT_PILOT_QUIET: '1',
+      INCIDENT_PILOT_LOG_LEVEL: 'error',
+    },
+  }).catch(async (error) => {
+    await slack.close();
+    throw error;
+  });
+  const depth = async (queueUrl: string) => {
+    const out = await stack.emulators.sqsClient.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return (
+      Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+      Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
+  };
+  return {
+    url: stack.url,
+    token,
+    queueDepth: () => depth(stack.queueUrl),
+    dlqDepth: () => depth(stack.dlqUrl),
+    openedNotifications: () => new Map(slack.opened),
+    get slackMessages() {
+      return slack.messages();
+    },
+    async stop() {
+      await stack.stop();
+      await slack.close();
+    },
+  };
+}
