@@ -47,7 +47,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(options.visibilityTimeoutSeconds ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
   });
   // The handlers read their configuration from the environment at cold start, exactly as in Lambda.
-  Object.assign(process.env, {
+  const functionEnv: Record<string, string> = {
     AWS_REGION: 'us-east-1',
     // Local development may run on Node 20; Lambda runs Node 24.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -59,7 +59,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     INCIDENT_PILOT_INCIDENTS_TABLE: emulators.incidentsTableName,
     INCIDENT_PILOT_QUEUE_URL: emulators.queueUrl,
     ...options.env,
-  });
+  };
+  const previousEnv = Object.fromEntries(Object.keys(functionEnv).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, functionEnv);
+  // Put the environment back as it was, so one stack's settings never leak into the next.
+  const restoreEnv = () => {
+    for (const [k, v] of Object.entries(previousEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
   resetRoot();
   let server: Server | undefined;
   try {
@@ -68,6 +77,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     server = await startHttpServer(routes, options.port ?? 0, options.host);
   } catch (error) {
     await emulators.stop();
+    restoreEnv();
     throw error;
   }
   const requeued = await requeuePending({
@@ -99,6 +109,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await closed;
       await poller.stop();
       await emulators.stop();
+      restoreEnv();
       resetRoot();
     },
   };

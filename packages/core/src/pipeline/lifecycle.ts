@@ -11,6 +11,7 @@ export function incidentIdOf(groupKey: string, seq: number): string {
   return `inc-${fnv64(`${groupKey}#${seq}`).slice(0, 12)}`;
 }
 
+const ms = (ts: string | null) => (ts === null ? Number.POSITIVE_INFINITY : Date.parse(ts));
 const maxIso = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
 
 function entryOf(record: AlertRecord): IncidentAlert {
@@ -49,13 +50,18 @@ export function groupFromRecords(records: AlertRecord[]): AlertGroup {
   };
 }
 
+/** True when the record is about an alert the incident already holds (not a later recurrence of it). */
+export function belongsTo(incident: Incident, record: AlertRecord): boolean {
+  return incident.alerts.some(
+    (a) => a.fingerprint === record.fingerprint && Date.parse(record.startsAt) <= ms(a.endsAt),
+  );
+}
+
 export interface Applied {
   incident: Incident;
   /** True when this application resolved the incident. */
   resolvedNow: boolean;
 }
-
-const ms = (ts: string | null) => (ts === null ? Number.POSITIVE_INFINITY : Date.parse(ts));
 
 /**
  * Folds alert records into an incident: new alerts attach (count, last seen), resolved ones close

@@ -3,10 +3,19 @@ import { contextWindowOf } from '../config.js';
 import { correlate, referenceAlert } from '../engine/engine.js';
 import type { Rule } from '../engine/rule.js';
 import { ConflictError, TransientError } from '../errors.js';
-import type { AlertRecord, CorrelationJob, GroupState, IncidentEventType, Logger, Sink, Store } from '../ports.js';
-import { type AlertGroup, groupAlertname, groupService } from '../schemas/alertmanager.js';
+import type {
+  AlertRecord,
+  CorrelationJob,
+  GroupState,
+  IncidentEventType,
+  Logger,
+  NotificationKey,
+  Sink,
+  Store,
+} from '../ports.js';
+import { groupAlertname, groupService } from '../schemas/alertmanager.js';
 import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
-import { applyAlerts, groupFromRecords, incidentIdOf, type ResolvePolicy } from './lifecycle.js';
+import { applyAlerts, belongsTo, groupFromRecords, incidentIdOf, type ResolvePolicy } from './lifecycle.js';
 
 export interface WorkerDeps {
   store: Store;
@@ -109,39 +118,71 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
   const current = state.lastIncidentId ? await store.getIncident(state.lastIncidentId) : null;
   if (pending.length === 0) return current;
 
-  let incident: Incident;
   if (current?.status === 'open') {
-    const applied = applyAlerts(current, pending, deps.resolvePolicy);
-    incident = { ...applied.incident, version: current.version + 1 };
-    incident.narration = await deps.narrate(incident);
-    await store.updateIncident(incident, current.version);
-    if (applied.resolvedNow) await store.addStats({ incidentsResolved: 1 });
-  } else if (pending.some((r) => r.status === 'firing')) {
-    // No open incident: firing alerts open a new one (linked to the last), never reopen the old.
-    const opened = await openIncident(deps, state, pending, nowMs);
-    incident = opened.incident;
-    if (opened.created) {
-      await store.addStats({ incidentsOpened: 1, ...(incident.status === 'resolved' ? { incidentsResolved: 1 } : {}) });
-    }
-    if (state.lastIncidentId !== incident.id) {
-      await store.putGroupState(
-        {
-          ...state,
-          seq: state.seq + 1,
-          openIncidentId: incident.id,
-          lastIncidentId: incident.id,
-          version: state.version + 1,
-        },
-        stored ? state.version : null,
-      );
-    }
-  } else {
+    const incident = await foldInto(deps, current, pending);
+    await store.markApplied(pending, incident.id);
+    return incident;
+  }
+  // Records of alerts the closed incident already holds (a late HA peer, a retry after the fold that
+  // resolved it) stay with it; only alerts it never had can open the next incident.
+  const fresh = current ? pending.filter((r) => !belongsTo(current, r)) : pending;
+  const stale = pending.filter((r) => !fresh.includes(r));
+  if (!fresh.some((r) => r.status === 'firing')) {
     // Resolutions of alerts whose incident is already closed (or that never fired here).
-    await store.markApplied(pending, 'none');
+    await store.markApplied(pending, current?.id ?? 'none');
     return current;
   }
-  await store.markApplied(pending, incident.id);
+  // No open incident: firing alerts open a new one (linked to the last), never reopen the old.
+  const opened = await openIncident(deps, state, fresh, nowMs);
+  // A retry (or a racing worker) found it already created: fold in what arrived since.
+  const incident = opened.created ? opened.incident : await foldInto(deps, opened.incident, fresh);
+  if (opened.created) {
+    await store.addStats({ incidentsOpened: 1, ...(incident.status === 'resolved' ? { incidentsResolved: 1 } : {}) });
+  }
+  if (state.lastIncidentId !== incident.id) {
+    await store.putGroupState(
+      {
+        ...state,
+        seq: state.seq + 1,
+        openIncidentId: incident.id,
+        lastIncidentId: incident.id,
+        version: state.version + 1,
+      },
+      stored ? state.version : null,
+    );
+  }
+  if (stale.length > 0 && current) await store.markApplied(stale, current.id);
+  await store.markApplied(fresh, incident.id);
   return incident;
+}
+
+/** What a fold can change, in a form that survives a round trip through the store. */
+function foldState(i: Incident): string {
+  const alerts = i.alerts.map((a) => `${a.fingerprint}@${a.startsAt}:${a.status}:${a.endsAt}:${a.lastSeenAt}`);
+  return JSON.stringify([i.status, i.lastSeenAt, i.truncatedAlerts, i.resolvedAt, alerts]);
+}
+
+/** Applies records to an open incident and writes it (version-checked) if anything changed. */
+async function foldInto(deps: WorkerDeps, incident: Incident, records: AlertRecord[]): Promise<Incident> {
+  const applied = applyAlerts(incident, records, deps.resolvePolicy);
+  if (foldState(applied.incident) === foldState(incident)) return incident;
+  const next: Incident = { ...applied.incident, version: incident.version + 1 };
+  next.narration = await deps.narrate(next);
+  await deps.store.updateIncident(next, incident.version);
+  if (applied.resolvedNow) await deps.store.addStats({ incidentsResolved: 1 });
+  return next;
+}
+
+async function recordSent(deps: WorkerDeps, key: NotificationKey, nowMs: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await deps.store.completeNotification(key, nowMs);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    }
+  }
+  return false;
 }
 
 function eventsOf(incident: Incident): IncidentEventType[] {
@@ -166,8 +207,6 @@ async function notify(deps: WorkerDeps, incident: Incident, nowMs: number): Prom
       }
       try {
         await sink.deliver({ type, incident });
-        await deps.store.completeNotification(key, nowMs);
-        await deps.store.addStats({ notificationsSent: 1 });
       } catch (error) {
         await deps.store.releaseNotification(key);
         await deps.store.addStats({ notificationsFailed: 1 });
@@ -181,6 +220,12 @@ async function notify(deps: WorkerDeps, incident: Incident, nowMs: number): Prom
         // "resolved" must not overtake "opened" on this sink.
         break;
       }
+      // Sent: never release the claim now (a retry would send it twice); record it, trying hard.
+      if (!(await recordSent(deps, key, nowMs))) {
+        failures.push(new TransientError(`${sink.name}: ${type} of ${incident.id} was sent but not recorded`));
+        break;
+      }
+      await deps.store.addStats({ notificationsSent: 1 }).catch(() => undefined);
     }
   }
   return failures;
