@@ -5,12 +5,11 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createDynamoStore, createSqsQueue } from '@incident-pilot/aws';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createDynamoStore, createSqsQueue, type SqsJobQueue } from '@incident-pilot/aws';
 import {
   type EngineConfig,
   type Incident,
-  type JobQueue,
   type Logger,
   narrate,
   type Rule,
@@ -25,7 +24,7 @@ export interface Root {
   env: Env;
   log: Logger;
   store: Store;
-  queue: JobQueue & { retryLater(receiptHandle: string, seconds: number): Promise<void> };
+  queue: SqsJobQueue;
   rules: readonly Rule[];
   config: EngineConfig;
   now(): number;
@@ -69,19 +68,7 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
     env,
     log,
     store,
-    queue: {
-      enqueue: (job) => queue.enqueue(job),
-      // Honours a sink's Retry-After: the message comes back when the sink is ready, not before.
-      async retryLater(receiptHandle, seconds) {
-        await sqs.send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: env.INCIDENT_PILOT_QUEUE_URL,
-            ReceiptHandle: receiptHandle,
-            VisibilityTimeout: Math.min(Math.ceil(seconds), 43_200),
-          }),
-        );
-      },
-    },
+    queue,
     rules,
     config: env.INCIDENT_PILOT_ENGINE_CONFIG,
     now: overrides.now ?? Date.now,

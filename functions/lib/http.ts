@@ -40,7 +40,10 @@ export function errorResponse(error: unknown, root?: Root): HttpResult {
   if (error instanceof NotFoundError) return json(404, { error: 'not_found', message: error.message });
   if (error instanceof PayloadTooLargeError) return json(413, { error: 'payload_too_large', message: error.message });
   const transient = error instanceof TransientError || !(error instanceof IncidentPilotError);
-  root?.log.error('request failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown' });
+  // Without a root (a bad environment at cold start) there is no logger yet: stderr it is.
+  (root?.log ?? console).error('request failed', {
+    error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+  });
   // Alertmanager retries 5xx: a fault on our side must never lose an alert, so it is always a 503.
   return {
     ...json(503, { error: 'unavailable', message: 'temporarily unavailable, retry later' }),

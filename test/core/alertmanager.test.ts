@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
 import { fingerprintOf, parseAlertPayload, ValidationError } from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
 
 const dir = join(import.meta.dirname, '../fixtures/alertmanager');
 const payloads = readdirSync(dir).filter((f) => /^(firing|resolved)-.*\.json$/.test(f));

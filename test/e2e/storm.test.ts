@@ -14,8 +14,9 @@ import {
 } from '../../packages/local/src/storm.js';
 
 const ALERTS = 300;
-const EPOCH = '2026-11-25T04:00:00Z';
 const GROUPS = 10;
+/** Fixed `now` for the plan-only tests, so two plans with the same seed are byte-identical. */
+const EPOCH = '2026-11-25T04:00:00Z';
 
 interface Alert {
   fingerprint: string;

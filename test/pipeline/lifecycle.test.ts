@@ -13,6 +13,12 @@ import { describe, expect, it } from 'vitest';
 const fixture = (name: string) =>
   JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/alertmanager', name), 'utf8'));
 
+const first = <T>(items: T[]): T => {
+  const [item] = items;
+  if (!item) throw new Error('empty fixture');
+  return item;
+};
+
 /** The records `POST /alerts` would store for a fixture delivered at `receivedAt`. */
 function recordsOf(name: string, receivedAt: string): AlertRecord[] {
   const [group] = parseAlertPayload(fixture(name), receivedAt);
@@ -159,7 +165,7 @@ describe('incident lifecycle', () => {
 
 describe('incident lifecycle when Alertmanager moves startsAt', () => {
   const firing = (startsAt: string, receivedAt: string): AlertRecord => ({
-    ...recordsOf('firing-single-alert.json', receivedAt)[0]!,
+    ...first(recordsOf('firing-single-alert.json', receivedAt)),
     startsAt,
   });
 
@@ -188,7 +194,7 @@ describe('incident lifecycle when Alertmanager moves startsAt', () => {
 
   it('ignores a firing record older than a resolution it already has (a lagging HA peer)', () => {
     const f = firing('2026-11-25T04:00:00Z', '2026-11-25T04:00:01Z');
-    const second = { ...recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z')[0]! };
+    const second = first(recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z'));
     const r: AlertRecord = {
       ...f,
       status: 'resolved',

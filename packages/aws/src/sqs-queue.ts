@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -22,12 +23,32 @@ async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+export interface SqsJobQueue extends JobQueue {
+  /** Makes a received message visible again only after `seconds` (a sink's Retry-After). */
+  retryLater(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+/** SQS's longest visibility timeout: 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
 /** The SQS implementation of JobQueue: one message per job, the job as its JSON body. */
-export function createSqsQueue({ queueUrl, client = new SQSClient({}) }: SqsQueueOptions): JobQueue {
+export function createSqsQueue({ queueUrl, client = new SQSClient({}) }: SqsQueueOptions): SqsJobQueue {
   return {
     async enqueue(job: CorrelationJob): Promise<void> {
       await call('SendMessage', () =>
         client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) })),
+      );
+    },
+    async retryLater(receiptHandle: string, seconds: number): Promise<void> {
+      const timeout = Math.min(Math.ceil(seconds), MAX_VISIBILITY_SECONDS);
+      await call('ChangeMessageVisibility', () =>
+        client.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: timeout,
+          }),
+        ),
       );
     },
   };
