@@ -21,7 +21,7 @@ function match(template: string, path: string): Record<string, string> | null {
     const value = got[i] ?? '';
     if (part.startsWith('{') && part.endsWith('}')) {
       if (!value) return null;
-      params[part.slice(1, -1)] = decodeURIComponent(value);
+      params[part.slice(1, -1)] = value;
     } else if (part !== value) return null;
   }
   return params;
@@ -114,6 +114,12 @@ export async function startHttpServer(routes: LocalRoute[], port: number, host =
     // API Gateway answers unknown routes itself, in this shape.
     if (!hit?.params) return send(res, { statusCode: 404, body: '{"message":"Not Found"}' });
     const routeKey = `${hit.route.method} ${hit.route.path}`;
+    try {
+      for (const [name, value] of Object.entries(hit.params)) hit.params[name] = decodeURIComponent(value);
+    } catch {
+      // API Gateway refuses a path it cannot decode before any function sees it.
+      return send(res, { statusCode: 400, body: '{"message":"Bad Request"}' });
+    }
     try {
       const event = toEvent(req, Buffer.concat(chunks), routeKey, hit.params);
       send(res, await hit.route.invoke(event, lambdaContext(routeKey)));

@@ -128,7 +128,8 @@ export function correlate(input: CorrelationInput): Correlation {
   // The alert's own severity label is the team's judgement; a finding can only raise it.
   const severity = maxSeverity(fromLabels ?? 'low', ...findings.map((f) => f.severity));
   const summary = alert.annotations.summary ?? input.group.commonAnnotations.summary;
-  const title = summary ? `${alertname} on ${service}: ${summary}` : `${alertname} on ${service}`;
+  const full = summary ? `${alertname} on ${service}: ${summary}` : `${alertname} on ${service}`;
+  const title = full.length > 300 ? `${full.slice(0, 299)}…` : full;
   const team = routeTeam(input.group, alert, service, input.config).team;
   return { service, alertname, severity, title, team, findings };
 }

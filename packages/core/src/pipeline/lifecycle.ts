@@ -14,14 +14,24 @@ export function incidentIdOf(groupKey: string, seq: number): string {
 const ms = (ts: string | null) => (ts === null ? Number.POSITIVE_INFINITY : Date.parse(ts));
 const maxIso = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a);
 
+/** Labels every alert of a group shares anyway; an incident's alert entry leaves them out. */
+const GROUP_LABELS = new Set(['alertname', 'service', 'severity', 'team']);
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+// An incident is one DynamoDB item (at most 400 KB) listing every alert of its group, so each entry
+// is kept small: the labels that tell the alerts apart (shortened) and a one-line summary.
 function entryOf(record: AlertRecord): IncidentAlert {
+  const labels = Object.entries(record.labels)
+    .filter(([name]) => !GROUP_LABELS.has(name))
+    .slice(0, 8)
+    .map(([name, value]) => [name, clip(value, 128)]);
   return {
     fingerprint: record.fingerprint,
     startsAt: record.startsAt,
     endsAt: record.status === 'resolved' ? record.endsAt : null,
     status: record.status,
-    labels: record.labels,
-    summary: record.annotations.summary ?? record.annotations.description ?? record.alertname,
+    labels: Object.fromEntries(labels),
+    summary: clip(record.annotations.summary ?? record.annotations.description ?? record.alertname, 200),
     lastSeenAt: record.receivedAt,
   };
 }

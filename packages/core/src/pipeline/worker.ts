@@ -14,6 +14,7 @@ import type {
   Store,
 } from '../ports.js';
 import { groupAlertname, groupService } from '../schemas/alertmanager.js';
+import { MAX_SERVICE_LENGTH } from '../schemas/context.js';
 import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
 import { applyAlerts, belongsTo, groupFromRecords, incidentIdOf, type ResolvePolicy } from './lifecycle.js';
 
@@ -53,8 +54,11 @@ async function openIncident(
   const reference = referenceAlert(group);
   const service = groupService(group);
   const window = contextWindowOf(deps.config, Date.parse(reference.startsAt));
+  // No context can be stored under a service name longer than the context API accepts.
   const [context, open] = await Promise.all([
-    deps.store.loadContext(service, window, nowMs),
+    service.length <= MAX_SERVICE_LENGTH
+      ? deps.store.loadContext(service, window, nowMs)
+      : { deploys: [], logs: [], traces: [] },
     deps.store.listOpenIncidents(),
   ]);
   const correlation = correlate({

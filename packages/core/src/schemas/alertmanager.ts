@@ -4,7 +4,18 @@ import { Fnv64 } from '../hash.js';
 import { formatPath, toFieldIssues } from '../validation.js';
 import { isZeroTime, timestamp } from './time.js';
 
-const labelSet = z.record(z.string(), z.string());
+// Bounds that keep every stored item far below DynamoDB's 400 KB item and 2 KB key limits. They are
+// generous for real alerts: Prometheus label values are short, annotations are a few sentences.
+const MAX_LABEL_VALUE = 1024;
+const MAX_ANNOTATION_VALUE = 16 * 1024;
+const MAX_PAIRS = 64;
+
+const pairs = (maxValue: number) =>
+  z
+    .record(z.string().min(1).max(256), z.string().max(maxValue, `longer than ${maxValue} characters`))
+    .refine((m) => Object.keys(m).length <= MAX_PAIRS, { message: `more than ${MAX_PAIRS} entries` });
+const labelSet = pairs(MAX_LABEL_VALUE);
+const annotationSet = pairs(MAX_ANNOTATION_VALUE);
 
 export const alertStatus = z.enum(['firing', 'resolved']);
 export type AlertStatus = z.infer<typeof alertStatus>;
@@ -13,7 +24,7 @@ export type AlertStatus = z.infer<typeof alertStatus>;
 export const webhookAlertSchema = z.object({
   status: alertStatus,
   labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
-  annotations: labelSet.default({}),
+  annotations: annotationSet.default({}),
   startsAt: timestamp,
   endsAt: timestamp.optional(),
   generatorURL: z.string().default(''),
@@ -26,10 +37,10 @@ export const webhookSchema = z.object({
   receiver: z.string().default(''),
   groupKey: z.string().min(1, 'groupKey must not be empty'),
   status: alertStatus,
-  truncatedAlerts: z.number().int().nonnegative().default(0),
+  truncatedAlerts: z.number().int().nonnegative().max(1_000_000_000).default(0),
   groupLabels: labelSet.default({}),
   commonLabels: labelSet.default({}),
-  commonAnnotations: labelSet.default({}),
+  commonAnnotations: annotationSet.default({}),
   externalURL: z.string().default(''),
   alerts: z.array(webhookAlertSchema).min(1, 'at least one alert is required'),
 });
@@ -43,7 +54,7 @@ export type Webhook = z.infer<typeof webhookSchema>;
 export const bareAlertSchema = z.object({
   status: alertStatus.optional(),
   labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
-  annotations: labelSet.default({}),
+  annotations: annotationSet.default({}),
   startsAt: timestamp.optional(),
   endsAt: timestamp.optional(),
   generatorURL: z.string().default(''),

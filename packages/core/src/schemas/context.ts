@@ -1,13 +1,17 @@
 import * as z from 'zod';
 import { timestamp } from './time.js';
 
-const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
+/** Longest service name: it is part of a DynamoDB partition key (at most 2 KB). */
+export const MAX_SERVICE_LENGTH = 256;
+
+const nonEmpty = (what: string, max = MAX_SERVICE_LENGTH) =>
+  z.string().trim().min(1, `${what} must not be empty`).max(max, `${what} is longer than ${max} characters`);
 
 /** A deploy, as deploy tools post it to `POST /context/deploys`. */
 export const deploySchema = z.object({
   service: nonEmpty('service'),
   commit: nonEmpty('commit'),
-  author: z.string().optional(),
+  author: z.string().max(256, 'author is longer than 256 characters').optional(),
   when: timestamp,
   /** Free text from the deploy tool, e.g. the commit message. */
   message: z.string().max(2000).optional(),
@@ -41,7 +45,13 @@ export const logInputSchema = z.object({
 export const traceInputSchema = z.object({
   traceId: nonEmpty('traceId'),
   service: nonEmpty('service'),
-  durationMs: z.number().finite().nonnegative(),
+  // Microsecond precision at most, and under a week: what DynamoDB numbers and real traces both allow.
+  durationMs: z
+    .number()
+    .finite()
+    .nonnegative()
+    .max(604_800_000, 'durationMs is more than a week')
+    .transform((ms) => Math.round(ms * 1000) / 1000),
   timestamp: timestamp.optional(),
 });
 
