@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
+import { type CaptureServer, slackMessages, startCaptureServer } from '../helpers/capture-server.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
 const fixture = (name: string) =>
@@ -16,17 +16,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** How long to keep listening after the expected message, to catch a duplicate (longer after the burst). */
 const QUIET_MS = 2000;
 const BURST_QUIET_MS = 3000;
-
-/** The Slack messages received, as `opened`/`resolved` with the incident id they name. */
-function slackMessages(slack: CaptureServer) {
-  return slack.requests.map((r) => {
-    const { text } = r.json() as { text: string };
-    return {
-      type: text.startsWith('Resolved:') ? 'resolved' : 'opened',
-      incidentId: /inc-[0-9a-f]{12}/.exec(text)?.[0],
-    };
-  });
-}
 
 describe('idempotent ingest (local stack + fake Slack)', () => {
   let stack: TestStack | undefined;

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprintOf } from '@incident-pilot/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
+import { type CaptureServer, slackMessages, startCaptureServer } from '../helpers/capture-server.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
 interface WebhookAlert {
@@ -86,17 +86,6 @@ function scenario() {
     alerts: firing.alerts.map((a) => ({ ...a, startsAt: '2026-11-25T04:30:04.5Z', endsAt: ZERO_TIME })),
   };
   return { firing, grown, partial, resolved, again };
-}
-
-/** The Slack messages received, as `opened`/`resolved` with the incident id they name. */
-function slackMessages(slack: CaptureServer) {
-  return slack.requests.map((r) => {
-    const { text } = r.json() as { text: string };
-    return {
-      type: text.startsWith('Resolved:') ? 'resolved' : 'opened',
-      incidentId: /inc-[0-9a-f]{12}/.exec(text)?.[0],
-    };
-  });
 }
 
 describe('incident lifecycle of one Alertmanager group (local stack + fake Slack)', () => {

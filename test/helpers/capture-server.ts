@@ -135,3 +135,14 @@ export async function startCaptureServer(options: { defaultResponse?: CannedResp
     },
   };
 }
+
+/** The Slack messages received, as `opened`/`resolved` with the incident id they name. */
+export function slackMessages(slack: CaptureServer): { type: 'opened' | 'resolved'; incidentId: string | undefined }[] {
+  return slack.requests.map((r) => {
+    const { text } = r.json() as { text: string };
+    return {
+      type: text.startsWith('Resolved:') ? 'resolved' : 'opened',
+      incidentId: /inc-[0-9a-f]{12}/.exec(text)?.[0],
+    };
+  });
+}
