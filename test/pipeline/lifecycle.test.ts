@@ -6,6 +6,7 @@ import {
   groupIdOf,
   type Incident,
   incidentIdOf,
+  MAX_TRACKED_ALERTS,
   parseAlertPayload,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
@@ -205,5 +206,36 @@ describe('incident lifecycle when Alertmanager moves startsAt', () => {
     const { incident } = applyAlerts(blank(), [f, second, r, late], 'all');
     expect(incident.alerts.find((a) => a.fingerprint === f.fingerprint)?.status).toBe('resolved');
     expect(incident.alertCount).toBe(2);
+  });
+});
+
+describe('incident lifecycle for very large groups', () => {
+  const many = (n: number, status: 'firing' | 'resolved' = 'firing'): AlertRecord[] =>
+    Array.from({ length: n }, (_, i) => ({
+      ...first(recordsOf('firing-single-alert.json', '2026-11-25T04:00:01Z')),
+      fingerprint: i.toString(16).padStart(16, '0'),
+      status,
+      endsAt: status === 'resolved' ? '2026-11-25T04:30:00Z' : null,
+      groupStatus: status,
+      receivedAt: status === 'resolved' ? '2026-11-25T04:30:01Z' : '2026-11-25T04:00:01Z',
+    }));
+
+  it('lists at most MAX_TRACKED_ALERTS alerts, keeping details for the first ones only', () => {
+    const { incident } = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all');
+    expect(incident.alerts).toHaveLength(MAX_TRACKED_ALERTS);
+    expect(incident.alertsOverflow).toBe(true);
+    expect(incident.alerts[0]?.summary).not.toBe('');
+    expect(incident.alerts[MAX_TRACKED_ALERTS - 1]?.summary).toBe('');
+    // Stays well inside DynamoDB's 400 KB item limit.
+    expect(JSON.stringify(incident).length).toBeLessThan(300_000);
+  });
+
+  it('resolves an overflowing incident only when the group itself resolves', () => {
+    const opened = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all').incident;
+    const trackedResolved = many(MAX_TRACKED_ALERTS, 'resolved').map((r) => ({ ...r, groupStatus: 'firing' as const }));
+    const stillOpen = applyAlerts(opened, trackedResolved, 'all');
+    const done = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10, 'resolved'), 'all');
+    expect(stillOpen.incident.status).toBe('open');
+    expect(done.incident.status).toBe('resolved');
   });
 });

@@ -89,7 +89,8 @@ export function toEvent(req: IncomingMessage, body: Buffer, routeKey: string, pa
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2) {
-  res.writeHead(result.statusCode ?? 200, result.headers as Record<string, string>);
+  const headers = { 'content-type': 'application/json', ...(result.headers as Record<string, string>) };
+  res.writeHead(result.statusCode ?? 200, headers);
   res.end(result.body ?? '');
 }
 

@@ -18,8 +18,13 @@ const maxIso = (a: string, b: string) => (Date.parse(b) > Date.parse(a) ? b : a)
 const GROUP_LABELS = new Set(['alertname', 'service', 'severity', 'team']);
 const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
-// An incident is one DynamoDB item (at most 400 KB) listing every alert of its group, so each entry
-// is kept small: the labels that tell the alerts apart (shortened) and a one-line summary.
+// An incident is one DynamoDB item (at most 400 KB) listing the alerts of its group, so it stays
+// small: each entry keeps the labels that tell the alerts apart (shortened) and a one-line summary,
+// only the first DETAILED_ALERTS keep even those, and at most MAX_TRACKED_ALERTS are listed. Past
+// that the incident is marked `alertsOverflow` and resolves when the group does, as with `max_alerts`.
+export const MAX_TRACKED_ALERTS = 1500;
+const DETAILED_ALERTS = 20;
+
 function entryOf(record: AlertRecord): IncidentAlert {
   const labels = Object.entries(record.labels)
     .filter(([name]) => !GROUP_LABELS.has(name))
@@ -85,6 +90,7 @@ export interface Applied {
 export function applyAlerts(incident: Incident, records: AlertRecord[], policy: ResolvePolicy): Applied {
   if (incident.status === 'resolved') return { incident, resolvedNow: false };
   const alerts: IncidentAlert[] = incident.alerts.map((a) => ({ ...a }));
+  let overflow = incident.alertsOverflow ?? false;
   let lastSeenAt = incident.lastSeenAt;
   let latest: AlertRecord | undefined;
   // Oldest first, so a resolved record wins over the firing record of the same alert.
@@ -103,7 +109,10 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
       }
       // A firing record that began before a resolution we already have is stale (e.g. a lagging HA peer).
       const stale = same.some((a) => a.status === 'resolved' && Date.parse(record.startsAt) <= ms(a.endsAt));
-      if (firing.length === 0 && !stale) alerts.push(entryOf(record));
+      if (firing.length === 0 && !stale) {
+        if (alerts.length < MAX_TRACKED_ALERTS) alerts.push(entryOf(record));
+        else overflow = true;
+      }
       continue;
     }
     const closing = firing.filter((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
@@ -113,15 +122,16 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
       entry.lastSeenAt = maxIso(entry.lastSeenAt, record.receivedAt);
     }
     const known = same.some((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
-    if (!known) alerts.push(entryOf(record));
+    if (!known && alerts.length < MAX_TRACKED_ALERTS) alerts.push(entryOf(record));
   }
-  const list = alerts.sort(
-    (a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || a.fingerprint.localeCompare(b.fingerprint),
-  );
+  const list = alerts
+    .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || a.fingerprint.localeCompare(b.fingerprint))
+    .map((a, i) => (i < DETAILED_ALERTS ? a : { ...a, labels: {}, summary: '' }));
   const resolvedAlerts = list.filter((a) => a.status === 'resolved');
   const truncatedAlerts = latest?.truncatedAlerts ?? incident.truncatedAlerts;
-  // With `max_alerts`, alerts we never saw may still fire: only the group's own status can tell.
-  const unseenStillFiring = truncatedAlerts > 0 && latest?.groupStatus !== 'resolved';
+  // With `max_alerts`, or past what one incident tracks, alerts we never saw may still fire: only the
+  // group's own status can tell.
+  const unseenStillFiring = (truncatedAlerts > 0 || overflow) && latest?.groupStatus !== 'resolved';
   const resolves =
     list.length > 0 &&
     (policy === 'any' ? resolvedAlerts.length > 0 : resolvedAlerts.length === list.length && !unseenStillFiring);
@@ -136,6 +146,7 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
       resolvedAlertCount: resolvedAlerts.length,
       lastSeenAt,
       truncatedAlerts,
+      ...(overflow ? { alertsOverflow: true } : {}),
       status: resolves ? 'resolved' : 'open',
       resolvedAt,
       resolution: resolves ? (policy === 'any' ? 'any_alert_resolved' : 'all_alerts_resolved') : null,

@@ -90,6 +90,8 @@ export interface Incident {
   /** Alerts Alertmanager left out of its notifications (`max_alerts`), at the latest notification. */
   truncatedAlerts: number;
   alerts: IncidentAlert[];
+  /** More alerts fired than one incident lists (MAX_TRACKED_ALERTS); it resolves with its group. */
+  alertsOverflow?: boolean;
   findings: Finding[];
   narration: string;
   /** The incident of the same group that this one recurs after, if any. */
