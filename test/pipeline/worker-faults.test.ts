@@ -26,24 +26,13 @@ import {
   type WorkerDeps,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../packages/local/src/storm.js';
 import { freshTables, useEmulators } from '../helpers/emulators.js';
 
 const emulators = useEmulators();
 
 /** The fault schedule is a function of the seed (jobs run one at a time); FAULT_SEED replays another. */
 const SEED = Number(process.env.FAULT_SEED ?? 6);
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Faults {
   on: boolean;
@@ -185,7 +174,7 @@ const openedPerSink = (deliveries: Delivery[], incidentId: string, sink: string)
 describe('worker under injected faults (real DynamoDB store on dynalite)', () => {
   it('converges to one incident per group, every alert attached, each "opened" delivered exactly once per sink', async () => {
     const { store, queue, accepted, ingest, allIncidents } = await setup();
-    const faults: Faults = { on: true, rate: 0.2, rng: seeded(SEED), injected: new Map() };
+    const faults: Faults = { on: true, rate: 0.2, rng: prng(SEED), injected: new Map() };
     const deliveries: Delivery[] = [];
     const sinkNames = ['slack', 'pager'];
     const sinks = sinkNames.map((name) => recordingSink(name, deliveries, faults));

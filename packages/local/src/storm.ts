@@ -60,8 +60,8 @@ export interface StormPlan {
   rounds: Delivery[][];
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same storm. */
-function prng(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): the same seed gives the same storm (or fault schedule). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
