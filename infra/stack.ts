@@ -82,8 +82,11 @@ export class IncidentPilotStack extends Stack {
     this.functions = { alerts, context, query, worker };
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
-    // alerts: recordAlerts (conditional Put, Get on duplicates), markQueued and stats (Update), enqueue.
-    bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'PutItem', 'UpdateItem'] });
+    // alerts: recordAlerts (BatchGet to find duplicates, conditional Put, Get after a lost race),
+    // markQueued and stats (Update), enqueue.
+    bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, {
+      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
+    });
     bindTable(alerts.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(alerts.function, jobs.queue, ['SendMessage']);
     bindSecret(alerts.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);

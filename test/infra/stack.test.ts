@@ -121,6 +121,7 @@ describe('incident-pilot stack', () => {
       expect(grantsOf(resources, roleOf('Alerts') ?? '')).toEqual(
         [
           ...logs('Alerts'),
+          'dynamodb:BatchGetItem on TablesData',
           'dynamodb:GetItem on TablesData',
           'dynamodb:PutItem on TablesData',
           'dynamodb:UpdateItem on TablesData',

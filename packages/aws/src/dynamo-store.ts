@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -89,6 +90,44 @@ export function createDynamoStore({
     }
   }
 
+  /** Unexpired alert records among `records`, by `pk|sk`: BatchGetItem, 100 keys a call. */
+  async function storedAlerts(records: AlertRecord[], nowSec: number): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    const unique = new Map(
+      records.map((r) => {
+        const key = keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status);
+        return [`${key.pk}|${key.sk}`, key];
+      }),
+    );
+    const all = [...unique.values()];
+    for (let i = 0; i < all.length; i += 100) {
+      let pending: Item[] | undefined = all.slice(i, i + 100);
+      for (let attempt = 0; pending?.length; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 6)));
+        const keysToRead: Item[] = pending;
+        const out = await call('BatchGetItem', () =>
+          doc.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [tableName]: {
+                  Keys: keysToRead,
+                  ConsistentRead: true,
+                  ProjectionExpression: 'pk, sk, queued, #exp',
+                  ExpressionAttributeNames: { '#exp': 'expiresAt' },
+                },
+              },
+            }),
+          ),
+        );
+        for (const item of out.Responses?.[tableName] ?? []) {
+          if (typeof item.expiresAt !== 'number' || item.expiresAt >= nowSec) found.set(`${item.pk}|${item.sk}`, item);
+        }
+        pending = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
+      }
+    }
+    return found;
+  }
+
   async function getItem(table: string, key: Item): Promise<Item | undefined> {
     const out = await call('GetItem', () =>
       doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })),
@@ -154,8 +193,13 @@ export function createDynamoStore({
   return {
     async recordAlerts(records: AlertRecord[]): Promise<RecordedAlert[]> {
       const nowSec = epochSeconds(now());
+      // Re-sends and HA duplicates are the common case: one batched read finds them, so only new
+      // alerts pay for a (conditional) write.
+      const stored = await storedAlerts(records, nowSec);
       return mapLimit(records, CONCURRENCY, async (record) => {
         const key = keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
+        const known = stored.get(`${key.pk}|${key.sk}`);
+        if (known) return { record, created: false, queued: known.queued === true };
         try {
           await call('PutItem', () =>
             doc.send(
@@ -171,9 +215,10 @@ export function createDynamoStore({
           );
           return { record, created: true, queued: false };
         } catch (error) {
+          // Another delivery stored it between the read and the write.
           if (!isConditionFailed(error)) throw error;
-          const stored = await getItem(tableName, key);
-          return { record, created: false, queued: stored?.queued === true };
+          const item = await getItem(tableName, key);
+          return { record, created: false, queued: item?.queued === true };
         }
       });
     },
