@@ -223,7 +223,8 @@ describe('incident lifecycle for very large groups', () => {
   it('lists at most MAX_TRACKED_ALERTS alerts, keeping details for the first ones only', () => {
     const { incident } = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all');
     expect(incident.alerts).toHaveLength(MAX_TRACKED_ALERTS);
-    expect(incident.alertsOverflow).toBe(true);
+    expect(incident.overflowFingerprints).toHaveLength(10);
+    expect(incident.alertCount).toBe(MAX_TRACKED_ALERTS + 10);
     expect(incident.alerts[0]?.summary).not.toBe('');
     expect(incident.alerts[MAX_TRACKED_ALERTS - 1]?.summary).toBe('');
     // Stays well inside DynamoDB's 400 KB item limit.
@@ -235,7 +236,11 @@ describe('incident lifecycle for very large groups', () => {
     const trackedResolved = many(MAX_TRACKED_ALERTS, 'resolved').map((r) => ({ ...r, groupStatus: 'firing' as const }));
     const stillOpen = applyAlerts(opened, trackedResolved, 'all');
     const done = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10, 'resolved'), 'all');
+    const again = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10), 'all').incident;
+    expect(again.alertCount).toBe(MAX_TRACKED_ALERTS + 10);
     expect(stillOpen.incident.status).toBe('open');
+    expect(stillOpen.incident.firingCount).toBe(10);
     expect(done.incident.status).toBe('resolved');
+    expect(done.incident.resolvedAlertCount).toBe(MAX_TRACKED_ALERTS + 10);
   });
 });

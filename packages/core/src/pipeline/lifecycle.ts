@@ -21,7 +21,8 @@ const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1
 // An incident is one DynamoDB item (at most 400 KB) listing the alerts of its group, so it stays
 // small: each entry keeps the labels that tell the alerts apart (shortened) and a one-line summary,
 // only the first DETAILED_ALERTS keep even those, and at most MAX_TRACKED_ALERTS are listed. Past
-// that the incident is marked `alertsOverflow` and resolves when the group does, as with `max_alerts`.
+// that only their fingerprints are kept (`overflowFingerprints`, so counts stay exact and idempotent)
+// and the incident resolves when the group does, as with `max_alerts`.
 export const MAX_TRACKED_ALERTS = 1500;
 const DETAILED_ALERTS = 20;
 
@@ -90,7 +91,7 @@ export interface Applied {
 export function applyAlerts(incident: Incident, records: AlertRecord[], policy: ResolvePolicy): Applied {
   if (incident.status === 'resolved') return { incident, resolvedNow: false };
   const alerts: IncidentAlert[] = incident.alerts.map((a) => ({ ...a }));
-  let overflow = incident.alertsOverflow ?? false;
+  const overflow = new Set(incident.overflowFingerprints ?? []);
   let lastSeenAt = incident.lastSeenAt;
   let latest: AlertRecord | undefined;
   // Oldest first, so a resolved record wins over the firing record of the same alert.
@@ -111,7 +112,7 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
       const stale = same.some((a) => a.status === 'resolved' && Date.parse(record.startsAt) <= ms(a.endsAt));
       if (firing.length === 0 && !stale) {
         if (alerts.length < MAX_TRACKED_ALERTS) alerts.push(entryOf(record));
-        else overflow = true;
+        else overflow.add(record.fingerprint);
       }
       continue;
     }
@@ -131,7 +132,7 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
   const truncatedAlerts = latest?.truncatedAlerts ?? incident.truncatedAlerts;
   // With `max_alerts`, or past what one incident tracks, alerts we never saw may still fire: only the
   // group's own status can tell.
-  const unseenStillFiring = (truncatedAlerts > 0 || overflow) && latest?.groupStatus !== 'resolved';
+  const unseenStillFiring = (truncatedAlerts > 0 || overflow.size > 0) && latest?.groupStatus !== 'resolved';
   const resolves =
     list.length > 0 &&
     (policy === 'any' ? resolvedAlerts.length > 0 : resolvedAlerts.length === list.length && !unseenStillFiring);
@@ -141,12 +142,12 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
     incident: {
       ...incident,
       alerts: list,
-      alertCount: list.length,
-      firingCount: list.length - resolvedAlerts.length,
-      resolvedAlertCount: resolvedAlerts.length,
+      alertCount: list.length + overflow.size,
+      firingCount: list.length - resolvedAlerts.length + (resolves ? 0 : overflow.size),
+      resolvedAlertCount: resolvedAlerts.length + (resolves ? overflow.size : 0),
       lastSeenAt,
       truncatedAlerts,
-      ...(overflow ? { alertsOverflow: true } : {}),
+      ...(overflow.size > 0 ? { overflowFingerprints: [...overflow].sort() } : {}),
       status: resolves ? 'resolved' : 'open',
       resolvedAt,
       resolution: resolves ? (policy === 'any' ? 'any_alert_resolved' : 'all_alerts_resolved') : null,

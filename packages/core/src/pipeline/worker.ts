@@ -163,7 +163,7 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
 /** What a fold can change, in a form that survives a round trip through the store. */
 function foldState(i: Incident): string {
   const alerts = i.alerts.map((a) => `${a.fingerprint}@${a.startsAt}:${a.status}:${a.endsAt}:${a.lastSeenAt}`);
-  return JSON.stringify([i.status, i.lastSeenAt, i.truncatedAlerts, i.resolvedAt, alerts]);
+  return JSON.stringify([i.status, i.lastSeenAt, i.truncatedAlerts, i.resolvedAt, alerts, i.overflowFingerprints]);
 }
 
 /** Applies records to an open incident and writes it (version-checked) if anything changed. */

@@ -90,8 +90,11 @@ export interface Incident {
   /** Alerts Alertmanager left out of its notifications (`max_alerts`), at the latest notification. */
   truncatedAlerts: number;
   alerts: IncidentAlert[];
-  /** More alerts fired than one incident lists (MAX_TRACKED_ALERTS); it resolves with its group. */
-  alertsOverflow?: boolean;
+  /**
+   * Fingerprints of the alerts beyond the ones listed in `alerts` (MAX_TRACKED_ALERTS); they count in
+   * `alertCount`, and such an incident resolves with its group.
+   */
+  overflowFingerprints?: string[];
   findings: Finding[];
   narration: string;
   /** The incident of the same group that this one recurs after, if any. */
