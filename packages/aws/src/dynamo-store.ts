@@ -90,6 +90,17 @@ export function createDynamoStore({
     }
   }
 
+  /** Runs a conditional write: true when it was written, false when its condition failed. */
+  async function conditionalWrite(operation: string, run: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await call(operation, run);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
   /** Unexpired alert records among `records`, by `pk|sk`: BatchGetItem, 100 keys a call. */
   async function storedAlerts(records: AlertRecord[], nowSec: number): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
@@ -148,22 +159,18 @@ export function createDynamoStore({
 
   /** Sets one attribute of a stored alert record; a missing (deleted, expired) record is left alone. */
   async function setOnAlert(record: AlertRecord, name: string, value: unknown): Promise<void> {
-    try {
-      await call('UpdateItem', () =>
-        doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
-            UpdateExpression: 'SET #name = :value',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeNames: { '#name': name },
-            ExpressionAttributeValues: { ':value': value },
-          }),
-        ),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await conditionalWrite('UpdateItem', () =>
+      doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
+          UpdateExpression: 'SET #name = :value',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#name': name },
+          ExpressionAttributeValues: { ':value': value },
+        }),
+      ),
+    );
   }
 
   async function batchPut(items: Item[]): Promise<void> {
@@ -200,8 +207,8 @@ export function createDynamoStore({
         const key = keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
         const known = stored.get(`${key.pk}|${key.sk}`);
         if (known) return { record, created: false, queued: known.queued === true };
-        try {
-          await call('PutItem', () =>
+        if (
+          await conditionalWrite('PutItem', () =>
             doc.send(
               new PutCommand({
                 TableName: tableName,
@@ -212,14 +219,13 @@ export function createDynamoStore({
                 ExpressionAttributeValues: { ':now': nowSec },
               }),
             ),
-          );
+          )
+        ) {
           return { record, created: true, queued: false };
-        } catch (error) {
-          // Another delivery stored it between the read and the write.
-          if (!isConditionFailed(error)) throw error;
-          const item = await getItem(tableName, key);
-          return { record, created: false, queued: item?.queued === true };
         }
+        // Another delivery stored it between the read and the write.
+        const item = await getItem(tableName, key);
+        return { record, created: false, queued: item?.queued === true };
       });
     },
 
@@ -299,26 +305,20 @@ export function createDynamoStore({
     },
 
     async createIncident(incident: Incident): Promise<boolean> {
-      try {
-        await call('PutItem', () =>
-          doc.send(
-            new PutCommand({
-              TableName: incidentsTableName,
-              Item: toIncidentItem(incident),
-              ConditionExpression: 'attribute_not_exists(id)',
-            }),
-          ),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailed(error)) return false;
-        throw error;
-      }
+      return conditionalWrite('PutItem', () =>
+        doc.send(
+          new PutCommand({
+            TableName: incidentsTableName,
+            Item: toIncidentItem(incident),
+            ConditionExpression: 'attribute_not_exists(id)',
+          }),
+        ),
+      );
     },
 
     async updateIncident(incident: Incident, expectedVersion: number): Promise<void> {
-      try {
-        await call('PutItem', () =>
+      if (
+        !(await conditionalWrite('PutItem', () =>
           doc.send(
             new PutCommand({
               TableName: incidentsTableName,
@@ -329,12 +329,9 @@ export function createDynamoStore({
               ExpressionAttributeValues: { ':expected': expectedVersion },
             }),
           ),
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) {
-          throw new ConflictError(`incident ${incident.id} is not at version ${expectedVersion}`);
-        }
-        throw error;
+        ))
+      ) {
+        throw new ConflictError(`incident ${incident.id} is not at version ${expectedVersion}`);
       }
     },
 
@@ -384,8 +381,8 @@ export function createDynamoStore({
     },
 
     async putGroupState(state: GroupState, expectedVersion: number | null): Promise<void> {
-      try {
-        await call('PutItem', () =>
+      if (
+        !(await conditionalWrite('PutItem', () =>
           doc.send(
             new PutCommand({
               TableName: tableName,
@@ -399,20 +396,17 @@ export function createDynamoStore({
                   }),
             }),
           ),
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) {
-          throw new ConflictError(`group ${state.groupId} state is not at version ${expectedVersion ?? '(new)'}`);
-        }
-        throw error;
+        ))
+      ) {
+        throw new ConflictError(`group ${state.groupId} state is not at version ${expectedVersion ?? '(new)'}`);
       }
     },
 
     async claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult> {
       const itemKey = keys.notification(key.incidentId, key.event, key.sink);
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-        try {
-          await call('PutItem', () =>
+        if (
+          await conditionalWrite('PutItem', () =>
             doc.send(
               new PutCommand({
                 TableName: tableName,
@@ -426,11 +420,9 @@ export function createDynamoStore({
                 },
               }),
             ),
-          );
+          )
+        )
           return 'claimed';
-        } catch (error) {
-          if (!isConditionFailed(error)) throw error;
-        }
         const marker = await getItem(tableName, itemKey);
         // Released between our put and our read: try again.
         if (marker) return marker.state === 'sent' ? 'already_sent' : 'in_flight';
@@ -466,22 +458,18 @@ export function createDynamoStore({
     },
 
     async releaseNotification(key: NotificationKey): Promise<void> {
-      try {
-        await call('DeleteItem', () =>
-          doc.send(
-            new DeleteCommand({
-              TableName: tableName,
-              Key: keys.notification(key.incidentId, key.event, key.sink),
-              // Never forget a delivery that completed.
-              ConditionExpression: '#state = :claimed',
-              ExpressionAttributeNames: { '#state': 'state' },
-              ExpressionAttributeValues: { ':claimed': 'claimed' },
-            }),
-          ),
-        );
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      await conditionalWrite('DeleteItem', () =>
+        doc.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: keys.notification(key.incidentId, key.event, key.sink),
+            // Never forget a delivery that completed.
+            ConditionExpression: '#state = :claimed',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: { ':claimed': 'claimed' },
+          }),
+        ),
+      );
     },
 
     async addStats(delta: Partial<Stats>): Promise<void> {
