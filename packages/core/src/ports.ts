@@ -133,11 +133,36 @@ export interface Logger {
   error(message: string, data?: Record<string, unknown>): void;
 }
 
-export type IncidentEventType = 'opened' | 'resolved';
+export type IncidentEventType = 'opened' | 'updated' | 'resolved';
 
+/** One entry of "what changed since the last update". */
+export interface IncidentChange {
+  kind:
+    | 'finding_added'
+    | 'finding_removed'
+    | 'finding_escalated'
+    | 'finding_changed'
+    | 'severity_up'
+    | 'severity_down'
+    | 'alerts_firing'
+    | 'alerts_resolved';
+  /** One plain-text line (untrusted parts unescaped: each sink escapes for its medium). */
+  summary: string;
+  /** The finding's rule, for finding changes. */
+  ruleId?: string;
+}
+
+/**
+ * What a sink is asked to deliver. `opened` and `resolved` happen once per incident; `updated` once
+ * per announced revision (several material changes in between are merged into one `changes` list).
+ */
 export interface IncidentEvent {
   type: IncidentEventType;
   incident: Incident;
+  /** `updated` only: the incident revision announced (1, 2, …); part of the idempotency marker. */
+  revision?: number;
+  /** `updated` only: what changed since the previous notification, most important first. */
+  changes?: IncidentChange[];
 }
 
 /**

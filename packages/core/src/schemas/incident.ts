@@ -99,6 +99,23 @@ export interface Incident {
   narration: string;
   /** The incident of the same group that this one recurs after, if any. */
   previousIncidentId: string | null;
+  /** What happened to the incident, oldest first, bounded (see MAX_TIMELINE_ENTRIES). */
+  timeline?: TimelineEntry[];
   /** Optimistic-concurrency version, bumped on every write. */
   version: number;
+}
+
+/** Timeline entries kept per incident; the oldest after the first ("opened") are dropped first. */
+export const MAX_TIMELINE_ENTRIES = 50;
+
+/** One entry of an incident's timeline. */
+export interface TimelineEntry {
+  at: string;
+  type: 'opened' | 'updated' | 'resolved' | 'acknowledged' | 'muted' | 'unmuted' | 'note';
+  /** One plain-text line. */
+  summary: string;
+  /** For `updated`: what changed (plain text lines). */
+  changes?: string[];
+  /** Who did it, for actions taken by people (e.g. a Slack user). */
+  by?: string;
 }
