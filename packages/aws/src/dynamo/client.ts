@@ -1,0 +1,134 @@
+/**
+ * What every DynamoDB repository shares: one document client, the table names, error mapping and
+ * the few access patterns they all use (conditional write, consistent get, paged query, batch put).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { TransientError } from '@incident-pilot/core';
+import { mapAwsError } from '../errors.js';
+
+export type Item = Record<string, unknown>;
+
+export interface DynamoTables {
+  /** The data table (env `INCIDENT_PILOT_TABLE`). */
+  tableName: string;
+  /** The incidents table (env `INCIDENT_PILOT_INCIDENTS_TABLE`). */
+  incidentsTableName: string;
+  client?: DynamoDBClient;
+  /** Epoch milliseconds; the TTL filter of reads that take no `now` argument. Tests replace it. */
+  now?: () => number;
+}
+
+const BATCH_WRITE_SIZE = 25;
+const BATCH_WRITE_ATTEMPTS = 8;
+
+/** Parallel writes per call: enough to hide latency, few enough not to trip on-demand throttling. */
+export const CONCURRENCY = 8;
+
+/** Filter for items whose TTL has not passed (`#exp` → `expiresAt`, `:now` → epoch seconds). */
+export const notExpired = 'attribute_not_exists(#exp) OR #exp >= :now';
+
+export type Dynamo = ReturnType<typeof createDynamo>;
+
+export function createDynamo({
+  tableName,
+  incidentsTableName,
+  client = new DynamoDBClient({}),
+  now = Date.now,
+}: DynamoTables) {
+  const doc = DynamoDBDocumentClient.from(client, {
+    // Empty strings are valid non-key attribute values; keep them as they are.
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+
+  async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw mapAwsError(error, `DynamoDB ${operation}`);
+    }
+  }
+
+  /** Runs a conditional write: true when it was written, false when its condition failed. */
+  async function conditionalWrite(operation: string, run: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await call(operation, run);
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async function getItem(table: string, key: Item): Promise<Item | undefined> {
+    const out = await call('GetItem', () =>
+      doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true })),
+    );
+    return out.Item;
+  }
+
+  async function queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await call('Query', () => doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async function batchPut(items: Item[]): Promise<void> {
+    for (let i = 0; i < items.length; i += BATCH_WRITE_SIZE) {
+      let requests = items.slice(i, i + BATCH_WRITE_SIZE).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt === BATCH_WRITE_ATTEMPTS)
+          throw new TransientError('DynamoDB BatchWriteItem left items unprocessed');
+        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
+        const batch = requests;
+        const out = await call('BatchWriteItem', () =>
+          doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: batch } })),
+        );
+        // Throttled items come back unprocessed rather than as an error.
+        requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  return { doc, tableName, incidentsTableName, now, call, conditionalWrite, getItem, queryAll, batchPut };
+}
+
+function isConditionFailed(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+export function epochSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+/** Drops storage-only attributes (keys, flags, TTL) from an item, leaving the domain object. */
+export function strip<T = Item>(item: Item, names: string[]): T {
+  const out = { ...item };
+  for (const name of names) delete out[name];
+  return out as T;
+}
+
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import {
+  CONTEXT_KINDS,
+  type ContextItem,
+  type ContextKind,
+  type ContextRepository,
+  type ContextWindow,
+  type Deploy,
+  type LogLine,
+  type Trace,
+  ValidationError,
+} from '@incident-pilot/core';
+import { keys } from '../tables.js';
+import { type Dynamo, epochSeconds, notExpired, strip } from './client.js';
+
+// Sort-key bound just above every `<iso>#<suffix>` of the same millisecond ('$' follows '#').
+const AFTER_SUFFIX = '$';
+
+/** Deploys, logs and traces: one partition per kind and service, sorted by time. */
+export function createContextRepository(db: Dynamo): ContextRepository {
+  const { tableName, queryAll, batchPut } = db;
+  return {
+    async putContext(kind: ContextKind, items: ContextItem[], expiresAt: number): Promise<void> {
+      // The suffix is a content hash (plus an occurrence number for identical items in one batch), so
+      // a client retrying a batch does not double its deploys or its error count.
+      const occurrences = new Map<string, number>();
+      const rows = items.map((item) => {
+        const at = new Date(contextMillis(kind, item)).toISOString();
+        const digest = createHash('sha256').update(JSON.stringify(item)).digest('hex').slice(0, 16);
+        const seen = occurrences.get(digest) ?? 0;
+        occurrences.set(digest, seen + 1);
+        return {
+          ...item,
+          pk: keys.contextPartition(kind, item.service),
+          sk: `${at}#${digest}${seen ? `.${seen}` : ''}`,
+          expiresAt,
+        };
+      });
+      await batchPut(rows);
+    },
+
+    async loadContext(service, { fromMs, toMs }, nowMs): Promise<ContextWindow> {
+      if (!(fromMs <= toMs)) return { deploys: [], logs: [], traces: [] };
+      // Stored sort keys start with a normalised ISO timestamp, so lexical order is time order.
+      const from = new Date(fromMs).toISOString();
+      const to = `${new Date(toMs).toISOString()}${AFTER_SUFFIX}`;
+      const [deploys = [], logs = [], traces = []] = await Promise.all(
+        CONTEXT_KINDS.map(async (kind) => {
+          const items = await queryAll({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            FilterExpression: notExpired,
+            ExpressionAttributeNames: { '#exp': 'expiresAt' },
+            ExpressionAttributeValues: {
+              ':pk': keys.contextPartition(kind, service),
+              ':from': from,
+              ':to': to,
+              ':now': epochSeconds(nowMs),
+            },
+            ConsistentRead: true,
+          });
+          // Query order is sort-key order, i.e. oldest first.
+          return items.map((item) => strip(item, ['pk', 'sk', 'expiresAt']));
+        }),
+      );
+      return { deploys: deploys as Deploy[], logs: logs as LogLine[], traces: traces as Trace[] };
+    },
+  };
+}
+
+function contextMillis(kind: ContextKind, item: ContextItem): number {
+  const field = kind === 'deploys' ? 'when' : 'timestamp';
+  const value = (item as Partial<Record<'when' | 'timestamp', unknown>>)[field];
+  const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(ms)) throw new ValidationError([{ path: field, message: 'invalid datetime' }], kind);
+  return ms;
+}
