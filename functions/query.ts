@@ -42,7 +42,6 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
         await root.store.addStats({ incidentsResolved: 1 });
         await root.queue.enqueue({
           groupId: groupIdOf(incident.groupKey),
-          groupKey: incident.groupKey,
           enqueuedAt: receivedAt,
         });
       }

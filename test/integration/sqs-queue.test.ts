@@ -16,9 +16,8 @@ import { failNextRequests } from '../helpers/faults.js';
 
 const emulators = useEmulators();
 
-const job = (groupId = 'grp-1'): CorrelationJob => ({
+const job = (groupId = 'a1'): CorrelationJob => ({
   groupId,
-  groupKey: '{}:{alertname="HighLatency"}',
   enqueuedAt: '2026-11-25T04:00:00.000Z',
 });
 
@@ -76,7 +75,7 @@ describe('SQS job queue', () => {
 
   it('dead-letters a job after maxReceiveCount receives and redrives it back', async () => {
     const { sqsClient, queueUrl, dlqUrl, queueSettings } = emulators();
-    await createSqsQueue({ queueUrl, client: sqsClient }).enqueue(job('grp-poison'));
+    await createSqsQueue({ queueUrl, client: sqsClient }).enqueue(job('bad0'));
     // A worker that never deletes: every receive fails the job; 0 s visibility brings it back at once.
     for (let i = 0; i < queueSettings.maxReceiveCount; i++) expect(await receive(queueUrl, 0)).toHaveLength(1);
     expect(await receive(queueUrl, 0)).toHaveLength(0);
@@ -85,7 +84,7 @@ describe('SQS job queue', () => {
 
     expect(moved).toBe(1);
     const [message] = await receive(queueUrl);
-    expect(JSON.parse(message?.Body ?? '')).toEqual(job('grp-poison'));
+    expect(JSON.parse(message?.Body ?? '')).toEqual(job('bad0'));
     expect(await receive(dlqUrl)).toHaveLength(0);
   });
 

@@ -114,10 +114,12 @@ export interface StatsRepository {
 
 export type Store = AlertRepository & ContextRepository & IncidentRepository & NotificationLedger & StatsRepository;
 
-/** The body of a correlation job on the queue. */
+/**
+ * The body of a correlation job on the queue: ids only, never user text (some SQS implementations
+ * refuse characters real SQS accepts; the group key and everything else are read from the store).
+ */
 export const correlationJobSchema = z.object({
-  groupId: z.string().min(1),
-  groupKey: z.string().min(1),
+  groupId: z.string().regex(/^[0-9a-f]{1,64}$/),
   enqueuedAt: z.string().min(1),
 });
 export type CorrelationJob = z.infer<typeof correlationJobSchema>;

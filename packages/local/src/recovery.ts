@@ -13,7 +13,7 @@ export async function requeuePending(options: {
   queue: JobQueue;
   now: string;
 }): Promise<number> {
-  const groups = new Map<string, string>();
+  const groups = new Set<string>();
   let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
   do {
     const page = await options.client.send(
@@ -21,17 +21,16 @@ export async function requeuePending(options: {
         TableName: options.tableName,
         FilterExpression: 'begins_with(pk, :g) AND begins_with(sk, :a) AND attribute_not_exists(appliedTo)',
         ExpressionAttributeValues: { ':g': { S: 'G#' }, ':a': { S: 'A#' } },
-        ProjectionExpression: 'groupId, groupKey',
+        ProjectionExpression: 'groupId',
         ExclusiveStartKey: start,
       }),
     );
     for (const item of page.Items ?? []) {
       const groupId = item.groupId?.S;
-      const groupKey = item.groupKey?.S;
-      if (groupId && groupKey) groups.set(groupId, groupKey);
+      if (groupId) groups.add(groupId);
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  for (const [groupId, groupKey] of groups) await options.queue.enqueue({ groupId, groupKey, enqueuedAt: options.now });
+  for (const groupId of groups) await options.queue.enqueue({ groupId, enqueuedAt: options.now });
   return groups.size;
 }

@@ -57,7 +57,7 @@ export async function ingestAlerts(
     const recorded = await deps.store.recordAlerts([...unique.values()]);
     const unqueued = recorded.filter((r) => !r.queued).map((r) => r.record);
     if (unqueued.length > 0) {
-      await deps.queue.enqueue({ groupId, groupKey: group.groupKey, enqueuedAt: receivedAt });
+      await deps.queue.enqueue({ groupId, enqueuedAt: receivedAt });
       await deps.store.markQueued(unqueued);
     }
     for (const r of recorded) {

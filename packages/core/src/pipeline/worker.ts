@@ -110,15 +110,15 @@ async function openIncident(
 async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): Promise<Incident | null> {
   const { store } = deps;
   const stored = await store.getGroupState(job.groupId);
+  const pending = await store.pendingAlerts(job.groupId);
   const state: GroupState = stored ?? {
     groupId: job.groupId,
-    groupKey: job.groupKey,
+    groupKey: pending[0]?.groupKey ?? '',
     seq: 0,
     openIncidentId: null,
     lastIncidentId: null,
     version: 0,
   };
-  const pending = await store.pendingAlerts(job.groupId);
   const current = state.lastIncidentId ? await store.getIncident(state.lastIncidentId) : null;
   if (pending.length === 0) return current;
 
