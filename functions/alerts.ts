@@ -4,7 +4,7 @@ import { type HttpRequest, httpHandler, json } from './lib/http.js';
 
 export async function alertsRoute({ root, body, receivedAt }: HttpRequest) {
   const groups = parseAlertPayload(body, receivedAt);
-  const result = await ingestAlerts({ store: root.store, queue: root.queue }, groups, receivedAt);
+  const result = await ingestAlerts({ store: root.store, queue: root.queue, pacing: root.pacing }, groups, receivedAt);
   return json(202, { status: 'accepted', ...result });
 }
 

@@ -8,7 +8,13 @@ export async function contextRoute({ event, root, body, receivedAt }: HttpReques
     throw new NotFoundError(`unknown context kind "${kind}"; expected one of ${CONTEXT_KINDS.join(', ')}`);
   }
   const expiresAt = Math.floor(root.now() / 1000 + root.env.INCIDENT_PILOT_CONTEXT_TTL_HOURS * 3600);
-  const result = await ingestContext({ store: root.store }, kind as ContextKind, body, receivedAt, expiresAt);
+  const result = await ingestContext(
+    { store: root.store, queue: root.queue, pacing: root.pacing },
+    kind as ContextKind,
+    body,
+    receivedAt,
+    expiresAt,
+  );
   return json(202, { status: 'accepted', ...result });
 }
 

@@ -19,6 +19,8 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
     await processJob(
       {
         store: root.store,
+        queue: root.queue,
+        pacing: root.pacing,
         sinks,
         rules: root.rules,
         config: root.config,
@@ -37,12 +39,19 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
       error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
     });
     await root.store.addStats({ jobsFailed: records.length }).catch(() => undefined);
-    const retryAfter = error instanceof TransientError ? error.retryAfterSeconds : undefined;
-    if (retryAfter) {
-      await Promise.all(records.map((r) => root.queue.retryLater(r.receiptHandle, retryAfter).catch(() => undefined)));
-    }
+    // The sink's Retry-After when it gave one, else a short backoff that grows with each receive,
+    // instead of the whole visibility timeout.
+    const retryAfter =
+      (error instanceof TransientError ? error.retryAfterSeconds : undefined) ??
+      backoffSeconds(Number(first.attributes.ApproximateReceiveCount) || 1);
+    await Promise.all(records.map((r) => root.queue.retryLater(r.receiptHandle, retryAfter).catch(() => undefined)));
     return records.map((r) => ({ itemIdentifier: r.messageId }));
   }
+}
+
+/** 5 s, 10 s, 20 s, … up to 2 min: quick for a blip, gentle for an outage. */
+export function backoffSeconds(receiveCount: number): number {
+  return Math.min(120, 5 * 2 ** Math.max(0, receiveCount - 1));
 }
 
 function groupKeyOf(record: SQSRecord): string {

@@ -8,10 +8,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoStore, createSqsQueue, type SqsJobQueue } from '@incident-pilot/aws';
 import {
+  defaultPacing,
   type EngineConfig,
   type Incident,
   type Logger,
   narrate,
+  type Pacing,
   type Rule,
   rules,
   type Store,
@@ -22,6 +24,8 @@ import { createSecretReader } from './secrets.js';
 
 export interface Root {
   env: Env;
+  /** How often open incidents are refreshed and updates announced (from the environment). */
+  pacing: Pacing;
   log: Logger;
   store: Store;
   queue: SqsJobQueue;
@@ -71,6 +75,11 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
     queue,
     rules,
     config: env.INCIDENT_PILOT_ENGINE_CONFIG,
+    pacing: {
+      ...defaultPacing,
+      refreshMs: env.INCIDENT_PILOT_REFRESH_SECONDS * 1000,
+      updateMinMs: env.INCIDENT_PILOT_UPDATE_MIN_SECONDS * 1000,
+    },
     now: overrides.now ?? Date.now,
     async token() {
       if (env.INCIDENT_PILOT_TOKEN_SECRET_ARN) return secret(env.INCIDENT_PILOT_TOKEN_SECRET_ARN);

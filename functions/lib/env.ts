@@ -33,6 +33,10 @@ export const envSchema = z.object({
   INCIDENT_PILOT_CONTEXT_TTL_HOURS: z.coerce.number().positive().default(48),
   /** How long raw alert records are kept, in days (incidents are kept forever). */
   INCIDENT_PILOT_ALERT_TTL_DAYS: z.coerce.number().positive().default(30),
+  /** At most one re-correlation of an open incident per this many seconds (0–900). */
+  INCIDENT_PILOT_REFRESH_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
+  /** At most one `updated` notification per incident per this many seconds; 0 turns the limit off. */
+  INCIDENT_PILOT_UPDATE_MIN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** `all`: an incident resolves when every alert has resolved; `any`: when the first one does. */
   INCIDENT_PILOT_RESOLVE_POLICY: z.enum(['all', 'any']).default('all'),
   /** Rule thresholds as JSON, e.g. `{"deploy":{"windowMinutes":45}}`; see the README's rule table. */

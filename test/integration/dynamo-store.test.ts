@@ -226,7 +226,7 @@ describe('DynamoDB store: context', () => {
       expires(NOW + DAY),
     );
 
-    const context = await store.loadContext(service, window, NOW);
+    const context = await store.loadContext(service, { deploys: window, logs: window, traces: window }, NOW);
 
     expect(context.deploys.map((d) => d.commit)).toEqual(['at-start', 'offset', 'at-end']);
     expect(context.logs.map((l) => l.message)).toEqual(['boom']);
@@ -240,7 +240,7 @@ describe('DynamoDB store: context', () => {
     await store.putContext('logs', [line, line, line], expires(NOW + DAY));
     await store.putContext('logs', [line, line, line], expires(NOW + DAY));
 
-    const { logs } = await store.loadContext(service, { fromMs: NOW - 60_000, toMs: NOW }, NOW);
+    const { logs } = await store.loadContext(service, { logs: { fromMs: NOW - 60_000, toMs: NOW } }, NOW);
 
     expect(logs).toEqual([line, line, line]);
   });
@@ -256,7 +256,7 @@ describe('DynamoDB store: context', () => {
     }));
     await store.putContext('traces', traces, expires(NOW + DAY));
 
-    const loaded = await store.loadContext(service, { fromMs: NOW - 3_600_000, toMs: NOW }, NOW);
+    const loaded = await store.loadContext(service, { traces: { fromMs: NOW - 3_600_000, toMs: NOW } }, NOW);
 
     expect(loaded.traces.map((t) => t.traceId)).toEqual(traces.map((t) => t.traceId).reverse());
   });

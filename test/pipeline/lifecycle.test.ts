@@ -8,6 +8,7 @@ import {
   incidentIdOf,
   MAX_TRACKED_ALERTS,
   parseAlertPayload,
+  splitOverflow,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 
@@ -220,24 +221,32 @@ describe('incident lifecycle for very large groups', () => {
       receivedAt: status === 'resolved' ? '2026-11-25T04:30:01Z' : '2026-11-25T04:00:01Z',
     }));
 
-  it('lists at most MAX_TRACKED_ALERTS alerts, keeping details for the first ones only', () => {
-    const { incident } = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all');
+  it('lists at most MAX_TRACKED_ALERTS alerts and leaves the rest to the caller as overflow', () => {
+    const records = many(MAX_TRACKED_ALERTS + 10);
+    const { overflow } = splitOverflow(blank(), records);
+    const { incident } = applyAlerts(blank(), records, 'all', { added: overflow.length, resolved: 0 });
+    expect(overflow).toHaveLength(10);
     expect(incident.alerts).toHaveLength(MAX_TRACKED_ALERTS);
-    expect(incident.overflowFingerprints).toHaveLength(10);
+    expect(incident.overflowCount).toBe(10);
     expect(incident.alertCount).toBe(MAX_TRACKED_ALERTS + 10);
+    expect(incident.firingCount).toBe(MAX_TRACKED_ALERTS + 10);
     expect(incident.alerts[0]?.summary).not.toBe('');
     expect(incident.alerts[MAX_TRACKED_ALERTS - 1]?.summary).toBe('');
-    // Stays well inside DynamoDB's 400 KB item limit.
-    expect(JSON.stringify(incident).length).toBeLessThan(300_000);
+  });
+
+  it('keeps an incident item small whatever the group size', () => {
+    const records = many(MAX_TRACKED_ALERTS + 20_000);
+    const { incident } = applyAlerts(blank(), records, 'all', { added: 20_000, resolved: 0 });
+    // Well inside DynamoDB's 400 KB item limit, with room for findings, narration and timeline.
+    expect(JSON.stringify(incident).length).toBeLessThan(60_000);
+    expect(incident.alertCount).toBe(MAX_TRACKED_ALERTS + 20_000);
   });
 
   it('resolves an overflowing incident only when the group itself resolves', () => {
-    const opened = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all').incident;
+    const opened = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all', { added: 10, resolved: 0 }).incident;
     const trackedResolved = many(MAX_TRACKED_ALERTS, 'resolved').map((r) => ({ ...r, groupStatus: 'firing' as const }));
     const stillOpen = applyAlerts(opened, trackedResolved, 'all');
-    const done = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10, 'resolved'), 'all');
-    const again = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10), 'all').incident;
-    expect(again.alertCount).toBe(MAX_TRACKED_ALERTS + 10);
+    const done = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10, 'resolved'), 'all', { added: 0, resolved: 10 });
     expect(stillOpen.incident.status).toBe('open');
     expect(stillOpen.incident.firingCount).toBe(10);
     expect(done.incident.status).toBe('resolved');

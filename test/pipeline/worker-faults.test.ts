@@ -158,6 +158,8 @@ async function setup() {
 function workerDeps(store: Store, sinks: Sink[], clock: { now: number }): WorkerDeps {
   return {
     store,
+    // Wake-ups (refreshes, rate-limited updates) are not under test here.
+    queue: { async enqueue() {} },
     sinks,
     rules,
     config: defaultEngineConfig,
@@ -258,8 +260,22 @@ describe('worker under injected faults (real DynamoDB store on dynalite)', () =>
     }
     expect(violations, `seed ${SEED}`).toEqual([]);
     expect(incidents).toHaveLength(GROUPS);
-    // Nothing else was announced: no resolution, no incident that does not exist.
-    expect(deliveries).toHaveLength(GROUPS * sinkNames.length);
+    // Only groups that grew after their incident opened got an update ("1 new firing alert"): at most
+    // one each, to every sink alike. Nothing else was announced: no resolution, no other incident.
+    const updates = deliveries.filter((d) => d.type === 'updated');
+    const grown = new Set(incidents.filter((i) => i.alertCount === 4).map((i) => i.id));
+    expect(updates.every((d) => grown.has(d.incidentId))).toBe(true);
+    for (const sink of sinkNames) {
+      const ids = updates.filter((d) => d.sink === sink).map((d) => d.incidentId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.sort()).toEqual(
+        updates
+          .filter((d) => d.sink === sinkNames[0])
+          .map((d) => d.incidentId)
+          .sort(),
+      );
+    }
+    expect(deliveries).toHaveLength(GROUPS * sinkNames.length + updates.length);
   });
 
   it('10 concurrent runs of the same job open one incident and deliver once per sink', async () => {

@@ -1,6 +1,6 @@
 import type { Deploy, EngineConfigInput } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
-import { deploy, evaluate, MINUTE, ruleById, ruleContext } from '../support/rule-context.js';
+import { deploy, evaluate, logLine, MINUTE, ruleById, ruleContext, SECOND } from '../support/rule-context.js';
 
 const rule = ruleById('deploy.recent_correlated');
 
@@ -87,7 +87,7 @@ describe('rule deploy.recent_correlated', () => {
     expect(finding?.evidence[0]?.detail).toContain('by ana');
     expect(finding?.evidence[0]?.detail).toContain('3 min before the alert started');
     expect(finding?.evidence[1]?.detail).toContain('"Bump client library"');
-    expect(finding?.summary).toContain('1 other deploy in the window');
+    expect(finding?.summary).toContain('(the newest of 2 deploys in the window)');
   });
 
   it('says a deploy inside the skew allowance came after the start', () => {
@@ -100,5 +100,54 @@ describe('rule deploy.recent_correlated', () => {
     const [finding] = evaluate(rule, ruleContext({ deploys: [deploy(-MINUTE, "v1.2 'hotfix'")] }));
 
     expect(finding?.suggestion).toContain(`git show --stat 'v1.2 '\\''hotfix'\\'''`);
+  });
+
+  describe('red herrings and deploys during the incident', () => {
+    it('ignores a deploy of another service even at the same moment', () => {
+      expect(evaluate(rule, ruleContext({ deploys: [deploy(-MINUTE, 'abc', 'billing')] }))).toEqual([]);
+    });
+
+    it('does not blame a deploy made after the error lines began, and cites the onset', () => {
+      const errors = Array.from({ length: 6 }, (_, i) => logLine(-10 * MINUTE + i * SECOND, `db timeout ${i}`));
+
+      const [finding] = evaluate(rule, ruleContext({ deploys: [deploy(-2 * MINUTE, 'late01')], logs: errors }));
+
+      expect(finding?.severity).toBe('low');
+      expect(finding?.summary).toContain(
+        'came after the errors began (first new error line at 2026-11-25T03:50:00.000Z)',
+      );
+      expect(finding?.evidence.some((e) => e.kind === 'log' && e.ref === '2026-11-25T03:50:00.000Z')).toBe(true);
+    });
+
+    it('blames the newest deploy made before the onset and says why it ranks first', () => {
+      const errors = Array.from({ length: 6 }, (_, i) => logLine(-5 * MINUTE + i * SECOND, `db timeout ${i}`));
+      const deploys = [deploy(-8 * MINUTE, 'early01'), deploy(-MINUTE, 'after01')];
+
+      const [finding] = evaluate(rule, ruleContext({ deploys, logs: errors }));
+
+      expect(finding?.severity).toBe('high');
+      expect(finding?.summary).toContain('commit early01');
+      expect(finding?.summary).toContain('made before the errors began at 2026-11-25T03:55:00.000Z');
+      expect(finding?.evidence.map((e) => e.ref)).toEqual(['early01', 'after01', '2026-11-25T03:55:00.000Z']);
+    });
+
+    it('reports a deploy after the skew allowance as made during the incident', () => {
+      const ctx = ruleContext({
+        deploys: [deploy(7 * MINUTE, 'fix0001', 'api-gateway', 'lee')],
+        correlatedAfter: 10 * MINUTE,
+      });
+
+      const findings = evaluate(rule, ctx);
+
+      expect(findings).toHaveLength(1);
+      expect(findings[0]).toMatchObject({ severity: 'medium', confidence: 'low' });
+      expect(findings[0]?.summary).toContain(
+        '7 min after the alert started, during the incident: a suspect or a fix attempt',
+      );
+    });
+
+    it('does not see a deploy during the incident before the moment of correlation reaches it', () => {
+      expect(evaluate(rule, ruleContext({ deploys: [deploy(7 * MINUTE)], correlatedAfter: 5 * MINUTE }))).toEqual([]);
+    });
   });
 });

@@ -121,7 +121,9 @@ describe('rule logs.error_spike', () => {
       'ERROR upstream timeout request 1009',
     ]);
     expect(samples?.every((e) => e.at === e.ref)).toBe(true);
-    expect(finding?.evidence.at(-1)?.detail).toBe('also: pattern "disk full on <*>" in 1 of 11 error lines');
+    expect(finding?.evidence.at(-1)?.detail).toMatch(
+      /^also: pattern "disk full on <\*>" in 1 of 11 error lines, new since /,
+    );
   });
 
   it('suggests a grep for the dominant pattern', () => {
@@ -137,5 +139,77 @@ describe('rule logs.error_spike', () => {
     const backward = evaluate(rule, ruleContext({ logs: [...logs].reverse() }));
 
     expect(backward).toEqual(forward);
+  });
+
+  describe('after the alert started', () => {
+    /** 10 timeouts a few hundred ms after the start, as a log shipper delivers them. */
+    const justAfter = Array.from({ length: 10 }, (_, i) => logLine(100 + i * 50, `upstream timeout request ${i}`));
+
+    it('counts lines after the start once the correlation runs later', () => {
+      const [finding] = evaluate(rule, ruleContext({ logs: justAfter, correlatedAfter: 30 * SECOND }));
+
+      expect(finding?.summary).toContain('10 error log lines from api-gateway');
+      expect(finding?.summary).toContain('and the 30 s after its start');
+    });
+
+    it('ignores lines later than the moment of correlation (a replay stays deterministic)', () => {
+      expect(evaluate(rule, ruleContext({ logs: justAfter, correlatedAfter: 0 }))).toEqual([]);
+    });
+
+    it('stops at logs.afterMinutes after the start however late it correlates', () => {
+      const logs = [...timeouts(4), logLine(10 * MINUTE, 'upstream timeout request 9')];
+      const late = [...timeouts(4), logLine(10 * MINUTE + 1, 'upstream timeout request 9')];
+
+      expect(evaluate(rule, ruleContext({ logs, correlatedAfter: 60 * MINUTE }))).toHaveLength(1);
+      expect(evaluate(rule, ruleContext({ logs: late, correlatedAfter: 60 * MINUTE }))).toEqual([]);
+    });
+  });
+
+  describe('against the baseline before the window', () => {
+    /** A chronic error: one line every 5 min over the hour before the window and in the window. */
+    const chronic = Array.from({ length: 15 }, (_, i) =>
+      logLine(-(i + 1) * 5 * MINUTE + SECOND, `cache miss for key ${i}`),
+    );
+
+    it('names a pattern absent from the baseline as new, ranks it first and cites both counts', () => {
+      const logs = [...chronic, ...chronic.slice(0, 3), ...mixed(5, 'payment gateway returned 5#')];
+
+      const [finding] = evaluate(rule, ruleContext({ logs }));
+
+      expect(finding?.summary).toContain('top pattern "payment gateway returned <*>"');
+      expect(finding?.summary).toMatch(
+        /new since 2026-11-25T03:59:\d\d\.000Z \(none in the 60 min before the window\)/,
+      );
+      expect(finding?.evidence[0]?.detail).toContain('5 of ');
+      expect(
+        finding?.evidence.some((e) => /also: pattern "cache miss for key <\*>".*at its usual rate/.test(e.detail)),
+      ).toBe(true);
+    });
+
+    it('names a pattern whose rate grew growthFactor times as new', () => {
+      const before = [logLine(-30 * MINUTE, 'queue full 1'), logLine(-40 * MINUTE, 'queue full 2')];
+      const burst = Array.from({ length: 8 }, (_, i) => logLine(-(i + 1) * 20 * SECOND, `queue full ${i + 3}`));
+
+      const [finding] = evaluate(rule, ruleContext({ logs: [...before, ...burst] }));
+
+      expect(finding?.summary).toContain('up from 2 in the 60 min before the window');
+      expect(finding?.severity).toBe('medium');
+    });
+
+    it('rates errors at their usual rate LOW with low confidence', () => {
+      const steady = Array.from({ length: 37 }, (_, i) => logLine(-(i + 1) * 2 * MINUTE, `cache miss for key ${i}`));
+
+      const [finding] = evaluate(rule, ruleContext({ logs: steady }));
+
+      expect(finding).toMatchObject({ severity: 'low', confidence: 'low' });
+      expect(finding?.summary).toContain('at its usual rate');
+    });
+
+    it('treats everything as new-or-not by count alone when logs.baselineMinutes is 0', () => {
+      const [finding] = evaluate(rule, ruleContext({ logs: timeouts(10), config: { logs: { baselineMinutes: 0 } } }));
+
+      expect(finding?.summary).not.toContain('new since');
+      expect(finding?.severity).toBe('medium');
+    });
   });
 });

@@ -43,6 +43,8 @@ export interface ContextOptions {
   logs?: LogLine[];
   traces?: Trace[];
   openIncidents?: OpenIncidentRef[];
+  /** Offset (ms) of the moment of correlation from the alert's start; 0 by default. */
+  correlatedAfter?: number;
   config?: EngineConfigInput;
 }
 
@@ -81,6 +83,7 @@ export function ruleContext(options: ContextOptions = {}): RuleContext {
     service,
     alertname,
     now: NOW,
+    correlatedAt: NOW + (options.correlatedAfter ?? 0),
     context: { deploys: options.deploys ?? [], logs: options.logs ?? [], traces: options.traces ?? [] },
     openIncidents: options.openIncidents ?? [],
     config,

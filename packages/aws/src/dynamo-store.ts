@@ -4,6 +4,8 @@ import { createDynamo, type DynamoTables } from './dynamo/client.js';
 import { createContextRepository } from './dynamo/context.js';
 import { createIncidentRepository } from './dynamo/incidents.js';
 import { createNotificationLedger } from './dynamo/notifications.js';
+import { createOverflowRepository } from './dynamo/overflow.js';
+import { createRefreshRepository } from './dynamo/refresh.js';
 import { createStatsRepository } from './dynamo/stats.js';
 
 export interface DynamoStoreOptions extends DynamoTables {
@@ -28,5 +30,7 @@ export function createDynamoStore({ alertTtlDays, ...tables }: DynamoStoreOption
     ...createIncidentRepository(db),
     ...createNotificationLedger(db),
     ...createStatsRepository(db),
+    ...createOverflowRepository(db, alertTtlDays),
+    ...createRefreshRepository(db),
   };
 }

@@ -6,7 +6,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { CorrelationJob, JobQueue } from '@incident-pilot/core';
+import { type CorrelationJob, type JobQueue, MAX_JOB_DELAY_SECONDS } from '@incident-pilot/core';
 import { mapAwsError } from './errors.js';
 
 export interface SqsQueueOptions {
@@ -34,9 +34,16 @@ const MAX_VISIBILITY_SECONDS = 43_200;
 /** The SQS implementation of JobQueue: one message per job, the job as its JSON body. */
 export function createSqsQueue({ queueUrl, client = new SQSClient({}) }: SqsQueueOptions): SqsJobQueue {
   return {
-    async enqueue(job: CorrelationJob): Promise<void> {
+    async enqueue(job: CorrelationJob, delaySeconds = 0): Promise<void> {
+      const DelaySeconds = Math.max(0, Math.min(MAX_JOB_DELAY_SECONDS, Math.ceil(delaySeconds)));
       await call('SendMessage', () =>
-        client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(job) })),
+        client.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: JSON.stringify(job),
+            ...(DelaySeconds > 0 ? { DelaySeconds } : {}),
+          }),
+        ),
       );
     },
     async retryLater(receiptHandle: string, seconds: number): Promise<void> {

@@ -9,7 +9,10 @@
  * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | `queued`, `appliedTo`, TTL     |
  * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
  * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs, traces; TTL |
- * | notification marker | `N#<incidentId>`        | `<event>#<sink>`                           | `state`: claimed / sent        |
+ * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |
+ * | wake-up             | `G#<groupId>`           | `WAKE`                                     | `wakeAt` (ms): pending job     |
+ * | open group of a service | `S#<service>`       | `<groupId>`                                | for context-triggered refresh  |
+ * | notification marker | `N#<incidentId>`        | `<event>[.<revision>]#<sink>`              | `state`: claimed / sent        |
  * | counters            | `STATS`                 | `COUNTERS`                                 | one number per stat, `ADD`     |
  *
  * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with every
@@ -47,10 +50,19 @@ export const keys = {
   alertPrefix: 'A#',
   groupState: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'STATE' }),
   contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
-  notification: (incidentId: string, event: IncidentEventType, sink: string) => ({
+  notification: (incidentId: string, event: IncidentEventType, sink: string, revision?: number) => ({
     pk: `N#${incidentId}`,
-    sk: `${event}#${sink}`,
+    sk: revision === undefined ? `${event}#${sink}` : `${event}.${revision}#${sink}`,
   }),
+  /** Overflow alerts of an incident (past the ones it lists), one item each. */
+  overflowAlert: (groupId: string, incidentId: string, fingerprint: string) => ({
+    pk: `G#${groupId}`,
+    sk: `M#${incidentId}#${fingerprint}`,
+  }),
+  /** The group's pending wake-up (a delayed job). */
+  wake: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'WAKE' }),
+  /** One item per group with an open incident about the service. */
+  serviceGroups: (service: string) => `S#${service}`,
   stats: { pk: 'STATS', sk: 'COUNTERS' },
 } as const;
 

@@ -16,11 +16,19 @@ export const engineConfigSchema = z
         closeMinutes: minutes(15),
         /** Deploys up to this long after the start still count (clock skew between systems). */
         skewMinutes: z.number().nonnegative().default(2),
+        /** Later deploys, up to this long after the start, are reported as made during the incident. */
+        duringMinutes: minutes(60),
       })
       .prefault({}),
     logs: z
       .object({
         windowMinutes: minutes(15),
+        /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
+        afterMinutes: z.number().nonnegative().default(10),
+        /** The service's errors in this long before the window are the baseline new patterns are measured against. */
+        baselineMinutes: z.number().nonnegative().default(60),
+        /** A pattern whose rate grew at least this much over the baseline's counts as new. */
+        growthFactor: z.number().min(1).default(3),
         /** ERROR-or-worse lines needed to call it a spike. */
         minErrors: z.number().int().positive().default(5),
         /** Sample lines cited as evidence. */
@@ -34,6 +42,8 @@ export const engineConfigSchema = z
     traces: z
       .object({
         windowMinutes: minutes(15),
+        /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
+        afterMinutes: z.number().nonnegative().default(10),
         /** Traces needed before a p99 means anything. */
         minTraces: z.number().int().positive().default(20),
         /** p99 above this (ms) fires. */
@@ -60,8 +70,43 @@ export type EngineConfigInput = z.input<typeof engineConfigSchema>;
 
 export const defaultEngineConfig: EngineConfig = engineConfigSchema.parse({});
 
-/** The context the worker loads around an alert: wide enough for every rule's window. */
-export function contextWindowOf(config: EngineConfig, startsAtMs: number): { fromMs: number; toMs: number } {
-  const beforeMin = Math.max(config.deploy.windowMinutes, config.logs.windowMinutes, config.traces.windowMinutes);
-  return { fromMs: startsAtMs - beforeMin * 60_000, toMs: startsAtMs + config.deploy.skewMinutes * 60_000 };
+export interface TimeRange {
+  fromMs: number;
+  toMs: number;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * The end of a window that runs past the alert's start: through the moment of correlation, at most
+ * `afterMinutes` after the start, never before the start.
+ */
+export function windowEnd(startsAtMs: number, correlatedAtMs: number, afterMinutes: number): number {
+  return Math.max(startsAtMs, Math.min(correlatedAtMs, startsAtMs + afterMinutes * MINUTE));
+}
+
+/** What the worker loads around an alert, per kind: exactly what the rules' windows read. */
+export function contextWindowOf(
+  config: EngineConfig,
+  startsAtMs: number,
+  correlatedAtMs = startsAtMs,
+): Record<'deploys' | 'logs' | 'traces', TimeRange> {
+  const { deploy, logs, traces } = config;
+  return {
+    deploys: {
+      fromMs: startsAtMs - deploy.windowMinutes * MINUTE,
+      toMs: Math.max(
+        startsAtMs + deploy.skewMinutes * MINUTE,
+        windowEnd(startsAtMs, correlatedAtMs, deploy.duringMinutes),
+      ),
+    },
+    logs: {
+      fromMs: startsAtMs - (logs.windowMinutes + logs.baselineMinutes) * MINUTE,
+      toMs: windowEnd(startsAtMs, correlatedAtMs, logs.afterMinutes),
+    },
+    traces: {
+      fromMs: startsAtMs - traces.windowMinutes * MINUTE,
+      toMs: windowEnd(startsAtMs, correlatedAtMs, traces.afterMinutes),
+    },
+  };
 }

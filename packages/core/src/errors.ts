@@ -46,6 +46,8 @@ export class TransientError extends IncidentPilotError {
   constructor(
     message: string,
     readonly retryAfterSeconds?: number,
+    /** The outcome is unknown (e.g. a timeout): the other side may have acted on the request. */
+    readonly ambiguous = false,
   ) {
     super(message);
   }

@@ -3,9 +3,12 @@
  * implement. Everything here is plain data; no adapter type leaks into the core.
  */
 import * as z from 'zod';
+import type { TimeRange } from './config.js';
 import type { AlertInstance, AlertStatus } from './schemas/alertmanager.js';
 import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
-import type { Incident } from './schemas/incident.js';
+import type { Incident, IncidentChange } from './schemas/incident.js';
+
+export type { IncidentChange } from './schemas/incident.js';
 
 /** One stored alert: unique per (groupKey, fingerprint, startsAt, status). */
 export interface AlertRecord extends AlertInstance {
@@ -39,11 +42,17 @@ export interface AlertRepository {
 
 export type ContextItem = Deploy | LogLine | Trace;
 
+/** The most items of one kind a correlation reads (the newest ones). */
+export const MAX_CONTEXT_ITEMS = 10_000;
+
 export interface ContextRepository {
   /** Stores context items; they expire at `expiresAt` (epoch seconds). */
   putContext(kind: ContextKind, items: ContextItem[], expiresAt: number): Promise<void>;
-  /** A service's unexpired context with timestamps in [fromMs, toMs]. */
-  loadContext(service: string, range: { fromMs: number; toMs: number }, nowMs: number): Promise<ContextWindow>;
+  /**
+   * A service's unexpired context with timestamps in each kind's range (a kind without a range is not
+   * read), oldest first; at most MAX_CONTEXT_ITEMS per kind (the newest), so a refresh reads a bounded amount.
+   */
+  loadContext(service: string, ranges: Partial<Record<ContextKind, TimeRange>>, nowMs: number): Promise<ContextWindow>;
 }
 
 /** Per-group bookkeeping: which incident is open, and how many the group has had. */
@@ -83,6 +92,8 @@ export interface NotificationKey {
   incidentId: string;
   event: IncidentEventType;
   sink: string;
+  /** For `updated`: the revision announced (each revision is its own notification). */
+  revision?: number;
 }
 
 export type ClaimResult = 'claimed' | 'already_sent' | 'in_flight';
@@ -112,7 +123,48 @@ export interface StatsRepository {
   getStats(): Promise<Stats>;
 }
 
-export type Store = AlertRepository & ContextRepository & IncidentRepository & NotificationLedger & StatsRepository;
+/** What folding overflow alerts (past the ones an incident lists) changed in its counts. */
+export interface OverflowDelta {
+  /** Alerts seen for the first time. */
+  added: number;
+  /** Alerts that went from firing to resolved. */
+  resolved: number;
+}
+
+/** Alerts of an incident beyond the ones it lists: one small item each, so counts stay exact at any size. */
+export interface OverflowRepository {
+  /**
+   * Records `records` as overflow alerts of the incident for its write at `version`, and returns what
+   * they add to its counts. Idempotent per version: what an attempt counted for a version that was
+   * never written is counted again by the retry, what a written version counted never is.
+   */
+  applyOverflow(groupId: string, incidentId: string, records: AlertRecord[], version: number): Promise<OverflowDelta>;
+}
+
+/**
+ * Pacing of re-correlation. A group's wake-up is one delayed job; these markers keep a flood of
+ * triggers (re-sends, context batches) down to a few jobs per refresh interval.
+ */
+export interface RefreshRepository {
+  /** Claims a wake-up at `atMs`, unless one is already pending within [nowMs, horizonMs]. */
+  claimWake(groupId: string, atMs: number, nowMs: number, horizonMs: number): Promise<boolean>;
+  /** When the group's incident was last re-correlated (ms), or null. */
+  lastRefresh(groupId: string): Promise<number | null>;
+  markRefreshed(groupId: string, atMs: number): Promise<void>;
+  /** Remembers that `groupId` has an open incident about `service` (for context-triggered refreshes). */
+  linkService(service: string, groupId: string): Promise<void>;
+  unlinkService(service: string, groupId: string): Promise<void>;
+  /** Groups with an open incident about `service`. */
+  groupsOfService(service: string): Promise<string[]>;
+}
+
+export type Store = AlertRepository &
+  ContextRepository &
+  IncidentRepository &
+  NotificationLedger &
+  StatsRepository &
+  OverflowRepository &
+  RefreshRepository;
 
 /**
  * The body of a correlation job on the queue: ids only, never user text (some SQS implementations
@@ -124,8 +176,12 @@ export const correlationJobSchema = z.object({
 });
 export type CorrelationJob = z.infer<typeof correlationJobSchema>;
 
+/** SQS's longest message delay; a later wake-up is reached by re-scheduling. */
+export const MAX_JOB_DELAY_SECONDS = 900;
+
 export interface JobQueue {
-  enqueue(job: CorrelationJob): Promise<void>;
+  /** Queues a job, visible after `delaySeconds` (at most MAX_JOB_DELAY_SECONDS). */
+  enqueue(job: CorrelationJob, delaySeconds?: number): Promise<void>;
 }
 
 /** Structured logging, as the functions configure it. Never pass secrets. */
@@ -136,23 +192,6 @@ export interface Logger {
 }
 
 export type IncidentEventType = 'opened' | 'updated' | 'resolved';
-
-/** One entry of "what changed since the last update". */
-export interface IncidentChange {
-  kind:
-    | 'finding_added'
-    | 'finding_removed'
-    | 'finding_escalated'
-    | 'finding_changed'
-    | 'severity_up'
-    | 'severity_down'
-    | 'alerts_firing'
-    | 'alerts_resolved';
-  /** One plain-text line (untrusted parts unescaped: each sink escapes for its medium). */
-  summary: string;
-  /** The finding's rule, for finding changes. */
-  ruleId?: string;
-}
 
 /**
  * What a sink is asked to deliver. `opened` and `resolved` happen once per incident; `updated` once

@@ -73,15 +73,16 @@ export function createDynamo({
     return out.Item;
   }
 
-  async function queryAll(input: QueryCommandInput): Promise<Item[]> {
+  /** Every page of a query, or its first `max` items. */
+  async function queryAll(input: QueryCommandInput, max = Number.POSITIVE_INFINITY): Promise<Item[]> {
     const items: Item[] = [];
     let start: Item | undefined;
     do {
       const page = await call('Query', () => doc.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
+    } while (start && items.length < max);
+    return items.slice(0, max);
   }
 
   async function batchPut(items: Item[]): Promise<void> {

@@ -7,6 +7,7 @@ import {
   type ContextWindow,
   type Deploy,
   type LogLine,
+  MAX_CONTEXT_ITEMS,
   type Trace,
   ValidationError,
 } from '@incident-pilot/core';
@@ -39,28 +40,33 @@ export function createContextRepository(db: Dynamo): ContextRepository {
       await batchPut(rows);
     },
 
-    async loadContext(service, { fromMs, toMs }, nowMs): Promise<ContextWindow> {
-      if (!(fromMs <= toMs)) return { deploys: [], logs: [], traces: [] };
-      // Stored sort keys start with a normalised ISO timestamp, so lexical order is time order.
-      const from = new Date(fromMs).toISOString();
-      const to = `${new Date(toMs).toISOString()}${AFTER_SUFFIX}`;
+    async loadContext(service, ranges, nowMs): Promise<ContextWindow> {
       const [deploys = [], logs = [], traces = []] = await Promise.all(
         CONTEXT_KINDS.map(async (kind) => {
-          const items = await queryAll({
-            TableName: tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-            FilterExpression: notExpired,
-            ExpressionAttributeNames: { '#exp': 'expiresAt' },
-            ExpressionAttributeValues: {
-              ':pk': keys.contextPartition(kind, service),
-              ':from': from,
-              ':to': to,
-              ':now': epochSeconds(nowMs),
+          const range = ranges[kind];
+          if (!range || !(range.fromMs <= range.toMs)) return [];
+          // Stored sort keys start with a normalised ISO timestamp, so lexical order is time order.
+          const from = new Date(range.fromMs).toISOString();
+          const to = `${new Date(range.toMs).toISOString()}${AFTER_SUFFIX}`;
+          const items = await queryAll(
+            {
+              TableName: tableName,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              FilterExpression: notExpired,
+              ExpressionAttributeNames: { '#exp': 'expiresAt' },
+              ExpressionAttributeValues: {
+                ':pk': keys.contextPartition(kind, service),
+                ':from': from,
+                ':to': to,
+                ':now': epochSeconds(nowMs),
+              },
+              ConsistentRead: true,
+              // Newest first, so the cap keeps the lines nearest the alert.
+              ScanIndexForward: false,
             },
-            ConsistentRead: true,
-          });
-          // Query order is sort-key order, i.e. oldest first.
-          return items.map((item) => strip(item, ['pk', 'sk', 'expiresAt']));
+            MAX_CONTEXT_ITEMS,
+          );
+          return items.reverse().map((item) => strip(item, ['pk', 'sk', 'expiresAt']));
         }),
       );
       return { deploys: deploys as Deploy[], logs: logs as LogLine[], traces: traces as Trace[] };

@@ -10,7 +10,7 @@ export function createNotificationLedger(db: Dynamo): NotificationLedger {
   const { doc, tableName, call, conditionalWrite, getItem } = db;
   return {
     async claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult> {
-      const itemKey = keys.notification(key.incidentId, key.event, key.sink);
+      const itemKey = keys.notification(key.incidentId, key.event, key.sink, key.revision);
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
         if (
           await conditionalWrite('PutItem', () =>
@@ -43,7 +43,7 @@ export function createNotificationLedger(db: Dynamo): NotificationLedger {
         doc.send(
           new UpdateCommand({
             TableName: tableName,
-            Key: keys.notification(key.incidentId, key.event, key.sink),
+            Key: keys.notification(key.incidentId, key.event, key.sink, key.revision),
             UpdateExpression: 'SET #state = :sent, #sentAt = :now, #i = :i, #e = :e, #s = :s',
             ExpressionAttributeNames: {
               '#state': 'state',
@@ -69,7 +69,7 @@ export function createNotificationLedger(db: Dynamo): NotificationLedger {
         doc.send(
           new DeleteCommand({
             TableName: tableName,
-            Key: keys.notification(key.incidentId, key.event, key.sink),
+            Key: keys.notification(key.incidentId, key.event, key.sink, key.revision),
             // Never forget a delivery that completed.
             ConditionExpression: '#state = :claimed',
             ExpressionAttributeNames: { '#state': 'state' },

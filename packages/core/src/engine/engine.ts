@@ -19,6 +19,8 @@ export interface CorrelationInput {
   openIncidents: OpenIncidentRef[];
   config: EngineConfig;
   rules: readonly Rule[];
+  /** The moment of correlation (ms); defaults to the reference alert's start. */
+  at?: number;
 }
 
 export interface Correlation {
@@ -119,6 +121,7 @@ export function correlate(input: CorrelationInput): Correlation {
     service,
     alertname,
     now: Date.parse(alert.startsAt),
+    correlatedAt: input.at ?? Date.parse(alert.startsAt),
     context: input.context,
     openIncidents: input.openIncidents,
     config: input.config,

@@ -13,6 +13,11 @@ export interface RuleContext {
   alertname: string;
   /** Reference time in ms: the reference alert's `startsAt`, never the wall clock. */
   now: number;
+  /**
+   * The moment of correlation in ms (≥ `now` in practice): windows that run past the alert's start end
+   * here. For a replay it is the CLI's `--now`, so a replay stays deterministic.
+   */
+  correlatedAt: number;
   context: ContextWindow;
   /** Open incidents other than the one this group already has. */
   openIncidents: OpenIncidentRef[];

@@ -6,11 +6,13 @@ import type {
   ContextItem,
   ContextRepository,
   JobQueue,
+  RefreshRepository,
   StatsRepository,
 } from '../ports.js';
 import type { AlertGroup } from '../schemas/alertmanager.js';
 import { type ContextKind, contextSchemas } from '../schemas/context.js';
 import { formatPath } from '../validation.js';
+import { defaultPacing, type Pacing, requestRefresh } from './pacing.js';
 
 /** A short, key-safe id for an Alertmanager group key. */
 export function groupIdOf(groupKey: string): string {
@@ -30,11 +32,12 @@ export const alertKey = (r: { fingerprint: string; startsAt: string; status: str
 /**
  * Stores each alert once and makes sure a correlation job is queued for every group with new
  * alerts. A job is also (re)queued for alerts stored earlier whose job never made it onto the queue,
- * so a retry after a failed enqueue loses nothing. Throws (→ 503, Alertmanager retries) when the store
- * or the queue fails.
+ * so a retry after a failed enqueue loses nothing. A delivery with nothing new but firing alerts (a
+ * re-send at group_interval or repeat_interval) asks for a refresh of the group's incident. Throws
+ * (→ 503, Alertmanager retries) when the store or the queue fails.
  */
 export async function ingestAlerts(
-  deps: { store: AlertRepository & StatsRepository; queue: JobQueue },
+  deps: { store: AlertRepository & StatsRepository & RefreshRepository; queue: JobQueue; pacing?: Pacing },
   groups: AlertGroup[],
   receivedAt: string,
 ): Promise<IngestResult> {
@@ -59,6 +62,8 @@ export async function ingestAlerts(
     if (unqueued.length > 0) {
       await deps.queue.enqueue({ groupId, enqueuedAt: receivedAt });
       await deps.store.markQueued(unqueued);
+    } else if (group.alerts.some((a) => a.status === 'firing')) {
+      await requestRefresh(deps, groupId, Date.parse(receivedAt), deps.pacing ?? defaultPacing);
     }
     for (const r of recorded) {
       if (r.created) result.accepted.push(alertKey(r.record));
@@ -74,10 +79,11 @@ export const MAX_CONTEXT_BATCH = 500;
 
 /**
  * Validates and stores one context item or a batch. Missing timestamps become `receivedAt`.
- * Every bad item is named by its index and field (`[3].level: …`); nothing is stored then.
+ * Every bad item is named by its index and field (`[3].level: …`); nothing is stored then. Open
+ * incidents of the batch's services are asked to refresh.
  */
 export async function ingestContext(
-  deps: { store: ContextRepository },
+  deps: { store: ContextRepository & RefreshRepository; queue: JobQueue; pacing?: Pacing },
   kind: ContextKind,
   body: unknown,
   receivedAt: string,
@@ -110,5 +116,12 @@ export async function ingestContext(
   }
   if (issues.length > 0) throw new ValidationError(issues, kind);
   await deps.store.putContext(kind, parsed, expiresAt);
+  // Open incidents of these services take the new context into account (debounced).
+  const nowMs = Date.parse(receivedAt);
+  for (const service of new Set(parsed.map((item) => item.service))) {
+    for (const groupId of await deps.store.groupsOfService(service)) {
+      await requestRefresh(deps, groupId, nowMs, deps.pacing ?? defaultPacing);
+    }
+  }
   return { stored: parsed.length };
 }

@@ -1,5 +1,5 @@
 import { fnv64 } from '../hash.js';
-import type { AlertRecord } from '../ports.js';
+import type { AlertRecord, OverflowDelta } from '../ports.js';
 import type { AlertGroup } from '../schemas/alertmanager.js';
 import type { Incident, IncidentAlert } from '../schemas/incident.js';
 
@@ -19,12 +19,34 @@ const GROUP_LABELS = new Set(['alertname', 'service', 'severity', 'team']);
 const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 // An incident is one DynamoDB item (at most 400 KB) listing the alerts of its group, so it stays
-// small: each entry keeps the labels that tell the alerts apart (shortened) and a one-line summary,
-// only the first DETAILED_ALERTS keep even those, and at most MAX_TRACKED_ALERTS are listed. Past
-// that only their fingerprints are kept (`overflowFingerprints`, so counts stay exact and idempotent)
-// and the incident resolves when the group does, as with `max_alerts`.
-export const MAX_TRACKED_ALERTS = 1500;
+// small whatever the group's size: each entry keeps the labels that tell the alerts apart (shortened)
+// and a one-line summary, only the first DETAILED_ALERTS keep even those, and at most
+// MAX_TRACKED_ALERTS are listed. Alerts past that are kept as one small item each outside the incident
+// (see `OverflowRepository`), which only holds their counts; such an incident resolves when the group
+// does, as with `max_alerts`.
+export const MAX_TRACKED_ALERTS = 200;
 const DETAILED_ALERTS = 20;
+
+/**
+ * Splits records into those the incident lists (alerts it holds, and new ones while there is room)
+ * and the overflow: new alerts past MAX_TRACKED_ALERTS, oldest first.
+ */
+export function splitOverflow(
+  incident: Incident,
+  records: AlertRecord[],
+): { listed: AlertRecord[]; overflow: AlertRecord[] } {
+  const listed = new Set(incident.alerts.map((a) => a.fingerprint));
+  let room = MAX_TRACKED_ALERTS - incident.alerts.length;
+  const out = { listed: [] as AlertRecord[], overflow: [] as AlertRecord[] };
+  for (const record of [...records].sort((a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt))) {
+    if (!listed.has(record.fingerprint) && room > 0) {
+      listed.add(record.fingerprint);
+      room -= 1;
+    }
+    (listed.has(record.fingerprint) ? out.listed : out.overflow).push(record);
+  }
+  return out;
+}
 
 function entryOf(record: AlertRecord): IncidentAlert {
   const labels = Object.entries(record.labels)
@@ -88,19 +110,28 @@ export interface Applied {
  * `startsAt` earlier (HA Prometheus pairs, senders without `startsAt`), it is still the same alert,
  * and a resolution closes every firing entry of its fingerprint that started before it ended.
  */
-export function applyAlerts(incident: Incident, records: AlertRecord[], policy: ResolvePolicy): Applied {
+export function applyAlerts(
+  incident: Incident,
+  records: AlertRecord[],
+  policy: ResolvePolicy,
+  overflowDelta: OverflowDelta = { added: 0, resolved: 0 },
+): Applied {
   if (incident.status === 'resolved') return { incident, resolvedNow: false };
   const alerts: IncidentAlert[] = incident.alerts.map((a) => ({ ...a }));
-  const overflow = new Set(incident.overflowFingerprints ?? []);
+  const overflowCount = (incident.overflowCount ?? 0) + overflowDelta.added;
+  const overflowResolved = (incident.overflowResolvedCount ?? 0) + overflowDelta.resolved;
   let lastSeenAt = incident.lastSeenAt;
   let latest: AlertRecord | undefined;
   // Oldest first, so a resolved record wins over the firing record of the same alert.
   const ordered = [...records].sort(
     (a, b) => Date.parse(a.receivedAt) - Date.parse(b.receivedAt) || a.status.localeCompare(b.status),
   );
+  // Overflow alerts are counted by the caller (`overflowDelta`); here they only date the group.
+  const overflow = new Set(splitOverflow(incident, records).overflow);
   for (const record of ordered) {
     lastSeenAt = maxIso(lastSeenAt, record.receivedAt);
     if (!latest || Date.parse(record.receivedAt) >= Date.parse(latest.receivedAt)) latest = record;
+    if (overflow.has(record)) continue;
     const same = alerts.filter((a) => a.fingerprint === record.fingerprint);
     const firing = same.filter((a) => a.status === 'firing');
     if (record.status === 'firing') {
@@ -110,10 +141,7 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
       }
       // A firing record that began before a resolution we already have is stale (e.g. a lagging HA peer).
       const stale = same.some((a) => a.status === 'resolved' && Date.parse(record.startsAt) <= ms(a.endsAt));
-      if (firing.length === 0 && !stale) {
-        if (alerts.length < MAX_TRACKED_ALERTS) alerts.push(entryOf(record));
-        else overflow.add(record.fingerprint);
-      }
+      if (firing.length === 0 && !stale) alerts.push(entryOf(record));
       continue;
     }
     const closing = firing.filter((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
@@ -123,16 +151,16 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
       entry.lastSeenAt = maxIso(entry.lastSeenAt, record.receivedAt);
     }
     const known = same.some((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
-    if (!known && alerts.length < MAX_TRACKED_ALERTS) alerts.push(entryOf(record));
+    if (!known) alerts.push(entryOf(record));
   }
   const list = alerts
     .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || a.fingerprint.localeCompare(b.fingerprint))
     .map((a, i) => (i < DETAILED_ALERTS ? a : { ...a, labels: {}, summary: '' }));
   const resolvedAlerts = list.filter((a) => a.status === 'resolved');
   const truncatedAlerts = latest?.truncatedAlerts ?? incident.truncatedAlerts;
-  // With `max_alerts`, or past what one incident tracks, alerts we never saw may still fire: only the
+  // With `max_alerts`, or past what one incident lists, alerts we cannot see may still fire: only the
   // group's own status can tell.
-  const unseenStillFiring = (truncatedAlerts > 0 || overflow.size > 0) && latest?.groupStatus !== 'resolved';
+  const unseenStillFiring = (truncatedAlerts > 0 || overflowCount > 0) && latest?.groupStatus !== 'resolved';
   const resolves =
     list.length > 0 &&
     (policy === 'any' ? resolvedAlerts.length > 0 : resolvedAlerts.length === list.length && !unseenStillFiring);
@@ -142,12 +170,12 @@ export function applyAlerts(incident: Incident, records: AlertRecord[], policy: 
     incident: {
       ...incident,
       alerts: list,
-      alertCount: list.length + overflow.size,
-      firingCount: list.length - resolvedAlerts.length + (resolves ? 0 : overflow.size),
-      resolvedAlertCount: resolvedAlerts.length + (resolves ? overflow.size : 0),
+      alertCount: list.length + overflowCount,
+      firingCount: list.length - resolvedAlerts.length + (resolves ? 0 : overflowCount - overflowResolved),
+      resolvedAlertCount: resolvedAlerts.length + (resolves ? overflowCount : overflowResolved),
       lastSeenAt,
       truncatedAlerts,
-      ...(overflow.size > 0 ? { overflowFingerprints: [...overflow].sort() } : {}),
+      ...(overflowCount > 0 ? { overflowCount, overflowResolvedCount: overflowResolved } : {}),
       status: resolves ? 'resolved' : 'open',
       resolvedAt,
       resolution: resolves ? (policy === 'any' ? 'any_alert_resolved' : 'all_alerts_resolved') : null,

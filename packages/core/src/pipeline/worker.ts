@@ -1,25 +1,28 @@
 import type { EngineConfig } from '../config.js';
 import { contextWindowOf } from '../config.js';
-import { correlate, referenceAlert } from '../engine/engine.js';
+import { type Correlation, correlate, referenceAlert } from '../engine/engine.js';
 import type { Rule } from '../engine/rule.js';
 import { ConflictError, TransientError } from '../errors.js';
-import type {
-  AlertRecord,
-  CorrelationJob,
-  GroupState,
-  IncidentEventType,
-  Logger,
-  NotificationKey,
-  Sink,
-  Store,
-} from '../ports.js';
-import { groupAlertname, groupService } from '../schemas/alertmanager.js';
+import type { AlertRecord, CorrelationJob, GroupState, JobQueue, Logger, Sink, Store } from '../ports.js';
+import { type AlertGroup, groupAlertname, groupService } from '../schemas/alertmanager.js';
 import { MAX_SERVICE_LENGTH } from '../schemas/context.js';
-import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
-import { applyAlerts, belongsTo, groupFromRecords, incidentIdOf, type ResolvePolicy } from './lifecycle.js';
+import { type Incident, MAX_TIMELINE_ENTRIES, type OpenIncidentRef, type TimelineEntry } from '../schemas/incident.js';
+import { diffIncident, isMaterial } from './changes.js';
+import {
+  applyAlerts,
+  belongsTo,
+  groupFromRecords,
+  incidentIdOf,
+  type ResolvePolicy,
+  splitOverflow,
+} from './lifecycle.js';
+import { notify } from './notify.js';
+import { defaultPacing, type Pacing, scheduleWake } from './pacing.js';
 
 export interface WorkerDeps {
   store: Store;
+  /** For wake-ups: delayed jobs that refresh an incident or send a rate-limited update. */
+  queue: JobQueue;
   sinks: readonly Sink[];
   rules: readonly Rule[];
   config: EngineConfig;
@@ -28,11 +31,16 @@ export interface WorkerDeps {
   narrate: (incident: Incident) => Promise<string> | string;
   log: Logger;
   now?: () => number;
+  pacing?: Pacing;
   /** A notification claim older than this is taken to be abandoned by a crashed worker. */
   notificationLeaseMs?: number;
   /** Attempts at folding a group before giving the job back to the queue on write conflicts. */
   maxConflictRetries?: number;
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();
+// Changes merged into one pending update; more would not be read.
+const MAX_PENDING_CHANGES = 20;
 
 const toRef = (i: Incident): OpenIncidentRef => ({
   id: i.id,
@@ -44,6 +52,61 @@ const toRef = (i: Incident): OpenIncidentRef => ({
   openedAt: i.openedAt,
 });
 
+/** Runs the engine for a group at `nowMs`: the windows run through the moment of correlation. */
+async function correlateGroup(deps: WorkerDeps, group: AlertGroup, nowMs: number): Promise<Correlation> {
+  const service = groupService(group);
+  const ranges = contextWindowOf(deps.config, Date.parse(referenceAlert(group).startsAt), nowMs);
+  // No context can be stored under a service name longer than the context API accepts.
+  const [context, open] = await Promise.all([
+    service.length <= MAX_SERVICE_LENGTH
+      ? deps.store.loadContext(service, ranges, nowMs)
+      : { deploys: [], logs: [], traces: [] },
+    deps.store.listOpenIncidents(),
+  ]);
+  return correlate({
+    group,
+    context,
+    openIncidents: open.filter((i) => i.groupKey !== group.groupKey).map(toRef),
+    config: deps.config,
+    rules: deps.rules,
+    at: nowMs,
+  });
+}
+
+/** The group as the engine sees it, rebuilt from what the incident keeps (for a re-correlation). */
+function groupOfIncident(incident: Incident): AlertGroup {
+  const common = incident.commonLabels ?? { alertname: incident.alertname, service: incident.service };
+  return {
+    groupKey: incident.groupKey,
+    status: incident.firingCount > 0 ? 'firing' : 'resolved',
+    receiver: '',
+    externalURL: '',
+    truncatedAlerts: incident.truncatedAlerts,
+    groupLabels: {},
+    commonLabels: common,
+    commonAnnotations: {},
+    alerts: incident.alerts.map((a) => ({
+      fingerprint: a.fingerprint,
+      status: a.status,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt,
+      labels: { ...common, ...a.labels },
+      annotations: a.summary ? { summary: a.summary } : ({} as Record<string, string>),
+      generatorURL: '',
+      service: incident.service,
+      alertname: incident.alertname,
+    })),
+  };
+}
+
+/** Appends to the timeline, keeping the first entry ("opened") and the newest ones. */
+function withTimeline(incident: Incident, entry: TimelineEntry): TimelineEntry[] {
+  const timeline = [...(incident.timeline ?? []), entry];
+  return timeline.length <= MAX_TIMELINE_ENTRIES
+    ? timeline
+    : [timeline[0] as TimelineEntry, ...timeline.slice(-(MAX_TIMELINE_ENTRIES - 1))];
+}
+
 async function openIncident(
   deps: WorkerDeps,
   state: GroupState,
@@ -51,29 +114,13 @@ async function openIncident(
   nowMs: number,
 ): Promise<{ incident: Incident; created: boolean }> {
   const group = groupFromRecords(records);
-  const reference = referenceAlert(group);
-  const service = groupService(group);
-  const window = contextWindowOf(deps.config, Date.parse(reference.startsAt));
-  // No context can be stored under a service name longer than the context API accepts.
-  const [context, open] = await Promise.all([
-    service.length <= MAX_SERVICE_LENGTH
-      ? deps.store.loadContext(service, window, nowMs)
-      : { deploys: [], logs: [], traces: [] },
-    deps.store.listOpenIncidents(),
-  ]);
-  const correlation = correlate({
-    group,
-    context,
-    openIncidents: open.filter((i) => i.groupKey !== group.groupKey).map(toRef),
-    config: deps.config,
-    rules: deps.rules,
-  });
+  const correlation = await correlateGroup(deps, group, nowMs);
   const openedAt = records.map((r) => r.receivedAt).reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
   const blank: Incident = {
     id: incidentIdOf(group.groupKey, state.seq + 1),
     status: 'open',
     severity: correlation.severity,
-    service,
+    service: correlation.service,
     alertname: groupAlertname(group),
     title: correlation.title,
     team: correlation.team,
@@ -90,10 +137,20 @@ async function openIncident(
     findings: correlation.findings,
     narration: '',
     previousIncidentId: state.lastIncidentId,
+    commonLabels: group.commonLabels,
+    timeline: [{ at: openedAt, type: 'opened', summary: correlation.title }],
     version: 1,
   };
-  const { incident } = applyAlerts(blank, records, deps.resolvePolicy);
+  // More than an incident lists: the rest are counted as overflow of this first version.
+  const { overflow } = splitOverflow(blank, records);
+  const delta = overflow.length
+    ? await deps.store.applyOverflow(state.groupId, blank.id, overflow, blank.version)
+    : undefined;
+  const { incident } = applyAlerts(blank, records, deps.resolvePolicy, delta);
+  if (incident.status === 'resolved') incident.timeline = withTimeline(incident, resolvedEntry(incident));
   incident.narration = await deps.narrate(incident);
+  // Linked before it exists, so context for its service always finds it (an extra link is harmless).
+  await deps.store.linkService(incident.service, state.groupId);
   const created = await deps.store.createIncident(incident);
   if (created) return { incident, created };
   // A retry of this job (or a concurrent one) created it first: carry on with the stored one.
@@ -102,10 +159,104 @@ async function openIncident(
   return { incident: stored, created: false };
 }
 
+function resolvedEntry(incident: Incident): TimelineEntry {
+  const how = incident.resolution === 'any_alert_resolved' ? 'an alert resolved' : 'every alert resolved';
+  return { at: incident.resolvedAt ?? incident.lastSeenAt, type: 'resolved', summary: `Resolved: ${how}` };
+}
+
+/** What a write can change, in a form that survives a round trip through the store. */
+function writeState(i: Incident): string {
+  const alerts = i.alerts.map((a) => `${a.fingerprint}@${a.startsAt}:${a.status}:${a.endsAt}:${a.lastSeenAt}`);
+  return JSON.stringify([
+    i.status,
+    i.lastSeenAt,
+    i.truncatedAlerts,
+    i.resolvedAt,
+    alerts,
+    i.overflowCount,
+    i.overflowResolvedCount,
+    i.severity,
+    i.findings,
+    i.pendingChanges,
+    i.lastUpdate?.revision,
+  ]);
+}
+
 /**
- * Folds a group's pending alerts into its open incident, opening one when there is none. Every write
- * is conditional (version or existence), so concurrent workers and retried jobs converge on the same
- * state; a lost race throws ConflictError and the caller tries again.
+ * Moves an open incident forward: folds new alert records, re-correlates when a refresh is due,
+ * records what changed, and cuts an `updated` announcement when the rate limit allows (else wakes up
+ * when it will). Writes the incident (version-checked) only if something changed.
+ */
+async function advance(
+  deps: WorkerDeps,
+  incident: Incident,
+  records: AlertRecord[],
+  groupId: string,
+  nowMs: number,
+): Promise<Incident> {
+  const pacing = deps.pacing ?? defaultPacing;
+  const version = incident.version + 1;
+  const { overflow } = splitOverflow(incident, records);
+  const delta = overflow.length ? await deps.store.applyOverflow(groupId, incident.id, overflow, version) : undefined;
+  const applied = applyAlerts(incident, records, deps.resolvePolicy, delta);
+  let next: Incident = { ...applied.incident };
+  const alertsChanged = writeState(next) !== writeState(incident);
+
+  let refreshed = false;
+  if (next.status === 'open' && (alertsChanged || nowMs - Date.parse(incident.openedAt) < pacing.refreshForMs)) {
+    const last = await deps.store.lastRefresh(groupId);
+    if (last === null || nowMs - last >= pacing.refreshMs) {
+      const correlation = await correlateGroup(deps, groupOfIncident(next), nowMs);
+      next = { ...next, findings: correlation.findings, severity: correlation.severity };
+      refreshed = true;
+    } else {
+      await scheduleWake(deps, groupId, last + pacing.refreshMs, nowMs);
+    }
+  }
+
+  const material = diffIncident(incident, next).filter(isMaterial);
+  if (next.status === 'resolved') {
+    // The resolution message says it all.
+    next.pendingChanges = [];
+    next.timeline = withTimeline(next, resolvedEntry(next));
+  } else if (material.length > 0 || next.pendingChanges?.length) {
+    const seen = new Set<string>();
+    const pending = [...material, ...(next.pendingChanges ?? [])]
+      .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
+      .slice(0, MAX_PENDING_CHANGES);
+    const lastAt = Date.parse(incident.lastUpdate?.at ?? incident.openedAt);
+    if (nowMs - lastAt >= pacing.updateMinMs) {
+      const revision = (incident.lastUpdate?.revision ?? 0) + 1;
+      next.lastUpdate = { revision, at: iso(nowMs), changes: pending };
+      next.pendingChanges = [];
+      next.timeline = withTimeline(next, {
+        at: iso(nowMs),
+        type: 'updated',
+        summary: `Update ${revision}: ${pending[0]?.summary ?? 'changed'}`,
+        changes: pending.map((c) => c.summary),
+      });
+    } else {
+      next.pendingChanges = pending;
+      await scheduleWake(deps, groupId, lastAt + pacing.updateMinMs, nowMs);
+    }
+  }
+
+  if (writeState(next) !== writeState(incident)) {
+    next = { ...next, version };
+    next.narration = await deps.narrate(next);
+    await deps.store.updateIncident(next, incident.version);
+    if (applied.resolvedNow) await deps.store.addStats({ incidentsResolved: 1 });
+  } else {
+    next = incident;
+  }
+  if (refreshed) await deps.store.markRefreshed(groupId, nowMs);
+  return next;
+}
+
+/**
+ * Folds a group's pending alerts into its open incident (re-correlating it when due), opening one
+ * when there is none. Every write is conditional (version or existence), so concurrent workers and
+ * retried jobs converge on the same state; a lost race throws ConflictError and the caller tries again.
  */
 async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): Promise<Incident | null> {
   const { store } = deps;
@@ -120,12 +271,16 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
     version: 0,
   };
   const current = state.lastIncidentId ? await store.getIncident(state.lastIncidentId) : null;
-  if (pending.length === 0) return current;
 
   if (current?.status === 'open') {
-    const incident = await foldInto(deps, current, pending);
-    await store.markApplied(pending, incident.id);
+    const incident = await advance(deps, current, pending, job.groupId, nowMs);
+    if (pending.length > 0) await store.markApplied(pending, incident.id);
+    if (incident.status === 'resolved') await store.unlinkService(incident.service, job.groupId);
     return incident;
+  }
+  if (pending.length === 0) {
+    if (current) await store.unlinkService(current.service, job.groupId);
+    return current;
   }
   // Records of alerts the closed incident already holds (a late HA peer, a retry after the fold that
   // resolved it) stay with it; only alerts it never had can open the next incident.
@@ -139,7 +294,7 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
   // No open incident: firing alerts open a new one (linked to the last), never reopen the old.
   const opened = await openIncident(deps, state, fresh, nowMs);
   // A retry (or a racing worker) found it already created: fold in what arrived since.
-  const incident = opened.created ? opened.incident : await foldInto(deps, opened.incident, fresh);
+  const incident = opened.created ? opened.incident : await advance(deps, opened.incident, fresh, job.groupId, nowMs);
   if (opened.created) {
     await store.addStats({ incidentsOpened: 1, ...(incident.status === 'resolved' ? { incidentsResolved: 1 } : {}) });
   }
@@ -160,88 +315,13 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
   return incident;
 }
 
-/** What a fold can change, in a form that survives a round trip through the store. */
-function foldState(i: Incident): string {
-  const alerts = i.alerts.map((a) => `${a.fingerprint}@${a.startsAt}:${a.status}:${a.endsAt}:${a.lastSeenAt}`);
-  return JSON.stringify([i.status, i.lastSeenAt, i.truncatedAlerts, i.resolvedAt, alerts, i.overflowFingerprints]);
-}
-
-/** Applies records to an open incident and writes it (version-checked) if anything changed. */
-async function foldInto(deps: WorkerDeps, incident: Incident, records: AlertRecord[]): Promise<Incident> {
-  const applied = applyAlerts(incident, records, deps.resolvePolicy);
-  if (foldState(applied.incident) === foldState(incident)) return incident;
-  const next: Incident = { ...applied.incident, version: incident.version + 1 };
-  next.narration = await deps.narrate(next);
-  await deps.store.updateIncident(next, incident.version);
-  if (applied.resolvedNow) await deps.store.addStats({ incidentsResolved: 1 });
-  return next;
-}
-
-async function recordSent(deps: WorkerDeps, key: NotificationKey, nowMs: number): Promise<boolean> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      await deps.store.completeNotification(key, nowMs);
-      return true;
-    } catch {
-      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-    }
-  }
-  return false;
-}
-
-function eventsOf(incident: Incident): IncidentEventType[] {
-  return incident.status === 'resolved' ? ['opened', 'resolved'] : ['opened'];
-}
-
-/**
- * Delivers each event of the incident to each sink at most once (an idempotency marker per sink and
- * event). A failing sink never blocks the others; its failure is reported so the job is retried.
- */
-async function notify(deps: WorkerDeps, incident: Incident, nowMs: number): Promise<Error[]> {
-  const failures: Error[] = [];
-  const lease = deps.notificationLeaseMs ?? 60_000;
-  for (const sink of deps.sinks) {
-    for (const type of eventsOf(incident)) {
-      const key = { incidentId: incident.id, event: type, sink: sink.name };
-      const claim = await deps.store.claimNotification(key, nowMs, lease);
-      if (claim === 'already_sent') continue;
-      if (claim === 'in_flight') {
-        failures.push(new TransientError(`${sink.name}: ${type} of ${incident.id} is being sent by another worker`));
-        break;
-      }
-      try {
-        await sink.deliver({ type, incident });
-      } catch (error) {
-        await deps.store.releaseNotification(key);
-        await deps.store.addStats({ notificationsFailed: 1 });
-        deps.log.warn('notification failed', {
-          sink: sink.name,
-          event: type,
-          incidentId: incident.id,
-          error: String(error),
-        });
-        failures.push(error instanceof Error ? error : new Error(String(error)));
-        // "resolved" must not overtake "opened" on this sink.
-        break;
-      }
-      // Sent: never release the claim now (a retry would send it twice); record it, trying hard.
-      if (!(await recordSent(deps, key, nowMs))) {
-        failures.push(new TransientError(`${sink.name}: ${type} of ${incident.id} was sent but not recorded`));
-        break;
-      }
-      await deps.store.addStats({ notificationsSent: 1 }).catch(() => undefined);
-    }
-  }
-  return failures;
-}
-
 export interface JobOutcome {
   incidentId: string | null;
 }
 
 /**
- * Processes one correlation job: fold the group's pending alerts into its incident (persisted first),
- * then notify the sinks. Throws when the job must be retried: a store fault, repeated write
+ * Processes one job for a group: fold its pending alerts into its incident and refresh it (persisted
+ * first), then notify the sinks. Throws when the job must be retried: a store fault, repeated write
  * conflicts, or a sink that failed (a TransientError carries the sink's `Retry-After`).
  */
 export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise<JobOutcome> {

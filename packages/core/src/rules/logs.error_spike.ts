@@ -1,10 +1,10 @@
 import { defineRule } from '../engine/rule.js';
-import { clusterMessages, WILDCARD } from '../logs/cluster.js';
-import { isErrorLevel, type LogLine } from '../schemas/context.js';
+import { WILDCARD } from '../logs/cluster.js';
+import type { ErrorPattern } from '../logs/error-patterns.js';
 import type { Evidence } from '../schemas/incident.js';
-import { clip, MINUTE_MS, shellQuote } from './util.js';
+import { clip, errorAnalysis, formatDuration, shellQuote } from './util.js';
 
-// Runner-up patterns cited after the dominant one.
+// Runner-up patterns cited after the leading one.
 const OTHER_PATTERNS = 2;
 
 /** An extended regex matching the lines of a template, for the suggested grep. */
@@ -15,66 +15,77 @@ function grepPattern(template: string): string {
 
 const percent = (part: number, whole: number) => `${Math.round((part / whole) * 100)}%`;
 
+/** How the pattern compares with the service's baseline, for summaries and evidence. */
+function versusBaseline(p: ErrorPattern, baselineMinutes: number): string {
+  if (p.isNew) return `new since ${p.lines[0]?.timestamp} (none in the ${baselineMinutes} min before the window)`;
+  if (p.grown) return `up from ${p.baselineCount} in the ${baselineMinutes} min before the window`;
+  if (baselineMinutes > 0)
+    return `at its usual rate (${p.baselineCount} in the ${baselineMinutes} min before the window)`;
+  return '';
+}
+
 /**
- * A burst of ERROR-or-worse log lines from the alerting service in [now − logs.windowMinutes, now],
- * at least logs.minErrors of them. The lines are clustered into templates (numbers, ids, paths and
- * the like masked as `<*>`) and the dominant one is named, so the page says *what* is failing.
- * Severity MEDIUM; HIGH when there are at least minErrors × logs.highFactor lines and the dominant
- * pattern covers at least logs.dominantShare of them (one failure mode, loudly). Confidence is high
- * when one pattern dominates, else medium.
+ * A burst of ERROR-or-worse log lines from the alerting service in the window [start −
+ * logs.windowMinutes, start + logs.afterMinutes] (cut at the moment of correlation), at least
+ * logs.minErrors of them. Lines are clustered into templates and compared with the service's own
+ * errors in the logs.baselineMinutes before the window: a pattern never seen there, or grown
+ * logs.growthFactor times, is **new** and ranks first — the strongest log signal. Severity MEDIUM;
+ * HIGH when there are at least minErrors × logs.highFactor lines and the leading pattern covers at
+ * least logs.dominantShare of them; LOW when every pattern is at its usual rate (chronic errors).
  */
 export const logsErrorSpike = defineRule({
   id: 'logs.error_spike',
-  description: 'A burst of error log lines from the alerting service, grouped into message patterns',
+  description:
+    'A burst of error log lines from the alerting service, grouped into patterns and compared with its baseline',
   evaluate(ctx) {
     const cfg = ctx.config.logs;
-    const from = ctx.now - cfg.windowMinutes * MINUTE_MS;
-    const lines = ctx.context.logs
-      .map((line) => ({ line, ms: Date.parse(line.timestamp) }))
-      .filter(({ line, ms }) => line.service === ctx.service && isErrorLevel(line.level) && ms >= from && ms <= ctx.now)
-      // Chronological, message as tie-break: clustering is order-sensitive and must be replayable.
-      .sort((a, b) => a.ms - b.ms || a.line.message.localeCompare(b.line.message));
-    if (lines.length < cfg.minErrors) return [];
+    const analysis = errorAnalysis(ctx);
+    const { total, patterns } = analysis;
+    const [lead, ...rest] = patterns;
+    if (total < cfg.minErrors || !lead) return [];
 
-    const total = lines.length;
-    const templates = clusterMessages(lines.map(({ line }) => line.message));
-    const [dominant, ...rest] = templates;
-    if (!dominant) return [];
-    const members: LogLine[] = dominant.indices.flatMap((i) => lines[i]?.line ?? []);
-    const first = members[0];
-    const last = members.at(-1);
-    const share = dominant.count / total;
+    const first = lead.lines[0];
+    const last = lead.lines.at(-1);
+    const share = lead.lines.length / total;
     const dominates = share >= cfg.dominantShare;
     const loud = total >= cfg.minErrors * cfg.highFactor;
-    const pattern = dominant.template || '(empty message)';
+    const chronic = cfg.baselineMinutes > 0 && !lead.isNew && !lead.grown;
+    const pattern = lead.template || '(empty message)';
+    const baseline = versusBaseline(lead, cfg.baselineMinutes);
+    const after = analysis.toMs - ctx.now;
+    const window = `the ${cfg.windowMinutes} min before the alert${after > 0 ? ` and the ${formatDuration(after)} after its start` : ''}`;
 
     const evidence: Evidence[] = [
       {
         kind: 'log',
         ref: clip(pattern, 200),
-        detail: `pattern "${clip(pattern, 200)}": ${dominant.count} of ${total} error lines (${percent(dominant.count, total)}), ${first?.timestamp} to ${last?.timestamp}`,
+        detail: `pattern "${clip(pattern, 200)}": ${lead.lines.length} of ${total} error lines (${percent(lead.lines.length, total)}), ${first?.timestamp} to ${last?.timestamp}${baseline ? `; ${baseline}` : ''}`,
         ...(first ? { at: first.timestamp } : {}),
       },
       // The latest lines are the ones nearest the alert.
-      ...members.slice(-cfg.sampleLines).map((line) => ({
+      ...lead.lines.slice(-cfg.sampleLines).map((line) => ({
         kind: 'log' as const,
         ref: line.timestamp,
         detail: `${line.level} ${clip(line.message) || '(empty message)'}`,
         at: line.timestamp,
       })),
-      ...rest.slice(0, OTHER_PATTERNS).map((t) => ({
-        kind: 'log' as const,
-        ref: clip(t.template || '(empty message)', 200),
-        detail: `also: pattern "${clip(t.template || '(empty message)', 200)}" in ${t.count} of ${total} error lines`,
-      })),
+      ...rest.slice(0, OTHER_PATTERNS).map((t) => {
+        const template = clip(t.template || '(empty message)', 200);
+        const versus = versusBaseline(t, cfg.baselineMinutes);
+        return {
+          kind: 'log' as const,
+          ref: template,
+          detail: `also: pattern "${template}" in ${t.lines.length} of ${total} error lines${versus ? `, ${versus}` : ''}`,
+        };
+      }),
     ];
     return [
       {
         ruleId: 'logs.error_spike',
-        severity: loud && dominates ? 'high' : 'medium',
-        confidence: dominates ? 'high' : 'medium',
-        summary: `${total} error log lines from ${ctx.service} in the ${cfg.windowMinutes} min before the alert; top pattern "${clip(pattern, 200)}" (${dominant.count} of ${total} lines, ${percent(dominant.count, total)})`,
-        suggestion: `Find where the pattern starts and what precedes it in ${ctx.service}'s logs: grep -nE ${shellQuote(grepPattern(dominant.template))} ${shellQuote(`${ctx.service}.log`)} | head`,
+        severity: chronic ? 'low' : loud && dominates ? 'high' : 'medium',
+        confidence: chronic ? 'low' : dominates ? 'high' : 'medium',
+        summary: `${total} error log lines from ${ctx.service} in ${window}; top pattern "${clip(pattern, 200)}" (${lead.lines.length} of ${total} lines, ${percent(lead.lines.length, total)})${baseline ? `, ${baseline}` : ''}`,
+        suggestion: `Find where the pattern starts and what precedes it in ${ctx.service}'s logs: grep -nE ${shellQuote(grepPattern(lead.template))} ${shellQuote(`${ctx.service}.log`)} | head`,
         evidence,
       },
     ];

@@ -1,6 +1,7 @@
+import { windowEnd } from '../config.js';
 import { defineRule } from '../engine/rule.js';
 import type { Evidence } from '../schemas/incident.js';
-import { MINUTE_MS, nearestRank } from './util.js';
+import { formatDuration, MINUTE_MS, nearestRank } from './util.js';
 
 // Below this many traces the nearest-rank p99 is simply the slowest trace: one outlier decides.
 const FULL_CONFIDENCE_TRACES = 100;
@@ -8,7 +9,8 @@ const FULL_CONFIDENCE_TRACES = 100;
 const ms = (v: number) => `${Math.round(v)} ms`;
 
 /**
- * Tail latency of the alerting service in [now − traces.windowMinutes, now]: with at least
+ * Tail latency of the alerting service in [start − traces.windowMinutes, start + traces.afterMinutes]
+ * (cut at the moment of correlation): with at least
  * traces.minTraces traces, fires when the nearest-rank p99 exceeds the service's threshold
  * (traces.serviceThresholdsMs[service] ?? traces.p99ThresholdMs). MEDIUM; HIGH from threshold ×
  * traces.highFactor. Confidence high from 100 traces, medium below (the p99 is then the maximum).
@@ -19,10 +21,13 @@ export const tracesTailLatency = defineRule({
   evaluate(ctx) {
     const cfg = ctx.config.traces;
     const from = ctx.now - cfg.windowMinutes * MINUTE_MS;
+    const to = windowEnd(ctx.now, ctx.correlatedAt, cfg.afterMinutes);
     const traces = ctx.context.traces.filter((t) => {
+      if (t.service !== ctx.service) return false;
       const at = Date.parse(t.timestamp);
-      return t.service === ctx.service && at >= from && at <= ctx.now;
+      return at >= from && at <= to;
     });
+    const window = `the ${cfg.windowMinutes} min before the alert${to > ctx.now ? ` and the ${formatDuration(to - ctx.now)} after its start` : ''}`;
     if (traces.length < cfg.minTraces) return [];
 
     const ownThreshold = Object.hasOwn(cfg.serviceThresholdsMs, ctx.service)
@@ -44,7 +49,7 @@ export const tracesTailLatency = defineRule({
       {
         kind: 'trace',
         ref: `${ctx.service} p99`,
-        detail: `${traces.length} traces of ${ctx.service} in the ${cfg.windowMinutes} min before the alert: p50 ${ms(p50)}, p99 ${ms(p99)} (nearest rank)`,
+        detail: `${traces.length} traces of ${ctx.service} in ${window}: p50 ${ms(p50)}, p99 ${ms(p99)} (nearest rank)`,
       },
       { kind: 'config', ref: thresholdKey, detail: `p99 threshold for ${ctx.service}: ${ms(threshold)}` },
       ...slowest.map((t) => ({
@@ -60,7 +65,7 @@ export const tracesTailLatency = defineRule({
         ruleId: 'traces.tail_latency',
         severity: p99 >= threshold * cfg.highFactor ? 'high' : 'medium',
         confidence: traces.length >= FULL_CONFIDENCE_TRACES ? 'high' : 'medium',
-        summary: `p99 latency of ${ctx.service} is ${ms(p99)}, above its ${ms(threshold)} threshold (p50 ${ms(p50)}, ${traces.length} traces in ${cfg.windowMinutes} min)`,
+        summary: `p99 latency of ${ctx.service} is ${ms(p99)}, above its ${ms(threshold)} threshold (p50 ${ms(p50)}, ${traces.length} traces in ${window})`,
         suggestion: `Open the slowest trace ${top} in your tracing UI and find the span that dominates it (Jaeger: curl -s "$JAEGER_URL/api/traces/${encodeURIComponent(top)}")`,
         evidence,
       },

@@ -1,5 +1,7 @@
 /** Helpers shared by the rules. Rules import from here, never from each other. */
 import type { EngineConfig } from '../config.js';
+import type { RuleContext } from '../engine/rule.js';
+import { analyseErrors, type ErrorAnalysis } from '../logs/error-patterns.js';
 import type { AlertGroup, AlertInstance } from '../schemas/alertmanager.js';
 
 export const MINUTE_MS = 60_000;
@@ -70,4 +72,16 @@ export function routeTeam(
     : undefined;
   if (configured) return { team: configured, source: 'config' };
   return { team: 'unowned', source: 'none' };
+}
+
+const errorAnalyses = new WeakMap<RuleContext, ErrorAnalysis>();
+
+/** The service's error-log analysis for this correlation, computed once and shared by the rules. */
+export function errorAnalysis(ctx: RuleContext): ErrorAnalysis {
+  let analysis = errorAnalyses.get(ctx);
+  if (!analysis) {
+    analysis = analyseErrors({ ...ctx, service: ctx.service, logs: ctx.context.logs });
+    errorAnalyses.set(ctx, analysis);
+  }
+  return analysis;
 }

@@ -91,18 +91,46 @@ export interface Incident {
   truncatedAlerts: number;
   alerts: IncidentAlert[];
   /**
-   * Fingerprints of the alerts beyond the ones listed in `alerts` (MAX_TRACKED_ALERTS); they count in
-   * `alertCount`, and such an incident resolves with its group.
+   * Alerts beyond the ones listed in `alerts` (MAX_TRACKED_ALERTS), and how many of them resolved; they
+   * count in `alertCount`, and such an incident resolves with its group.
    */
-  overflowFingerprints?: string[];
+  overflowCount?: number;
+  overflowResolvedCount?: number;
   findings: Finding[];
   narration: string;
   /** The incident of the same group that this one recurs after, if any. */
   previousIncidentId: string | null;
+  /** Labels every alert of the group shares: what a re-correlation rebuilds the group from. */
+  commonLabels?: Record<string, string>;
+  /** When the engine last correlated the incident (the end of its windows). */
+  correlatedAt?: string;
+  /** Material changes not announced yet: merged into the next `updated` event. */
+  pendingChanges?: IncidentChange[];
+  /** The latest announced update: its revision (1, 2, …), when it was cut, and what changed. */
+  lastUpdate?: { revision: number; at: string; changes: IncidentChange[] };
   /** What happened to the incident, oldest first, bounded (see MAX_TIMELINE_ENTRIES). */
   timeline?: TimelineEntry[];
   /** Optimistic-concurrency version, bumped on every write. */
   version: number;
+}
+
+/** One entry of "what changed since the last update". */
+export interface IncidentChange {
+  kind:
+    | 'finding_added'
+    | 'finding_removed'
+    | 'finding_escalated'
+    | 'finding_changed'
+    | 'severity_up'
+    | 'severity_down'
+    | 'alerts_firing'
+    | 'alerts_resolved';
+  /** One plain-text line (untrusted parts unescaped: each sink escapes for its medium). */
+  summary: string;
+  /** The finding's rule, for finding changes. */
+  ruleId?: string;
+  /** The finding's severity after the change, for finding changes. */
+  severity?: Severity;
 }
 
 /** Timeline entries kept per incident; the oldest after the first ("opened") are dropped first. */

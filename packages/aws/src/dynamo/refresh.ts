@@ -1,0 +1,66 @@
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RefreshRepository } from '@incident-pilot/core';
+import { keys } from '../tables.js';
+import type { Dynamo } from './client.js';
+
+/** Wake-up markers per group, and the open groups of each service. */
+export function createRefreshRepository(db: Dynamo): RefreshRepository {
+  const { doc, tableName, call, conditionalWrite, getItem, queryAll } = db;
+  return {
+    claimWake(groupId, atMs, nowMs, horizonMs) {
+      return conditionalWrite('UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.wake(groupId),
+            UpdateExpression: 'SET #w = :at',
+            ConditionExpression: 'attribute_not_exists(#w) OR #w < :now OR #w > :horizon',
+            ExpressionAttributeNames: { '#w': 'wakeAt' },
+            ExpressionAttributeValues: { ':at': atMs, ':now': nowMs, ':horizon': horizonMs },
+          }),
+        ),
+      );
+    },
+
+    async lastRefresh(groupId) {
+      const item = await getItem(tableName, keys.wake(groupId));
+      return typeof item?.refreshedAt === 'number' ? item.refreshedAt : null;
+    },
+
+    async markRefreshed(groupId, atMs) {
+      await call('UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.wake(groupId),
+            UpdateExpression: 'SET #r = :at',
+            ExpressionAttributeNames: { '#r': 'refreshedAt' },
+            ExpressionAttributeValues: { ':at': atMs },
+          }),
+        ),
+      );
+    },
+
+    async linkService(service, groupId) {
+      await call('PutItem', () =>
+        doc.send(new PutCommand({ TableName: tableName, Item: { pk: keys.serviceGroups(service), sk: groupId } })),
+      );
+    },
+
+    async unlinkService(service, groupId) {
+      await call('DeleteItem', () =>
+        doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: keys.serviceGroups(service), sk: groupId } })),
+      );
+    },
+
+    async groupsOfService(service) {
+      const items = await queryAll({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.serviceGroups(service) },
+        ProjectionExpression: 'sk',
+      });
+      return items.map((item) => String(item.sk));
+    },
+  };
+}

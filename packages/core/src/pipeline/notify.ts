@@ -1,0 +1,95 @@
+/**
+ * Delivery of an incident's events to the sinks, each (incident, event[, revision], sink) at most
+ * once behind an idempotency marker: claim → send → mark sent.
+ */
+import { TransientError } from '../errors.js';
+import type { IncidentEvent, Logger, NotificationKey, Sink, Store } from '../ports.js';
+import type { Incident } from '../schemas/incident.js';
+
+export interface NotifyDeps {
+  store: Store;
+  sinks: readonly Sink[];
+  log: Logger;
+  /** A notification claim older than this is taken to be abandoned by a crashed worker. */
+  notificationLeaseMs?: number;
+}
+
+/**
+ * The events an incident owes its sinks, in the order each sink must get them: opened, the latest
+ * update while it is open (an update superseded before a sink got it is skipped: the next one carries
+ * the current state), resolved.
+ */
+export function eventsOf(incident: Incident): IncidentEvent[] {
+  const events: IncidentEvent[] = [{ type: 'opened', incident }];
+  const update = incident.lastUpdate;
+  if (incident.status === 'open' && update) {
+    events.push({ type: 'updated', incident, revision: update.revision, changes: update.changes });
+  }
+  if (incident.status === 'resolved') events.push({ type: 'resolved', incident });
+  return events;
+}
+
+async function recordSent(deps: NotifyDeps, key: NotificationKey, nowMs: number): Promise<boolean> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await deps.store.completeNotification(key, nowMs);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    }
+  }
+  return false;
+}
+
+/**
+ * Delivers each event the incident owes to each sink. A failing sink never blocks the others; its
+ * failures are returned so the job is retried (a TransientError carries the sink's Retry-After).
+ */
+export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number): Promise<Error[]> {
+  const failures: Error[] = [];
+  const lease = deps.notificationLeaseMs ?? 60_000;
+  const events = eventsOf(incident);
+  await Promise.all(
+    deps.sinks.map(async (sink) => {
+      for (const event of events) {
+        const key: NotificationKey = {
+          incidentId: incident.id,
+          event: event.type,
+          sink: sink.name,
+          ...(event.revision === undefined ? {} : { revision: event.revision }),
+        };
+        const claim = await deps.store.claimNotification(key, nowMs, lease);
+        if (claim === 'already_sent') continue;
+        const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${incident.id}`;
+        if (claim === 'in_flight') {
+          failures.push(new TransientError(`${label} is being sent by another worker`));
+          return;
+        }
+        try {
+          await sink.deliver(event);
+        } catch (error) {
+          // A sink that cannot tell whether it delivered (a timeout) keeps its claim until the lease
+          // runs out, so a quick retry cannot send the same message twice.
+          if (!(error instanceof TransientError && error.ambiguous)) await deps.store.releaseNotification(key);
+          await deps.store.addStats({ notificationsFailed: 1 }).catch(() => undefined);
+          deps.log.warn('notification failed', {
+            sink: sink.name,
+            event: event.type,
+            incidentId: incident.id,
+            error: String(error),
+          });
+          failures.push(error instanceof Error ? error : new Error(String(error)));
+          // Later events must not overtake this one on this sink.
+          return;
+        }
+        // Sent: never release the claim now (a retry would send it twice); record it, trying hard.
+        if (!(await recordSent(deps, key, nowMs))) {
+          failures.push(new TransientError(`${label} was sent but not recorded`));
+          return;
+        }
+        await deps.store.addStats({ notificationsSent: 1 }).catch(() => undefined);
+      }
+    }),
+  );
+  return failures;
+}
