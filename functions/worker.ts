@@ -43,15 +43,15 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
     // instead of the whole visibility timeout.
     const retryAfter =
       (error instanceof TransientError ? error.retryAfterSeconds : undefined) ??
-      backoffSeconds(Number(first.attributes.ApproximateReceiveCount) || 1);
+      backoffSeconds(Number(first.attributes.ApproximateReceiveCount) || 1, root.env.INCIDENT_PILOT_RETRY_BASE_SECONDS);
     await Promise.all(records.map((r) => root.queue.retryLater(r.receiptHandle, retryAfter).catch(() => undefined)));
     return records.map((r) => ({ itemIdentifier: r.messageId }));
   }
 }
 
-/** 5 s, 10 s, 20 s, … up to 2 min: quick for a blip, gentle for an outage. */
-export function backoffSeconds(receiveCount: number): number {
-  return Math.min(120, 5 * 2 ** Math.max(0, receiveCount - 1));
+/** 5 s, 10 s, 20 s, … up to 2 min (for a base of 5 s): quick for a blip, gentle for an outage. */
+export function backoffSeconds(receiveCount: number, baseSeconds = 5): number {
+  return Math.min(120, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
 }
 
 function groupKeyOf(record: SQSRecord): string {

@@ -37,6 +37,8 @@ export const envSchema = z.object({
   INCIDENT_PILOT_REFRESH_SECONDS: z.coerce.number().int().min(0).max(900).default(60),
   /** At most one `updated` notification per incident per this many seconds; 0 turns the limit off. */
   INCIDENT_PILOT_UPDATE_MIN_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** A failed job without a Retry-After comes back after this many seconds, doubling per receive (max 120). */
+  INCIDENT_PILOT_RETRY_BASE_SECONDS: z.coerce.number().positive().max(120).default(5),
   /** `all`: an incident resolves when every alert has resolved; `any`: when the first one does. */
   INCIDENT_PILOT_RESOLVE_POLICY: z.enum(['all', 'any']).default('all'),
   /** Rule thresholds as JSON, e.g. `{"deploy":{"windowMinutes":45}}`; see the README's rule table. */

@@ -74,7 +74,7 @@ describe('worker delivery guarantees (local stack + fake Slack)', () => {
     slack = await startCaptureServer({ defaultResponse: { status: 503, body: 'down' } });
     const local = await startTestStack({
       visibilityTimeoutSeconds: 1,
-      env: { INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook` },
+      env: { INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook`, INCIDENT_PILOT_RETRY_BASE_SECONDS: '0.1' },
     });
     stack = local;
     await stack.api('/alerts', { body: fixture('firing-single-alert.json') });

@@ -435,6 +435,76 @@ describe('DynamoDB store: notification ledger', () => {
   });
 });
 
+describe('DynamoDB store: overflow alerts', () => {
+  const overflowRecords = (groupId: string, n: number, status: 'firing' | 'resolved') =>
+    Array.from({ length: n }, (_, i) => ({
+      ...firstRecord(groupId),
+      fingerprint: (0x1000 + i).toString(16),
+      status,
+      endsAt: status === 'resolved' ? new Date(NOW + 60_000).toISOString() : null,
+    }));
+
+  it('counts each alert once per written version, and again only for a version that was never written', async () => {
+    const store = storeFor();
+    const groupId = uniqueId('grp');
+
+    const first = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 2);
+    // The write of version 2 failed; the retry counts the same alerts for version 2 again.
+    const retry = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 2);
+    // Version 2 was written: a re-send for version 3 adds nothing.
+    const resend = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 3);
+    const resolved = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 3, 'resolved'), 4);
+    const resolvedAgain = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 3, 'resolved'), 5);
+
+    expect(first).toEqual({ added: 5, resolved: 0 });
+    expect(retry).toEqual({ added: 5, resolved: 0 });
+    expect(resend).toEqual({ added: 0, resolved: 0 });
+    expect(resolved).toEqual({ added: 0, resolved: 3 });
+    expect(resolvedAgain).toEqual({ added: 0, resolved: 0 });
+  });
+
+  it('counts an alert first seen resolved as added and resolved', async () => {
+    const store = storeFor();
+    const groupId = uniqueId('grp');
+
+    const delta = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 2, 'resolved'), 2);
+
+    expect(delta).toEqual({ added: 2, resolved: 2 });
+  });
+});
+
+describe('DynamoDB store: refresh pacing', () => {
+  it('claims a wake-up unless one is pending within the horizon', async () => {
+    const store = storeFor();
+    const groupId = uniqueId('grp');
+
+    const claims = [
+      await store.claimWake(groupId, NOW + 5_000, NOW, NOW + 60_000),
+      // Pending at NOW + 5 s: absorbed.
+      await store.claimWake(groupId, NOW + 1_000, NOW + 1_000, NOW + 61_000),
+      // A wake-up wanted before the pending one (horizon ends earlier): claimed.
+      await store.claimWake(groupId, NOW + 2_000, NOW + 1_000, NOW + 2_000),
+      // Once it has passed, the next trigger claims again.
+      await store.claimWake(groupId, NOW + 10_000, NOW + 9_000, NOW + 69_000),
+    ];
+
+    expect(claims).toEqual([true, false, true, true]);
+  });
+
+  it('remembers the last refresh and the open groups of a service', async () => {
+    const store = storeFor();
+    const service = uniqueId('svc');
+    await store.linkService(service, 'g1');
+    await store.linkService(service, 'g2');
+    await store.unlinkService(service, 'g1');
+    await store.markRefreshed('g2', NOW);
+
+    expect(await store.groupsOfService(service)).toEqual(['g2']);
+    expect(await store.lastRefresh('g2')).toBe(NOW);
+    expect(await store.lastRefresh(uniqueId('grp'))).toBeNull();
+  });
+});
+
 describe('DynamoDB store: stats', () => {
   it('adds parallel increments without losing any and defaults the rest to 0', async () => {
     const store = storeFor(await freshTables(emulators()));

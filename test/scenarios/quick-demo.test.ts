@@ -31,9 +31,9 @@ describe('scenario: the quick demo', () => {
         service: 'api-gateway',
         level: 'error',
         message: `upstream timeout request ${n}`,
-        timestamp: minutesBefore(10 - n),
+        timestamp: minutesBefore(2.5 - n / 5),
       }),
-      timestamp: minutesBefore(10 - n),
+      timestamp: minutesBefore(2.5 - n / 5),
     }));
     const context: ContextWindow = { deploys: [deploy], logs, traces: [] };
 

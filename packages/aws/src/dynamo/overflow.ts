@@ -8,6 +8,8 @@ import { CONCURRENCY, type Dynamo, mapLimit } from './client.js';
  * incident version that counted it (`countedIn`, `resolvedIn`). A count is taken when the item is
  * new, or when the version that counted it is the one being written again (its write never landed).
  */
+const NAMES = { '#st': 'status', '#c': 'countedIn', '#r': 'resolvedIn', '#exp': 'expiresAt' };
+
 export function createOverflowRepository(db: Dynamo, alertTtlDays = 30): OverflowRepository {
   const { doc, tableName, now, conditionalWrite } = db;
   const expiresAt = () => Math.floor(now() / 1000) + Math.round(alertTtlDays * 86_400);
@@ -26,7 +28,10 @@ export function createOverflowRepository(db: Dynamo, alertTtlDays = 30): Overflo
           Key: key,
           UpdateExpression: `SET ${assignments}`,
           ConditionExpression: condition,
-          ExpressionAttributeNames: { '#st': 'status', '#c': 'countedIn', '#r': 'resolvedIn', '#exp': 'expiresAt' },
+          // DynamoDB refuses names an expression does not use.
+          ExpressionAttributeNames: Object.fromEntries(
+            Object.entries(NAMES).filter(([name]) => `${assignments} ${condition}`.includes(name)),
+          ),
           ExpressionAttributeValues: values,
         }),
       ),

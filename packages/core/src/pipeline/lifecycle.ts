@@ -48,6 +48,18 @@ export function splitOverflow(
   return out;
 }
 
+/**
+ * The group's common labels as an incident keeps them (for re-correlation): the ones the engine reads
+ * (alertname, service, severity, team) and a few others, shortened, so any group fits one item.
+ */
+export function keptLabels(labels: Record<string, string>): Record<string, string> {
+  const engine = Object.entries(labels).filter(([name]) => GROUP_LABELS.has(name));
+  const others = Object.entries(labels)
+    .filter(([name]) => !GROUP_LABELS.has(name))
+    .slice(0, 8);
+  return Object.fromEntries([...engine, ...others].map(([name, value]) => [name, clip(value, 256)]));
+}
+
 function entryOf(record: AlertRecord): IncidentAlert {
   const labels = Object.entries(record.labels)
     .filter(([name]) => !GROUP_LABELS.has(name))

@@ -13,6 +13,7 @@ import {
   belongsTo,
   groupFromRecords,
   incidentIdOf,
+  keptLabels,
   type ResolvePolicy,
   splitOverflow,
 } from './lifecycle.js';
@@ -137,7 +138,7 @@ async function openIncident(
     findings: correlation.findings,
     narration: '',
     previousIncidentId: state.lastIncidentId,
-    commonLabels: group.commonLabels,
+    commonLabels: keptLabels(group.commonLabels),
     timeline: [{ at: openedAt, type: 'opened', summary: correlation.title }],
     version: 1,
   };
