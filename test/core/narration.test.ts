@@ -1,4 +1,11 @@
-import { type Finding, type Incident, type NarrationInput, narrate, narrateResolution } from '@incident-pilot/core';
+import {
+  type Finding,
+  type Incident,
+  type NarrationInput,
+  narrate,
+  narrateResolution,
+  narrateUpdate,
+} from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 
 const deployFinding: Finding = {
@@ -108,9 +115,9 @@ describe('narrate', () => {
       expected: 'What changed\n- No deploy of api-gateway was found near the start of the alert.',
     },
     {
-      name: 'no findings at all',
+      name: 'no findings at all: says so plainly',
       patch: { findings: [] },
-      expected: 'Findings\n- No rule found evidence to cite',
+      expected: 'Findings\n- No change, log spike or latency regression found in the window',
     },
     {
       name: 'a resolved incident',
@@ -182,5 +189,39 @@ describe('narrateResolution', () => {
 
     expect(text).not.toContain('\n');
     expect(text).toContain('after 45 s');
+  });
+});
+
+describe('narrateUpdate', () => {
+  it('leads with what changed since the last update, then the incident as it is now', () => {
+    const changes = [
+      { kind: 'finding_added' as const, summary: 'New finding [HIGH]: Deploy of api-gateway (commit a1b2c3d)' },
+      { kind: 'alerts_firing' as const, summary: '1 new firing alert (2 of 2 firing)' },
+    ];
+
+    const text = narrateUpdate(stored, changes, 2);
+
+    expect(text.split('\n').slice(0, 5)).toEqual([
+      `[UPDATE] ${stored.title} (incident inc-42, update 2)`,
+      '',
+      'What changed since the last update',
+      '- New finding [HIGH]: Deploy of api-gateway (commit a1b2c3d)',
+      '- 1 new firing alert (2 of 2 firing)',
+    ]);
+    expect(text).toContain(narrate(stored));
+  });
+});
+
+describe('narrate: timeline', () => {
+  it('lists the timeline once the incident has more than its opening', () => {
+    const timeline = [
+      { at: '2026-11-25T04:00:00.000Z', type: 'opened' as const, summary: 'opened' },
+      { at: '2026-11-25T04:06:00.000Z', type: 'updated' as const, summary: 'Update 1: New finding [HIGH]: deploy' },
+    ];
+
+    expect(narrate({ ...stored, timeline: timeline.slice(0, 1) })).not.toContain('Timeline');
+    expect(narrate({ ...stored, timeline })).toContain(
+      'Timeline\n- 2026-11-25T04:00:00.000Z opened: opened\n- 2026-11-25T04:06:00.000Z updated: Update 1: New finding [HIGH]: deploy',
+    );
   });
 });

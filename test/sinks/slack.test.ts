@@ -38,6 +38,13 @@ function textObjects(message: SlackMessage): { where: string; object: TextObject
 }
 
 const opened = (incident = baseIncident()): IncidentEvent => ({ type: 'opened', incident });
+const updated = (incident = baseIncident()): IncidentEvent => ({
+  type: 'updated',
+  incident,
+  revision: 2,
+  // A change line quotes untrusted text (a finding summary), as the worker's do.
+  changes: [{ kind: 'finding_added', severity: 'high', summary: `New finding [HIGH]: ${incident.title}` }],
+});
 const resolved = (incident = baseIncident()): IncidentEvent => ({
   type: 'resolved',
   incident: {
@@ -70,7 +77,7 @@ describe('Slack sink', () => {
   });
 
   describe('escaping untrusted text (asserted on the bytes Slack receives)', () => {
-    for (const make of [opened, resolved]) {
+    for (const make of [opened, updated, resolved]) {
       const type = make().type;
       it(`leaves no Slack control sequence in any field of a ${type} message`, async () => {
         await createSlackSink({ webhookUrl }).deliver(make(hostileIncident()));
@@ -132,6 +139,7 @@ describe('Slack sink', () => {
     for (const [label, event] of [
       ['opened, hostile', opened(hostileIncident())],
       ['resolved, hostile', resolved(hostileIncident())],
+      ['updated, hostile', updated(hostileIncident())],
       ['opened, plain', opened()],
     ] as const) {
       it(`stays within Slack's limits (${label})`, () => {
@@ -153,6 +161,19 @@ describe('Slack sink', () => {
         }
       });
     }
+
+    it('leads an update with what changed, then shows the incident as it is now', () => {
+      const message = buildSlackMessage(updated());
+      const [head, changes] = message.blocks;
+      expect(head).toMatchObject({ type: 'header', text: { text: '🔄 Update: HighErrorRate on checkout' } });
+      expect(JSON.stringify(changes)).toContain(
+        '*What changed since the last update*\\n• New finding [HIGH]: HighErrorRate on checkout',
+      );
+      expect(message.text).toBe(
+        'Update 2 [CRITICAL]: HighErrorRate on checkout — checkout (inc-20261125-checkout-0001)',
+      );
+      expect(JSON.stringify(message.blocks)).toContain(COMMIT);
+    });
 
     it('opens with severity, service, team, status, alert counts and the ranked findings with evidence', () => {
       const message = buildSlackMessage(opened());

@@ -1,4 +1,4 @@
-import { narrate, narrateResolution } from '@incident-pilot/core';
+import { narrate, narrateResolution, narrateUpdate } from '@incident-pilot/core';
 import { createStdoutSink } from '@incident-pilot/sinks';
 import { describe, expect, it, vi } from 'vitest';
 import { baseIncident, COMMIT } from './incidents.js';
@@ -29,6 +29,17 @@ describe('stdout sink', () => {
     expect(out.writes).toHaveLength(1);
     expect(out.writes[0]).toMatch(/^──── incident-pilot · RESOLVED · /);
     expect(out.writes[0]).toContain(narrateResolution(incident));
+  });
+
+  it('writes what changed, then the current report, for an update', async () => {
+    const out = capture();
+    const incident = baseIncident();
+    const changes = [{ kind: 'alerts_firing' as const, summary: '1 new firing alert (3 of 3 firing)' }];
+    await createStdoutSink({ write: out.write }).deliver({ type: 'updated', incident, revision: 1, changes });
+
+    expect(out.writes[0]).toMatch(/^──── incident-pilot · UPDATED · /);
+    expect(out.writes[0]).toContain('What changed since the last update\n- 1 new firing alert (3 of 3 firing)');
+    expect(out.writes[0]).toContain(narrateUpdate(incident, changes, 1));
   });
 
   it('uses an injected renderer and name', async () => {

@@ -5,7 +5,7 @@ export * from './errors.js';
 export * from './hash.js';
 export * from './logs/cluster.js';
 export * from './logs/error-patterns.js';
-export { type NarrationInput, narrate, narrateResolution } from './narration/template.js';
+export { type NarrationInput, narrate, narrateResolution, narrateUpdate } from './narration/template.js';
 export * from './pipeline/changes.js';
 export * from './pipeline/ingest.js';
 export * from './pipeline/lifecycle.js';

@@ -108,7 +108,7 @@ export function createSlackSink({
   webhookUrl,
   fetch = globalThis.fetch,
   name = 'slack',
-  timeoutMs = 5000,
+  timeoutMs = 15_000,
 }: SlackSinkOptions): Sink {
   let secretPath = '';
   try {
@@ -173,7 +173,8 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
 function transportError(sink: string, error: unknown, timeoutMs: number): IncidentPilotError {
   const name = (error as { name?: unknown } | null)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new TransientError(`slack sink '${sink}': no answer within ${timeoutMs}ms`);
+    // Slack may still post it: the worker keeps its claim until the lease ends rather than retry at once.
+    return new TransientError(`slack sink '${sink}': no answer within ${timeoutMs}ms`, undefined, true);
   }
   const cause = (error as { cause?: { code?: unknown; name?: unknown } } | null)?.cause;
   const code = [cause?.code, cause?.name, name].find((c) => typeof c === 'string' && /^[\w.-]{1,40}$/.test(c));
@@ -182,7 +183,12 @@ function transportError(sink: string, error: unknown, timeoutMs: number): Incide
 
 /** The Block Kit message for an incident event; pure, exported for previews and tests. */
 export function buildSlackMessage(event: IncidentEvent): SlackMessage {
-  const blocks = event.type === 'opened' ? openedBlocks(event.incident) : resolvedBlocks(event.incident);
+  const blocks =
+    event.type === 'opened'
+      ? openedBlocks(event.incident)
+      : event.type === 'updated'
+        ? updatedBlocks(event)
+        : resolvedBlocks(event.incident);
   return {
     text: fallbackText(event),
     blocks: blocks.slice(0, SLACK_LIMITS.blocks),
@@ -351,12 +357,27 @@ function resolvedBlocks(incident: Incident): SlackBlock[] {
   ];
 }
 
-function fallbackText({ type, incident }: IncidentEvent): string {
+/** What changed since the last update, then the incident as it is now. */
+function updatedBlocks(event: IncidentEvent): SlackBlock[] {
+  const changes = (event.changes ?? []).map((c) => `• ${plain(c.summary, 500)}`);
+  const [head, fields, ...rest] = openedBlocks(event.incident);
+  return [
+    header('🔄 Update: ', event.incident.title || event.incident.alertname),
+    section(['*What changed since the last update*', ...(changes.length ? changes : ['• (nothing material)'])]),
+    ...(fields ? [fields] : []),
+    ...rest.filter((b) => b !== head),
+  ];
+}
+
+function fallbackText({ type, incident, revision }: IncidentEvent): string {
   const title = oneLine(incident.title || incident.alertname);
+  const where = `${oneLine(incident.service)} (${oneLine(incident.id)})`;
   const raw =
     type === 'opened'
-      ? `[${incident.severity.toUpperCase()}] ${title} — ${oneLine(incident.service)} (${oneLine(incident.id)})`
-      : `Resolved: ${title} — ${oneLine(incident.service)} (${oneLine(incident.id)})`;
+      ? `[${incident.severity.toUpperCase()}] ${title} — ${where}`
+      : type === 'updated'
+        ? `Update${revision ? ` ${revision}` : ''} [${incident.severity.toUpperCase()}]: ${title} — ${where}`
+        : `Resolved: ${title} — ${where}`;
   // Defused before escaping, so the zero-width spaces count against the limit.
   return escapeSlackText(defuseBareMentions(raw), SLACK_LIMITS.fallbackText);
 }

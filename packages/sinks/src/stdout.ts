@@ -1,7 +1,7 @@
 /**
  * The stdout sink: the templated narration, one block per event, for local runs and CloudWatch.
  */
-import { type IncidentEvent, narrate, narrateResolution, type Sink } from '@incident-pilot/core';
+import { type IncidentEvent, narrate, narrateResolution, narrateUpdate, type Sink } from '@incident-pilot/core';
 import { sanitizeText } from './escape.js';
 
 export interface StdoutSinkOptions {
@@ -12,9 +12,16 @@ export interface StdoutSinkOptions {
   name?: string;
 }
 
-/** The core templates: `narrate` for `opened`, `narrateResolution` for `resolved`. */
+/** The core templates: the report when opened, what changed when updated, the follow-up when resolved. */
 export function renderNarration(event: IncidentEvent): string {
-  return event.type === 'opened' ? narrate(event.incident) : narrateResolution(event.incident);
+  switch (event.type) {
+    case 'opened':
+      return narrate(event.incident);
+    case 'updated':
+      return narrateUpdate(event.incident, event.changes ?? [], event.revision);
+    case 'resolved':
+      return narrateResolution(event.incident);
+  }
 }
 
 const RULE_WIDTH = 72;

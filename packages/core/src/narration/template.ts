@@ -23,6 +23,7 @@ export type NarrationInput = Pick<
       | 'truncatedAlerts'
       | 'previousIncidentId'
       | 'resolution'
+      | 'timeline'
     >
   >;
 
@@ -104,14 +105,54 @@ export function narrate(incident: NarrationInput): string {
     '',
   ];
   if (findings.length === 0) {
-    lines.push('Findings', '- No rule found evidence to cite; start from the alert itself.');
+    lines.push(
+      'Findings',
+      `- No change, log spike or latency regression found in the window: no deploy of ${incident.service}, no burst of its error logs, no tail latency above its threshold. Start from the alert itself.`,
+    );
   } else {
     lines.push(`Findings (${findings.length}, most severe first)`);
     findings.forEach((f, i) => {
       lines.push(...findingBlock(f, i + 1));
     });
   }
+  lines.push(...timelineLines(incident));
   return lines.join('\n');
+}
+
+// Timeline entries shown in a report; the API and the stored item keep all of them.
+const TIMELINE_SHOWN = 10;
+
+function timelineLines(incident: NarrationInput): string[] {
+  const timeline = incident.timeline ?? [];
+  if (timeline.length < 2) return [];
+  const shown = timeline.slice(-TIMELINE_SHOWN);
+  const hidden = timeline.length - shown.length;
+  return [
+    '',
+    'Timeline',
+    ...(hidden > 0 ? [`- …${plural(hidden, 'earlier entry', 'earlier entries')}`] : []),
+    ...shown.map((e) => `- ${e.at} ${e.type}: ${e.summary}${e.by ? ` (${e.by})` : ''}`),
+  ];
+}
+
+/**
+ * An `updated` notification: what changed since the last update (merged when several changes came
+ * within the rate limit), then the incident as it is now.
+ */
+export function narrateUpdate(
+  incident: NarrationInput,
+  changes: readonly { summary: string }[],
+  revision?: number,
+): string {
+  const id = incident.id ? ` (incident ${incident.id}${revision ? `, update ${revision}` : ''})` : '';
+  return [
+    `[UPDATE] ${incident.title}${id}`,
+    '',
+    'What changed since the last update',
+    ...(changes.length ? changes.map((c) => `- ${c.summary}`) : ['- (nothing material)']),
+    '',
+    narrate(incident),
+  ].join('\n');
 }
 
 const RESOLUTION_TEXT: Record<NonNullable<Incident['resolution']>, string> = {

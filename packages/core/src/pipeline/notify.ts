@@ -62,7 +62,8 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
         if (claim === 'already_sent') continue;
         const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${incident.id}`;
         if (claim === 'in_flight') {
-          failures.push(new TransientError(`${label} is being sent by another worker`));
+          // Come back when that claim's lease has run out, if its worker has not finished by then.
+          failures.push(new TransientError(`${label} is being sent by another worker`, Math.ceil(lease / 1000)));
           return;
         }
         try {
