@@ -56,6 +56,10 @@ export const configSchema = z.object({
   contextTtlHours: int(1, 24 * 90).default(48),
   /** How long raw alert records are kept, in days (incidents are kept forever). */
   alertTtlDays: int(1, 3650).default(30),
+  /** At most one re-correlation of an open incident per this many seconds. */
+  refreshSeconds: int(0, 900).default(60),
+  /** At most one `updated` notification per incident per this many seconds (0: no limit). */
+  updateMinSeconds: int(0, 86_400).default(300),
   /** Rule thresholds, passed to the functions as `INCIDENT_PILOT_ENGINE_CONFIG`. */
   engineConfig: z.preprocess(fromJsonString, z.record(z.string(), z.unknown())).default({}),
   /** Optional LLM rephrasing; an empty provider means templated narration only. */

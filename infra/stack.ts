@@ -51,6 +51,8 @@ export class IncidentPilotStack extends Stack {
       INCIDENT_PILOT_CONTEXT_TTL_HOURS: String(config.contextTtlHours),
       INCIDENT_PILOT_ALERT_TTL_DAYS: String(config.alertTtlDays),
       INCIDENT_PILOT_RESOLVE_POLICY: config.resolvePolicy,
+      INCIDENT_PILOT_REFRESH_SECONDS: String(config.refreshSeconds),
+      INCIDENT_PILOT_UPDATE_MIN_SECONDS: String(config.updateMinSeconds),
       INCIDENT_PILOT_ENGINE_CONFIG: JSON.stringify(config.engineConfig),
       INCIDENT_PILOT_LOG_LEVEL: config.logLevel,
     };
@@ -83,7 +85,7 @@ export class IncidentPilotStack extends Stack {
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
     // alerts: recordAlerts (BatchGet to find duplicates, conditional Put, Get after a lost race),
-    // markQueued and stats (Update), enqueue.
+    // markQueued, stats and a re-send's refresh wake-up (Update), enqueue.
     bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, {
       actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
     });
@@ -91,10 +93,13 @@ export class IncidentPilotStack extends Stack {
     bindQueue(alerts.function, jobs.queue, ['SendMessage']);
     bindSecret(alerts.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
-    // context: putContext writes in batches of 25 (idempotent content-hash keys).
-    bindTable(context.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['BatchWriteItem'] });
+    // context: putContext writes in batches of 25 (idempotent content-hash keys); the service's open
+    // groups (Query) get a refresh wake-up (Update) and a job.
+    bindTable(context.function, 'INCIDENT_PILOT_TABLE', tables.data, {
+      actions: ['BatchWriteItem', 'Query', 'UpdateItem'],
+    });
     bindTable(context.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
-    bindQueue(context.function, jobs.queue, []);
+    bindQueue(context.function, jobs.queue, ['SendMessage']);
     bindSecret(context.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
     // query: stats (Get), list (Query byOpenedAt), get; manual resolve = versioned Put, stats Update,
@@ -108,7 +113,8 @@ export class IncidentPilotStack extends Stack {
     bindSecret(query.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
     // worker: group state, pending alerts and context (Query), notification markers (Put/Get/Update/
-    // Delete), stats; incidents are created and updated with versioned Puts; open ones via the index.
+    // Delete), stats, overflow alerts and wake-ups (Update), service links (Put/Delete); incidents are
+    // created and updated with versioned Puts; open ones via the index; delayed wake-up jobs.
     bindTable(worker.function, 'INCIDENT_PILOT_TABLE', tables.data, {
       actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
     });
@@ -116,7 +122,7 @@ export class IncidentPilotStack extends Stack {
       actions: ['GetItem', 'PutItem'],
       queryIndexes: ['openByOpenedAt'],
     });
-    bindQueue(worker.function, jobs.queue, []);
+    bindQueue(worker.function, jobs.queue, ['SendMessage']);
     bindSecret(worker.function, 'INCIDENT_PILOT_SLACK_SECRET_ARN', secrets.slackWebhook);
     bindSecret(worker.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
     // Also grants the consumer actions (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes/Url).

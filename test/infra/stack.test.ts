@@ -131,11 +131,14 @@ describe('incident-pilot stack', () => {
       );
     });
 
-    it('context: batch-write context items, read the token', () => {
+    it("context: batch-write context items, wake the service's open incidents, read the token", () => {
       expect(grantsOf(resources, roleOf('Context') ?? '')).toEqual(
         [
           ...logs('Context'),
           'dynamodb:BatchWriteItem on TablesData',
+          'dynamodb:Query on TablesData',
+          'dynamodb:UpdateItem on TablesData',
+          'sqs:SendMessage on QueueJobs',
           'secretsmanager:GetSecretValue on SecretsToken',
         ].sort(),
       );
@@ -164,9 +167,14 @@ describe('incident-pilot stack', () => {
           'dynamodb:GetItem on TablesIncidents',
           'dynamodb:PutItem on TablesIncidents',
           'dynamodb:Query on TablesIncidents/index/openByOpenedAt',
-          ...['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes', 'GetQueueUrl'].map(
-            (a) => `sqs:${a} on QueueJobs`,
-          ),
+          ...[
+            'SendMessage',
+            'ReceiveMessage',
+            'DeleteMessage',
+            'ChangeMessageVisibility',
+            'GetQueueAttributes',
+            'GetQueueUrl',
+          ].map((a) => `sqs:${a} on QueueJobs`),
           'secretsmanager:GetSecretValue on SecretsSlackWebhook',
           'secretsmanager:GetSecretValue on SecretsLlmApiKey',
         ].sort(),
