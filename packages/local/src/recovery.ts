@@ -1,36 +1,53 @@
-import { type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import type { JobQueue } from '@incident-pilot/core';
+import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { groupIdOf, type JobQueue } from '@incident-pilot/core';
+
+// Incidents resolved this recently may still owe a sink their resolution.
+const RECENTLY_RESOLVED_MS = 7 * 24 * 3_600_000;
+
+async function scanAll(client: DynamoDBClient, input: ScanCommandInput): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
 
 /**
  * The local queue lives in memory, so jobs queued before a restart are gone after it. At start the
- * local stack re-queues one job for every group that still has alerts not folded into an incident:
- * nothing accepted is lost. (In AWS the queue is durable and this is not needed.) A scan is fine
- * here: it runs once, at start, on a developer's data.
+ * local stack re-queues one job for every group that still has alerts not folded into an incident,
+ * and for every open or recently resolved incident, which may still owe a sink a notification (the
+ * idempotency markers make this a no-op for what was sent): nothing accepted is lost. In AWS the queue
+ * is durable and this is not needed. A scan is fine here: it runs once, at start, on a developer's data.
  */
 export async function requeuePending(options: {
   client: DynamoDBClient;
   tableName: string;
+  incidentsTableName: string;
   queue: JobQueue;
   now: string;
 }): Promise<number> {
   const groups = new Set<string>();
-  let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
-  do {
-    const page = await options.client.send(
-      new ScanCommand({
-        TableName: options.tableName,
-        FilterExpression: 'begins_with(pk, :g) AND begins_with(sk, :a) AND attribute_not_exists(appliedTo)',
-        ExpressionAttributeValues: { ':g': { S: 'G#' }, ':a': { S: 'A#' } },
-        ProjectionExpression: 'groupId',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const groupId = item.groupId?.S;
-      if (groupId) groups.add(groupId);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  const pending = await scanAll(options.client, {
+    TableName: options.tableName,
+    FilterExpression: 'begins_with(pk, :g) AND begins_with(sk, :a) AND attribute_not_exists(appliedTo)',
+    ExpressionAttributeValues: { ':g': { S: 'G#' }, ':a': { S: 'A#' } },
+    ProjectionExpression: 'groupId',
+  });
+  for (const item of pending) if (item.groupId?.S) groups.add(item.groupId.S);
+  const incidents = await scanAll(options.client, {
+    TableName: options.incidentsTableName,
+    FilterExpression: '#s = :open OR resolvedAt >= :since',
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExpressionAttributeValues: {
+      ':open': { S: 'open' },
+      ':since': { S: new Date(Date.parse(options.now) - RECENTLY_RESOLVED_MS).toISOString() },
+    },
+    ProjectionExpression: 'groupKey',
+  });
+  for (const item of incidents) if (item.groupKey?.S) groups.add(groupIdOf(item.groupKey.S));
   for (const groupId of groups) await options.queue.enqueue({ groupId, enqueuedAt: options.now });
   return groups.size;
 }

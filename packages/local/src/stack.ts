@@ -83,6 +83,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const requeued = await requeuePending({
     client: emulators.dynamoClient,
     tableName: emulators.tableName,
+    incidentsTableName: emulators.incidentsTableName,
     queue: createSqsQueue({ queueUrl: emulators.queueUrl, client: emulators.sqsClient }),
     now: new Date().toISOString(),
   });
