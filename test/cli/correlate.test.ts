@@ -219,4 +219,80 @@ describe('incident-pilot correlate (arguments and input)', () => {
     expect(finding.ruleId).toBe('logs.error_spike');
     expect(finding.evidence[0].at).toBe('2026-11-25T03:59:00Z');
   });
+
+  it('takes --now as the moment of correlation: error lines after the start count only up to it', async () => {
+    const alert = writeTemp('late-lines-alert.json', {
+      labels: { alertname: 'HighErrorRate', service: 'api-gateway' },
+      startsAt: '2026-11-25T04:00:00Z',
+    });
+    const logs = Array.from({ length: 6 }, (_, i) => ({
+      service: 'api-gateway',
+      level: 'error',
+      message: `upstream timeout request ${i}`,
+      timestamp: `2026-11-25T04:00:0${i}.500Z`,
+    }));
+    const context = writeTemp('late-lines-context.json', { logs });
+    const rulesOf = (out: Outcome) =>
+      JSON.parse(out.stdout).incidents[0].findings.map((f: { ruleId: string }) => f.ruleId);
+
+    const atStart = await cli('correlate', '--alert', alert, '--context', context);
+    const later = await cli('correlate', '--alert', alert, '--context', context, '--now', '2026-11-25T04:01:00Z');
+
+    expect(rulesOf(atStart)).not.toContain('logs.error_spike');
+    expect(rulesOf(later)).toContain('logs.error_spike');
+  });
+});
+
+describe('incident-pilot correlate --timeline', () => {
+  const TIMELINE = 'examples/replay/timeline.json';
+
+  it('prints every notification the incident would have received, updates paced and merged', async () => {
+    const { code, stdout } = await runInProcess('correlate', '--timeline', TIMELINE, '--update-min-seconds', '60');
+
+    expect(code).toBe(0);
+    const { notifications } = JSON.parse(stdout);
+    expect(notifications.map((n: { type: string; at: string }) => `${n.type}@${n.at}`)).toEqual([
+      'opened@2026-11-25T04:00:05.000Z',
+      'updated@2026-11-25T04:01:30.000Z',
+      // The error lines arrived at 04:02:00, within 60 s of the first update: sent when the limit ran out.
+      'updated@2026-11-25T04:02:30.000Z',
+      'resolved@2026-11-25T04:20:00.000Z',
+    ]);
+    expect(notifications[1].changes.map((c: { ruleId?: string }) => c.ruleId)).toContain('deploy.recent_correlated');
+    expect(notifications[2].changes[0].summary).toContain('payment gateway timeout after <*> ms');
+  });
+
+  it('merges changes that come within the limit into one update', async () => {
+    const { stdout } = await runInProcess('correlate', '--timeline', TIMELINE, '--update-min-seconds', '600');
+
+    const { notifications } = JSON.parse(stdout);
+    const updates = notifications.filter((n: { type: string }) => n.type === 'updated');
+    expect(updates).toHaveLength(1);
+    expect(updates[0].at).toBe('2026-11-25T04:10:05.000Z');
+    expect(updates[0].changes.map((c: { ruleId?: string }) => c.ruleId)).toEqual(
+      expect.arrayContaining(['deploy.recent_correlated', 'logs.error_spike']),
+    );
+  });
+
+  it('prints the reports as text, each under a header naming the time and the event', async () => {
+    const { code, stdout } = await runInProcess('correlate', '--timeline', TIMELINE, '--format', 'text');
+
+    expect(code).toBe(0);
+    expect(stdout).toContain('──── 2026-11-25T04:00:05.000Z · OPENED · inc-');
+    expect(stdout).toMatch(/──── 2026-11-25T04:05:05\.000Z · UPDATED 1 · inc-[0-9a-f]+ ────\n\[UPDATE\]/);
+    expect(stdout).toContain('What changed since the last update');
+  });
+
+  it('names every bad event field, and refuses --timeline with --alert', async () => {
+    const bad = writeTemp('bad-timeline.json', [{ at: 'yesterday' }, { at: '2026-11-25T04:00:00Z', logs: [{}] }]);
+
+    const invalid = await cli('correlate', '--timeline', bad);
+    const both = await cli('correlate', '--timeline', bad, '--alert', ALERT);
+
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain('timeline file: [0].at: expected an RFC 3339 time');
+    expect(invalid.stderr).toContain('timeline file: [1].logs[0].service');
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--timeline replaces --alert and --context');
+  });
 });

@@ -18,6 +18,8 @@ import {
   logInputSchema,
   type NarrationInput,
   narrate,
+  narrateResolution,
+  narrateUpdate,
   type OpenIncidentRef,
   openIncidentRefSchema,
   parseAlertPayload,
@@ -30,6 +32,7 @@ import {
   ValidationError,
 } from '@incident-pilot/core';
 import type { z } from 'zod';
+import { replayTimeline, type TimelineEvent } from './timeline.js';
 
 /** What the command touches outside itself; tests pass fakes, `main.ts` the real process. */
 export interface CliIo {
@@ -42,8 +45,11 @@ export interface CliIo {
 }
 
 export const USAGE = `Usage: incident-pilot correlate --alert <file> [--context <file>] [options]
+       incident-pilot correlate --timeline <file> [--config <file>] [--update-min-seconds N] [--format text]
 
-Replays the rule engine on files and prints the findings, without any store or network.
+Replays the rule engine on files and prints the findings, without any store or network. With
+--timeline, replays an ordered list of alert and context events and prints every notification the
+incident would have received (opened, each update with what changed, resolved).
 
 Options:
   --alert <file>    Alertmanager webhook body (version 4), a bare alert, or an array of bare alerts
@@ -52,7 +58,12 @@ Options:
                     fingerprint?, status, openedAt}. Log and trace lines without a timestamp are
                     taken to be at --now, else at the alert's startsAt. Default: no context.
   --config <file>   engine config JSON (thresholds); every key optional, defaults otherwise
-  --now <ISO>       the "received at" time for bare alerts without startsAt (default: the clock)
+  --now <ISO>       the moment of correlation: windows that run past the alert's start end here,
+                    and bare alerts without startsAt are received then (default: the alert's
+                    startsAt for the windows, the clock for bare alerts)
+  --timeline <file> [{"at": <ISO>, "alerts": <POST /alerts body>}, {"at": <ISO>, "deploys"|"logs"|
+                    "traces": [...]}, ...]: replayed in time order
+  --update-min-seconds <N>  with --timeline: at most one update per incident per N s (default 300)
   --format <fmt>    json (default) or text
   -h, --help        show this help
 
@@ -207,9 +218,15 @@ async function runOrThrow(argv: readonly string[], io: CliIo): Promise<number> {
     const what = command === undefined ? 'missing command' : `unknown command "${[command, ...extra].join(' ')}"`;
     throw new InputError([`${what}; expected "correlate"`, 'run "incident-pilot --help" for usage']);
   }
-  if (!values.alert) throw new InputError(['--alert <file> is required', 'run "incident-pilot --help" for usage']);
   const format = values.format ?? 'json';
   if (format !== 'json' && format !== 'text') throw new InputError([`--format must be json or text, not "${format}"`]);
+  if (values.timeline !== undefined) {
+    if (values.alert !== undefined || values.context !== undefined) {
+      throw new InputError(['--timeline replaces --alert and --context; give one or the other']);
+    }
+    return runTimeline(values.timeline, values.config, values['update-min-seconds'], format, io);
+  }
+  if (!values.alert) throw new InputError(['--alert <file> is required', 'run "incident-pilot --help" for usage']);
   if (values.now !== undefined && !timestamp.safeParse(values.now).success) {
     throw new InputError([`--now must be an RFC 3339 time such as 2026-11-25T03:59:04Z, not "${values.now}"`]);
   }
@@ -252,6 +269,7 @@ async function runOrThrow(argv: readonly string[], io: CliIo): Promise<number> {
       openIncidents: contextFile.incidents,
       config,
       rules,
+      ...(values.now ? { at: Date.parse(values.now) } : {}),
     });
     return { group, correlation, narration: narrate(narrationInput(group, correlation, config)) };
   });
@@ -274,6 +292,82 @@ async function runOrThrow(argv: readonly string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** Validates a timeline file event by event, naming every bad field with its path. */
+function parseTimelineFile(value: unknown): TimelineEvent[] {
+  const list = Array.isArray(value) ? value : [];
+  const issues: string[] = Array.isArray(value) ? [] : ['timeline file: (root): expected an array of events'];
+  const events = list.flatMap((raw, index): TimelineEvent[] => {
+    const where = `timeline file: [${index}]`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      issues.push(`${where}: expected an object`);
+      return [];
+    }
+    const { at, alerts, ...context } = raw as Record<string, unknown>;
+    if (typeof at !== 'string' || !timestamp.safeParse(at).success) {
+      issues.push(`${where}.at: expected an RFC 3339 time`);
+      return [];
+    }
+    if (alerts !== undefined) {
+      try {
+        parseAlertPayload(alerts, at);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        issues.push(...error.issues.map((i) => `${where}.alerts${i.path ? `.${i.path}` : ''}: ${i.message}`));
+      }
+    }
+    try {
+      const { deploys, logs, traces } = parseContextFile(context);
+      return [{ at, ...(alerts === undefined ? {} : { alerts }), deploys, logs, traces } as TimelineEvent];
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      issues.push(...error.lines.map((l) => l.replace(/^context file: /, `${where}.`)));
+      return [];
+    }
+  });
+  if (issues.length > 0) throw new InputError(issues);
+  return events;
+}
+
+async function runTimeline(
+  file: string,
+  configFile: string | undefined,
+  updateMinSeconds: string | undefined,
+  format: 'json' | 'text',
+  io: CliIo,
+): Promise<number> {
+  const updateMin = Number(updateMinSeconds ?? 300);
+  if (!Number.isFinite(updateMin) || updateMin < 0) {
+    throw new InputError([`--update-min-seconds must be a number of seconds ≥ 0, not "${updateMinSeconds}"`]);
+  }
+  const events = parseTimelineFile(await readJson(io, 'timeline file', file));
+  const config = configFile ? parseConfig(await readJson(io, 'config file', configFile)) : defaultEngineConfig;
+  const sent = replayTimeline(events, config, updateMin * 1000);
+  if (format === 'text') {
+    const blocks = sent.map(({ at, type, incident, revision, changes }) => {
+      const label = `${at} · ${type.toUpperCase()}${revision ? ` ${revision}` : ''} · ${incident.id}`;
+      const body =
+        type === 'opened'
+          ? narrate(incident)
+          : type === 'updated'
+            ? narrateUpdate(incident, changes ?? [], revision)
+            : narrateResolution(incident);
+      return `──── ${label} ────\n${body}`;
+    });
+    io.stdout(`${blocks.join('\n\n')}\n`);
+  } else {
+    const notifications = sent.map(({ at, type, incident, revision, changes }) => ({
+      at,
+      type,
+      incidentId: incident.id,
+      ...(revision ? { revision, changes } : {}),
+      severity: incident.severity,
+      findings: incident.findings.map((f) => ({ ruleId: f.ruleId, severity: f.severity, summary: f.summary })),
+    }));
+    io.stdout(`${JSON.stringify({ notifications }, null, 2)}\n`);
+  }
+  return 0;
+}
+
 function parseCommandLine(argv: readonly string[]) {
   return parseArgs({
     args: [...argv],
@@ -284,6 +378,8 @@ function parseCommandLine(argv: readonly string[]) {
       context: { type: 'string' },
       config: { type: 'string' },
       now: { type: 'string' },
+      timeline: { type: 'string' },
+      'update-min-seconds': { type: 'string' },
       format: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },

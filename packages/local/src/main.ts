@@ -40,7 +40,10 @@ async function main() {
   lines.push(
     `  re-drive   npx tsx scripts/redrive-dlq.ts --endpoint ${stack.emulators.sqsEndpoint} --dlq-url ${stack.dlqUrl} --queue-url ${stack.queueUrl}`,
   );
-  if (stack.requeued > 0) lines.push(`  recovered  ${stack.requeued} group(s) re-queued (unprocessed alerts, open or recently resolved incidents)`);
+  if (stack.requeued > 0)
+    lines.push(
+      `  recovered  ${stack.requeued} group(s) re-queued (unprocessed alerts, open or recently resolved incidents)`,
+    );
   console.log(lines.join('\n'));
   if (!env.INCIDENT_PILOT_TOKEN) {
     console.warn(

@@ -3,7 +3,14 @@
  * Pure: the worker compares the stored incident with the refolded, re-correlated one.
  */
 import type { IncidentChange } from '../ports.js';
-import { type Finding, type Incident, type Severity, severityRank } from '../schemas/incident.js';
+import {
+  type Finding,
+  type Incident,
+  MAX_TIMELINE_ENTRIES,
+  type Severity,
+  severityRank,
+  type TimelineEntry,
+} from '../schemas/incident.js';
 
 /** A finding's identity across correlations: its rule and what it points at first. */
 const identity = (f: Finding) => `${f.ruleId}|${f.evidence[0]?.ref ?? ''}`;
@@ -96,4 +103,69 @@ export function isMaterial(change: IncidentChange): boolean {
     default:
       return false;
   }
+}
+
+/** Appends to the timeline, keeping the first entry ("opened") and the newest ones. */
+export function withTimeline(incident: Incident, entry: TimelineEntry): TimelineEntry[] {
+  const timeline = [...(incident.timeline ?? []), entry];
+  return timeline.length <= MAX_TIMELINE_ENTRIES
+    ? timeline
+    : [timeline[0] as TimelineEntry, ...timeline.slice(-(MAX_TIMELINE_ENTRIES - 1))];
+}
+
+/** The timeline entry of a resolution by the alerts themselves. */
+export function resolvedEntry(incident: Incident): TimelineEntry {
+  const how = incident.resolution === 'any_alert_resolved' ? 'an alert resolved' : 'every alert resolved';
+  return { at: incident.resolvedAt ?? incident.lastSeenAt, type: 'resolved', summary: `Resolved: ${how}` };
+}
+
+// Changes merged into one pending update; more would not be read.
+const MAX_PENDING_CHANGES = 20;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Records what changed from `before` to `after` at `nowMs`: material changes join the pending ones
+ * and are cut into an announced update (`lastUpdate`, a new revision, a timeline entry) once
+ * `updateMinMs` has passed since the last announcement (or the opening); until then `wakeAt` says when
+ * to look again. A resolution takes the pending changes with it: its own message says it all.
+ */
+export function recordChanges(
+  before: Incident,
+  after: Incident,
+  nowMs: number,
+  updateMinMs: number,
+): { incident: Incident; wakeAt: number | null } {
+  const next: Incident = { ...after };
+  if (next.status === 'resolved') {
+    if (before.status === 'open') {
+      next.pendingChanges = [];
+      next.timeline = withTimeline(next, resolvedEntry(next));
+    }
+    return { incident: next, wakeAt: null };
+  }
+  const material = diffIncident(before, next).filter(isMaterial);
+  if (material.length === 0 && !next.pendingChanges?.length) return { incident: next, wakeAt: null };
+  const seen = new Set<string>();
+  // Newest first: a later change of the same kind (and rule) replaces the earlier one.
+  const pending = [...material, ...(next.pendingChanges ?? [])]
+    .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
+    .slice(0, MAX_PENDING_CHANGES);
+  const lastAt = Date.parse(before.lastUpdate?.at ?? before.openedAt);
+  if (nowMs - lastAt < updateMinMs)
+    return { incident: { ...next, pendingChanges: pending }, wakeAt: lastAt + updateMinMs };
+  const revision = (before.lastUpdate?.revision ?? 0) + 1;
+  return {
+    incident: {
+      ...next,
+      pendingChanges: [],
+      lastUpdate: { revision, at: iso(nowMs), changes: pending },
+      timeline: withTimeline(next, {
+        at: iso(nowMs),
+        type: 'updated',
+        summary: `Update ${revision}: ${pending[0]?.summary ?? 'changed'}`,
+        changes: pending.map((c) => c.summary),
+      }),
+    },
+    wakeAt: null,
+  };
 }

@@ -1,6 +1,7 @@
+import type { Correlation } from '../engine/engine.js';
 import { fnv64 } from '../hash.js';
 import type { AlertRecord, OverflowDelta } from '../ports.js';
-import type { AlertGroup } from '../schemas/alertmanager.js';
+import { type AlertGroup, groupAlertname } from '../schemas/alertmanager.js';
 import type { Incident, IncidentAlert } from '../schemas/incident.js';
 
 /** When an incident resolves: once every alert has resolved, or as soon as any has. */
@@ -192,5 +193,67 @@ export function applyAlerts(
       resolvedAt,
       resolution: resolves ? (policy === 'any' ? 'any_alert_resolved' : 'all_alerts_resolved') : null,
     },
+  };
+}
+
+/** A new open incident for a group, from its first correlation; alerts are folded in by applyAlerts. */
+export function newIncident(input: {
+  id: string;
+  group: AlertGroup;
+  correlation: Correlation;
+  openedAt: string;
+  previousIncidentId: string | null;
+}): Incident {
+  const { correlation, openedAt } = input;
+  return {
+    id: input.id,
+    status: 'open',
+    severity: correlation.severity,
+    service: correlation.service,
+    alertname: groupAlertname(input.group),
+    title: correlation.title,
+    team: correlation.team,
+    groupKey: input.group.groupKey,
+    openedAt,
+    resolvedAt: null,
+    resolution: null,
+    lastSeenAt: openedAt,
+    alertCount: 0,
+    firingCount: 0,
+    resolvedAlertCount: 0,
+    truncatedAlerts: 0,
+    alerts: [],
+    findings: correlation.findings,
+    narration: '',
+    previousIncidentId: input.previousIncidentId,
+    commonLabels: keptLabels(input.group.commonLabels),
+    timeline: [{ at: openedAt, type: 'opened', summary: correlation.title }],
+    version: 1,
+  };
+}
+
+/** The group as the engine sees it, rebuilt from what the incident keeps (for a re-correlation). */
+export function groupOfIncident(incident: Incident): AlertGroup {
+  const common = incident.commonLabels ?? { alertname: incident.alertname, service: incident.service };
+  return {
+    groupKey: incident.groupKey,
+    status: incident.firingCount > 0 ? 'firing' : 'resolved',
+    receiver: '',
+    externalURL: '',
+    truncatedAlerts: incident.truncatedAlerts,
+    groupLabels: {},
+    commonLabels: common,
+    commonAnnotations: {},
+    alerts: incident.alerts.map((a) => ({
+      fingerprint: a.fingerprint,
+      status: a.status,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt,
+      labels: { ...common, ...a.labels },
+      annotations: a.summary ? { summary: a.summary } : ({} as Record<string, string>),
+      generatorURL: '',
+      service: incident.service,
+      alertname: incident.alertname,
+    })),
   };
 }

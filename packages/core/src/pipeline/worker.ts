@@ -4,16 +4,17 @@ import { type Correlation, correlate, referenceAlert } from '../engine/engine.js
 import type { Rule } from '../engine/rule.js';
 import { ConflictError, TransientError } from '../errors.js';
 import type { AlertRecord, CorrelationJob, GroupState, JobQueue, Logger, Sink, Store } from '../ports.js';
-import { type AlertGroup, groupAlertname, groupService } from '../schemas/alertmanager.js';
+import { type AlertGroup, groupService } from '../schemas/alertmanager.js';
 import { MAX_SERVICE_LENGTH } from '../schemas/context.js';
-import { type Incident, MAX_TIMELINE_ENTRIES, type OpenIncidentRef, type TimelineEntry } from '../schemas/incident.js';
-import { diffIncident, isMaterial } from './changes.js';
+import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
+import { recordChanges, resolvedEntry, withTimeline } from './changes.js';
 import {
   applyAlerts,
   belongsTo,
   groupFromRecords,
+  groupOfIncident,
   incidentIdOf,
-  keptLabels,
+  newIncident,
   type ResolvePolicy,
   splitOverflow,
 } from './lifecycle.js';
@@ -39,9 +40,7 @@ export interface WorkerDeps {
   maxConflictRetries?: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-// Changes merged into one pending update; more would not be read.
-const MAX_PENDING_CHANGES = 20;
+const _iso = (ms: number) => new Date(ms).toISOString();
 
 const toRef = (i: Incident): OpenIncidentRef => ({
   id: i.id,
@@ -74,40 +73,6 @@ async function correlateGroup(deps: WorkerDeps, group: AlertGroup, nowMs: number
   });
 }
 
-/** The group as the engine sees it, rebuilt from what the incident keeps (for a re-correlation). */
-function groupOfIncident(incident: Incident): AlertGroup {
-  const common = incident.commonLabels ?? { alertname: incident.alertname, service: incident.service };
-  return {
-    groupKey: incident.groupKey,
-    status: incident.firingCount > 0 ? 'firing' : 'resolved',
-    receiver: '',
-    externalURL: '',
-    truncatedAlerts: incident.truncatedAlerts,
-    groupLabels: {},
-    commonLabels: common,
-    commonAnnotations: {},
-    alerts: incident.alerts.map((a) => ({
-      fingerprint: a.fingerprint,
-      status: a.status,
-      startsAt: a.startsAt,
-      endsAt: a.endsAt,
-      labels: { ...common, ...a.labels },
-      annotations: a.summary ? { summary: a.summary } : ({} as Record<string, string>),
-      generatorURL: '',
-      service: incident.service,
-      alertname: incident.alertname,
-    })),
-  };
-}
-
-/** Appends to the timeline, keeping the first entry ("opened") and the newest ones. */
-function withTimeline(incident: Incident, entry: TimelineEntry): TimelineEntry[] {
-  const timeline = [...(incident.timeline ?? []), entry];
-  return timeline.length <= MAX_TIMELINE_ENTRIES
-    ? timeline
-    : [timeline[0] as TimelineEntry, ...timeline.slice(-(MAX_TIMELINE_ENTRIES - 1))];
-}
-
 async function openIncident(
   deps: WorkerDeps,
   state: GroupState,
@@ -117,31 +82,13 @@ async function openIncident(
   const group = groupFromRecords(records);
   const correlation = await correlateGroup(deps, group, nowMs);
   const openedAt = records.map((r) => r.receivedAt).reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
-  const blank: Incident = {
+  const blank = newIncident({
     id: incidentIdOf(group.groupKey, state.seq + 1),
-    status: 'open',
-    severity: correlation.severity,
-    service: correlation.service,
-    alertname: groupAlertname(group),
-    title: correlation.title,
-    team: correlation.team,
-    groupKey: group.groupKey,
+    group,
+    correlation,
     openedAt,
-    resolvedAt: null,
-    resolution: null,
-    lastSeenAt: openedAt,
-    alertCount: 0,
-    firingCount: 0,
-    resolvedAlertCount: 0,
-    truncatedAlerts: 0,
-    alerts: [],
-    findings: correlation.findings,
-    narration: '',
     previousIncidentId: state.lastIncidentId,
-    commonLabels: keptLabels(group.commonLabels),
-    timeline: [{ at: openedAt, type: 'opened', summary: correlation.title }],
-    version: 1,
-  };
+  });
   // More than an incident lists: the rest are counted as overflow of this first version.
   const { overflow } = splitOverflow(blank, records);
   const delta = overflow.length
@@ -158,11 +105,6 @@ async function openIncident(
   const stored = await deps.store.getIncident(incident.id);
   if (!stored) throw new ConflictError(`incident ${incident.id} vanished while being created`);
   return { incident: stored, created: false };
-}
-
-function resolvedEntry(incident: Incident): TimelineEntry {
-  const how = incident.resolution === 'any_alert_resolved' ? 'an alert resolved' : 'every alert resolved';
-  return { at: incident.resolvedAt ?? incident.lastSeenAt, type: 'resolved', summary: `Resolved: ${how}` };
 }
 
 /** What a write can change, in a form that survives a round trip through the store. */
@@ -215,32 +157,9 @@ async function advance(
     }
   }
 
-  const material = diffIncident(incident, next).filter(isMaterial);
-  if (next.status === 'resolved') {
-    // The resolution message says it all.
-    next.pendingChanges = [];
-    next.timeline = withTimeline(next, resolvedEntry(next));
-  } else if (material.length > 0 || next.pendingChanges?.length) {
-    const seen = new Set<string>();
-    const pending = [...material, ...(next.pendingChanges ?? [])]
-      .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
-      .slice(0, MAX_PENDING_CHANGES);
-    const lastAt = Date.parse(incident.lastUpdate?.at ?? incident.openedAt);
-    if (nowMs - lastAt >= pacing.updateMinMs) {
-      const revision = (incident.lastUpdate?.revision ?? 0) + 1;
-      next.lastUpdate = { revision, at: iso(nowMs), changes: pending };
-      next.pendingChanges = [];
-      next.timeline = withTimeline(next, {
-        at: iso(nowMs),
-        type: 'updated',
-        summary: `Update ${revision}: ${pending[0]?.summary ?? 'changed'}`,
-        changes: pending.map((c) => c.summary),
-      });
-    } else {
-      next.pendingChanges = pending;
-      await scheduleWake(deps, groupId, lastAt + pacing.updateMinMs, nowMs);
-    }
-  }
+  const evolved = recordChanges(incident, next, nowMs, pacing.updateMinMs);
+  next = evolved.incident;
+  if (evolved.wakeAt !== null) await scheduleWake(deps, groupId, evolved.wakeAt, nowMs);
 
   if (writeState(next) !== writeState(incident)) {
     next = { ...next, version };
