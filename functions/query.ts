@@ -39,7 +39,6 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       );
       // The worker announces the resolution to the sinks, exactly once per sink.
       if (changed) {
-        await root.store.addStats({ incidentsResolved: 1 });
         await root.queue.enqueue({
           groupId: groupIdOf(incident.groupKey),
           enqueuedAt: receivedAt,

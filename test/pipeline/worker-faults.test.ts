@@ -276,6 +276,11 @@ describe('worker under injected faults (real DynamoDB store on dynalite)', () =>
       );
     }
     expect(deliveries).toHaveLength(GROUPS * sinkNames.length + updates.length);
+    // The counters did not drift although their writes failed too: never an incident uncounted, and
+    // counted twice only where a counter write was applied but reported as failed.
+    const { incidentsOpened } = await store.getStats();
+    expect(incidentsOpened).toBeGreaterThanOrEqual(GROUPS);
+    expect(incidentsOpened).toBeLessThanOrEqual(GROUPS + (faults.injected.get('addStats:after') ?? 0));
   });
 
   it('10 concurrent runs of the same job open one incident and deliver once per sink', async () => {

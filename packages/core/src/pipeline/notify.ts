@@ -3,7 +3,7 @@
  * once behind an idempotency marker: claim → send → mark sent.
  */
 import { TransientError } from '../errors.js';
-import type { IncidentEvent, Logger, NotificationKey, Sink, Store } from '../ports.js';
+import type { IncidentEvent, Logger, NotificationKey, Sink, StatsRepository, Store } from '../ports.js';
 import type { Incident } from '../schemas/incident.js';
 
 export interface NotifyDeps {
@@ -27,6 +27,24 @@ export function eventsOf(incident: Incident): IncidentEvent[] {
   }
   if (incident.status === 'resolved') events.push({ type: 'resolved', incident });
   return events;
+}
+
+/** The name of the internal sink that keeps the incident counters of `/api/stats`. */
+export const STATS_SINK = 'stats';
+
+/**
+ * Counts incidents opened and resolved. As a sink behind the idempotency markers, each incident is
+ * counted once per event across retries and failures (a crash between the count and its marker can
+ * count it once more after the claim's lease), instead of drifting whenever a write fails.
+ */
+export function statsSink(store: StatsRepository): Sink {
+  return {
+    name: STATS_SINK,
+    async deliver({ type }) {
+      if (type === 'opened') await store.addStats({ incidentsOpened: 1 });
+      if (type === 'resolved') await store.addStats({ incidentsResolved: 1 });
+    },
+  };
 }
 
 async function recordSent(deps: NotifyDeps, key: NotificationKey, nowMs: number): Promise<boolean> {
@@ -72,7 +90,7 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
           // A sink that cannot tell whether it delivered (a timeout) keeps its claim until the lease
           // runs out, so a quick retry cannot send the same message twice.
           if (!(error instanceof TransientError && error.ambiguous)) await deps.store.releaseNotification(key);
-          await deps.store.addStats({ notificationsFailed: 1 }).catch(() => undefined);
+          if (sink.name !== STATS_SINK) await deps.store.addStats({ notificationsFailed: 1 }).catch(() => undefined);
           deps.log.warn('notification failed', {
             sink: sink.name,
             event: event.type,
@@ -88,7 +106,7 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
           failures.push(new TransientError(`${label} was sent but not recorded`));
           return;
         }
-        await deps.store.addStats({ notificationsSent: 1 }).catch(() => undefined);
+        if (sink.name !== STATS_SINK) await deps.store.addStats({ notificationsSent: 1 }).catch(() => undefined);
       }
     }),
   );

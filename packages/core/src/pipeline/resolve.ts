@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { IncidentRepository } from '../ports.js';
 import type { Incident } from '../schemas/incident.js';
+import { withTimeline } from './changes.js';
 
 /**
  * Resolves an incident by hand (the API's resolve endpoint). Idempotent: resolving a resolved
@@ -20,6 +21,8 @@ export async function resolveIncident(
       status: 'resolved',
       resolvedAt: at,
       resolution: 'manual',
+      pendingChanges: [],
+      timeline: withTimeline(current, { at, type: 'resolved', summary: 'Resolved by hand' }),
       version: current.version + 1,
     };
     incident.narration = await deps.narrate(incident);

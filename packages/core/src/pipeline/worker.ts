@@ -18,7 +18,7 @@ import {
   type ResolvePolicy,
   splitOverflow,
 } from './lifecycle.js';
-import { notify } from './notify.js';
+import { notify, statsSink } from './notify.js';
 import { defaultPacing, type Pacing, scheduleWake } from './pacing.js';
 
 export interface WorkerDeps {
@@ -165,7 +165,6 @@ async function advance(
     next = { ...next, version };
     next.narration = await deps.narrate(next);
     await deps.store.updateIncident(next, incident.version);
-    if (applied.resolvedNow) await deps.store.addStats({ incidentsResolved: 1 });
   } else {
     next = incident;
   }
@@ -215,9 +214,6 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
   const opened = await openIncident(deps, state, fresh, nowMs);
   // A retry (or a racing worker) found it already created: fold in what arrived since.
   const incident = opened.created ? opened.incident : await advance(deps, opened.incident, fresh, job.groupId, nowMs);
-  if (opened.created) {
-    await store.addStats({ incidentsOpened: 1, ...(incident.status === 'resolved' ? { incidentsResolved: 1 } : {}) });
-  }
   if (state.lastIncidentId !== incident.id) {
     await store.putGroupState(
       {
@@ -259,7 +255,8 @@ export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise
     }
   }
   if (!incident) return { incidentId: null };
-  const failures = await notify(deps, incident, now());
+  // The incident counters are a sink of their own: counted once per event, behind the same markers.
+  const failures = await notify({ ...deps, sinks: [...deps.sinks, statsSink(deps.store)] }, incident, now());
   if (failures.length > 0) {
     const retryAfter = Math.max(
       0,
