@@ -1,0 +1,101 @@
+/**
+ * Memory and disk of the local stack under a steady flow of alerts: one-alert webhooks into a fixed
+ * number of groups (each group keeps growing), in batches, printing the process RSS, the JS heap and
+ * the size of the data directory after every batch, once the queue has drained.
+ *
+ *   npx tsx scripts/bench-local-growth.ts [--alerts 6000] [--groups 30] [--batch 1000] [--concurrency 10]
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalStack } from '../packages/local/src/stack.js';
+
+const { values } = parseArgs({
+  options: {
+    alerts: { type: 'string', default: '6000' },
+    groups: { type: 'string', default: '30' },
+    batch: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '10' },
+  },
+});
+const [alerts, groups, batch, concurrency] = [values.alerts, values.groups, values.batch, values.concurrency].map(Number);
+if (![alerts, groups, batch, concurrency].every((n) => Number.isInteger(n) && (n as number) > 0)) {
+  console.error('usage: npx tsx scripts/bench-local-growth.ts [--alerts N] [--groups N] [--batch N] [--concurrency N]');
+  process.exit(1);
+}
+
+const dirSize = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce(
+    (n, e) => n + (e.isDirectory() ? dirSize(join(dir, e.name)) : statSync(join(dir, e.name)).size),
+    0,
+  );
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'incident-pilot-growth-'));
+const stack = await startLocalStack({ dataDir, env: { INCIDENT_PILOT_QUIET: '1', INCIDENT_PILOT_LOG_LEVEL: 'error' } });
+const post = (body: unknown) =>
+  fetch(`${stack.url}/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const stats = async () => (await (await fetch(`${stack.url}/api/stats`)).json()) as { alertsReceived: number };
+
+/** Waits until every incident holds the alerts sent so far (the worker has caught up). */
+async function settle(sent: number, deadline: number): Promise<void> {
+  for (;;) {
+    let onIncidents = 0;
+    let cursor: string | undefined;
+    do {
+      const page = (await (
+        await fetch(`${stack.url}/api/incidents?limit=100${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json()) as { incidents: { alertCount: number }[]; cursor?: string };
+      onIncidents += page.incidents.reduce((n, i) => n + i.alertCount, 0);
+      cursor = page.cursor;
+    } while (cursor);
+    if (onIncidents >= sent || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+console.log(`alerts  RSS      heap     data dir   (one-alert webhooks into ${groups} groups)`);
+const started = Date.now();
+for (let sent = 0; sent < alerts; ) {
+  const end = Math.min(alerts, sent + batch);
+  let next = sent;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < end; i = next++) {
+        const group = i % groups;
+        const res = await post({
+          version: '4',
+          groupKey: `{}:{alertname="Growth${group}"}`,
+          status: 'firing',
+          receiver: 'bench',
+          groupLabels: { alertname: `Growth${group}` },
+          commonLabels: { alertname: `Growth${group}`, service: `svc-${group}` },
+          commonAnnotations: {},
+          externalURL: '',
+          truncatedAlerts: 0,
+          alerts: [
+            {
+              status: 'firing',
+              labels: { alertname: `Growth${group}`, service: `svc-${group}`, instance: `host-${i}` },
+              annotations: { summary: `instance host-${i} is failing` },
+              startsAt: new Date(started).toISOString(),
+              endsAt: '0001-01-01T00:00:00Z',
+              generatorURL: '',
+              fingerprint: (0x1000000 + i).toString(16),
+            },
+          ],
+        });
+        await res.arrayBuffer();
+        if (res.status !== 202) throw new Error(`POST /alerts answered ${res.status}`);
+      }
+    }),
+  );
+  sent = end;
+  await settle(sent, Date.now() + 120_000);
+  const { rss, heapUsed } = process.memoryUsage();
+  console.log(`${String(sent).padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(dirSize(dataDir))}`);
+}
+console.log(`received ${(await stats()).alertsReceived} alerts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+await stack.stop();
+rmSync(dataDir, { recursive: true, force: true });
