@@ -19,11 +19,18 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '10' },
   },
 });
-const [alerts, groups, batch, concurrency] = [values.alerts, values.groups, values.batch, values.concurrency].map(Number);
-if (![alerts, groups, batch, concurrency].every((n) => Number.isInteger(n) && (n as number) > 0)) {
-  console.error('usage: npx tsx scripts/bench-local-growth.ts [--alerts N] [--groups N] [--batch N] [--concurrency N]');
-  process.exit(1);
+function positiveInt(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`--${name} must be a positive integer, not "${raw}"`);
+    process.exit(1);
+  }
+  return value;
 }
+const alerts = positiveInt('alerts', values.alerts);
+const groups = positiveInt('groups', values.groups);
+const batch = positiveInt('batch', values.batch);
+const concurrency = positiveInt('concurrency', values.concurrency);
 
 const dirSize = (dir: string): number =>
   readdirSync(dir, { withFileTypes: true }).reduce(
@@ -35,7 +42,11 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const dataDir = mkdtempSync(join(tmpdir(), 'incident-pilot-growth-'));
 const stack = await startLocalStack({ dataDir, env: { INCIDENT_PILOT_QUIET: '1', INCIDENT_PILOT_LOG_LEVEL: 'error' } });
 const post = (body: unknown) =>
-  fetch(`${stack.url}/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${stack.url}/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 const stats = async () => (await (await fetch(`${stack.url}/api/stats`)).json()) as { alertsReceived: number };
 
 /** Waits until every incident holds the alerts sent so far (the worker has caught up). */
