@@ -73,7 +73,7 @@ const SEVERITY_LABEL = new RegExp(
 const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
 
 const CAUSAL =
-  /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explains)\b/i;
+  /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explains)\b/i;
 const SOFTENER =
   /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need)\b/i;
 const ADVICE_MARKER =
@@ -90,15 +90,15 @@ const STOPWORDS = new Set(
     'a an the this that these those it its their his her our your my some any no every each all both other another ' +
     'same whole entire one two of in on at to for from with without into onto over under after before since until ' +
     'and or but nor so yet if then than as is was were be been being are has have had do does did not also only ' +
-    'just still already very more most less least which who whom whose what when where why how there here ' +
-    'someone somebody anyone team rule rules alert alerts incident incidents deploy deploys change changes'
+    'just still already very more most less least which who whom whose what when where why how there here'
   ).split(' '),
 );
 // Words that name things generically; they may precede "service" etc. without naming one.
 const GENERIC = new Set(
   (
     'affected alerting failing impacted degraded related main primary backend frontend web slow same upstream ' +
-    'downstream external internal underlying following above below given relevant new recent latest'
+    'downstream external internal underlying following above below given relevant new recent latest someone ' +
+    'somebody anyone team rule rules alert alerts incident incidents deploy deploys change changes'
   ).split(' '),
 );
 // Everyday words that appear in hyphenated prose ("on-call", "follow-up", "high-severity").
@@ -109,6 +109,18 @@ const COMPOUND_PARTS = new Set(
     'write only open first second last next most least per day hour minute date set start root sub multi cross ' +
     'e g i ie eg vs and or up-to-date to of the at a as is it its'
   ).split(' '),
+);
+// Words any rewording of a report may use without stating anything new (compared by stem).
+const REPORT_WORDS = new Set(
+  (
+    'step steps next roll back rollback recent change changes found rules firing resolved open went shipped ' +
+    'landed started began fired details summary overview action actions command suggested latest earlier ' +
+    'before after minutes seconds hours slowest latency errors alerts incident service team owner evidence ' +
+    'commit trace traces logs deploy deployed deployment status since currently still about around far ' +
+    'report reported shows showed points most severe first listed below above here'
+  )
+    .split(' ')
+    .map((w) => w.slice(0, 5)),
 );
 // Capitalised words a rewording may use mid-sentence without naming anyone or anything new.
 const CAPITALISED_OK = new Set(
@@ -158,29 +170,57 @@ function severityLabels(text: string): string[] {
   return labels.filter((l, i) => l !== labels[i - 1]);
 }
 
-/** Lower case, markdown and list markers gone, whitespace collapsed: for "is this sentence in the template". */
+/** Lower case, markdown gone, whitespace collapsed: for "is this in the template". */
 const flatten = (s: string) =>
   lower(s)
     .replace(/[*_`>#•]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
+/** A sentence reduced to what identifies it: no list marker, no closing punctuation. */
+const sentenceKey = (s: string) =>
+  flatten(s)
+    .replace(/^[\s\-\d.)]+/, '')
+    .replace(/[\s.;:!]+$/, '');
+
+/** What the template says, as the claim checks compare it. */
+interface Source {
+  /** The template, flattened. */
+  flat: string;
+  /** Its sentences, as `sentenceKey` gives them. */
+  sentences: Set<string>;
+  /** The stems of its words. */
+  stems: Set<string>;
+}
+
+// Five letters tell "deployed" from "deploy" apart no more than a reader does.
+const stem = (w: string) => w.slice(0, 5);
+
+function sourceOf(templated: string): Source {
+  return {
+    flat: flatten(templated),
+    sentences: new Set(sentences(templated).map(sentenceKey)),
+    stems: new Set(words(templated).map(stem)),
+  };
+}
 
 /**
  * What a sentence of the rewording claims beyond repeating the template: suggested commands, quoted
- * template text and sentences found verbatim in the template are removed (repeating is never a new
- * claim, even when the repeated text is an alert annotation full of instructions).
+ * template text and whole template sentences are removed (repeating is never a new claim, even when
+ * the repeated text is an alert annotation full of instructions; a fragment of one can be).
  */
-function claimText(sentence: string, flatTemplate: string, literals: readonly string[]): string {
+function claimText(sentence: string, source: Source, literals: readonly string[]): string {
+  if (source.sentences.has(sentenceKey(sentence))) return '';
   let text = sentence;
   for (const literal of literals) text = text.split(literal).join(' ');
   text = text.replace(/(["'`“‘])([^"'`”’]{3,}?)(["'`”’])/g, (all, _open, inner: string) =>
-    flatTemplate.includes(flatten(inner)) ? ' ' : all,
+    source.flat.includes(flatten(inner)) ? ' ' : all,
   );
-  const core = flatten(text)
-    .replace(/^[\s\-\d.)]+/, '')
-    .replace(/[\s.;:!]+$/, '');
-  return core && !flatTemplate.includes(core) ? text : '';
+  const key = sentenceKey(text);
+  return key && !source.sentences.has(key) ? text : '';
 }
+
+/** The words of a claim that carry meaning. */
+const contentWords = (text: string) => words(text).filter((w) => w.length > 3 && !STOPWORDS.has(w));
 
 /** Commands and identifiers of the incident that the template quotes and a rewording must keep. */
 function protectedLiterals(incident: Incident, templated: string): string[] {
@@ -211,10 +251,7 @@ function checkFindings(incident: Incident, templated: string, rewording: string)
   const actual = severityLabels(rewording);
   if (expected.join(',') !== actual.join(',')) {
     const at = expected.findIndex((label, i) => actual[i] !== label);
-    const what = at <= 0 ? 'the incident' : `finding ${at}`;
-    return reject(
-      `answer changed the severity of ${what}: ${actual[at] ?? 'none'} instead of ${expected[at] ?? 'none'}`,
-    );
+    return reject(`answer changed a severity label: ${actual[at] ?? 'none'} where the report says ${expected[at]}`);
   }
   return { ok: true };
 }
@@ -255,7 +292,7 @@ function checkLiterals(incident: Incident, templated: string, rewording: string)
 }
 
 /** Names: services, hosts, people. A name the template does not contain is an invented one. */
-function checkNames(templated: string, rewording: string): GateVerdict {
+function checkNames(_incident: Incident, templated: string, rewording: string): GateVerdict {
   const source = lower(templated);
   const vocabulary = new Set(words(templated));
   const known = (w: string) => vocabulary.has(lower(w)) || source.includes(lower(w));
@@ -285,32 +322,32 @@ function checkNames(templated: string, rewording: string): GateVerdict {
   return { ok: true };
 }
 
-/** Causes, softened urgency and advice: allowed only where the template states them. */
+/** Statements, causes, softened urgency and advice: allowed only where the template makes them. */
 function checkClaims(incident: Incident, templated: string, rewording: string): GateVerdict {
-  const source = lower(templated);
-  const flatTemplate = flatten(templated);
+  const source = sourceOf(templated);
   const suggestions = incident.findings.map((f) => f.suggestion).filter((s) => s && templated.includes(s));
   const literals = [...new Set([...suggestions, ...protectedLiterals(incident, templated)])];
   // What states a causal link: a finding's summary (its quoted data excluded: a log line is not a
   // finding) or its suggestion ("roll it back if it is the cause").
   const causalStatements = incident.findings
+    .filter((f) => templated.includes(f.suggestion))
     .flatMap((f) => [f.summary.replace(/"[^"]*"/g, ' '), f.suggestion])
-    .filter((s) => templated.includes(s.trim().slice(0, 20)) && CAUSAL.test(s.replace(/-/g, ' ')))
-    .map((s) => new Set(words(s)));
+    .filter((s) => CAUSAL.test(s.replace(/-/g, ' ')))
+    .map((s) => new Set(words(s).map(stem)));
   const all = sentences(rewording);
   for (const [i, sentence] of all.entries()) {
-    const claim = claimText(sentence, flatTemplate, literals);
+    const claim = claimText(sentence, source, literals);
     if (!claim.trim()) continue;
     const spaced = claim.replace(/-/g, ' ');
+    const content = contentWords(spaced);
     if (CAUSAL.test(spaced)) {
-      const content = words(spaced).filter((w) => w.length > 2 && !STOPWORDS.has(w) && !CAUSAL.test(w));
-      const supported = causalStatements.some(
-        (own) => content.length > 0 && content.filter((w) => own.has(w)).length / content.length >= 0.6,
-      );
+      // Every word of a causal sentence (cause and effect) must come from one finding stating the link.
+      const terms = content.filter((w) => !CAUSAL.test(w)).map(stem);
+      const supported = causalStatements.some((own) => terms.length > 0 && terms.every((t) => own.has(t)));
       if (!supported) return reject(`answer states a cause no finding states: ${clip(sentence.trim())}`);
     }
     const softened = SOFTENER.exec(spaced);
-    if (softened && !source.includes(lower(softened[0]))) {
+    if (softened && !source.flat.includes(lower(softened[0]))) {
       return reject(`answer softens the incident: ${clip(softened[0])}`);
     }
     const text = claim.trim().replace(/^[\s>*#\-•\d.)[\]]+/, '');
@@ -326,6 +363,20 @@ function checkClaims(incident: Incident, templated: string, rewording: string): 
   return { ok: true };
 }
 
+/** A sentence made mostly of words the report never uses says something the report does not. */
+function checkStatements(incident: Incident, templated: string, rewording: string): GateVerdict {
+  const source = sourceOf(templated);
+  const literals = protectedLiterals(incident, templated);
+  for (const sentence of sentences(rewording)) {
+    const content = contentWords(claimText(sentence, source, literals).replace(/-/g, ' '));
+    const unknown = content.filter((w) => !source.stems.has(stem(w)) && !REPORT_WORDS.has(stem(w)));
+    if (content.length >= 3 && unknown.length * 2 > content.length) {
+      return reject(`answer adds a statement the report does not make: ${clip(sentence.trim())}`);
+    }
+  }
+  return { ok: true };
+}
+
 /**
  * Accepts a rewording only if it keeps every finding (in order, severity unchanged), every
  * identifier, number and command of the template, and states no number, duration, time, name,
@@ -334,9 +385,9 @@ function checkClaims(incident: Incident, templated: string, rewording: string): 
 export function checkRewording(incident: Incident, templated: string, rewording: string): GateVerdict {
   if (!rewording.trim()) return reject('empty answer');
   if (rewording.length > Math.max(2000, templated.length * 3)) return reject('answer too long');
-  for (const check of [checkFindings, checkLiterals, checkClaims]) {
+  for (const check of [checkFindings, checkLiterals, checkNames, checkClaims, checkStatements]) {
     const verdict = check(incident, templated, rewording);
     if (!verdict.ok) return verdict;
   }
-  return checkNames(templated, rewording);
+  return { ok: true };
 }
