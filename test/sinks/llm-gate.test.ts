@@ -33,12 +33,21 @@ describe('grounding gate', () => {
   describe('accepts faithful rewordings', () => {
     it.each([
       ['the template itself', templated],
-      ['renamed headings', templated.replace('What changed', 'Recent changes').replace('Findings', 'What the rules found')],
+      [
+        'renamed headings',
+        templated.replace('What changed', 'Recent changes').replace('Findings', 'What the rules found'),
+      ],
       ['markdown with merged and reworded lines', markdown],
       ['the first sentence verbatim, as a bulleted list', templated.replace(/^- /gm, '* ')],
-      ['an uppercase severity word instead of brackets', templated.replace('[HIGH]', 'HIGH:').replace('[MEDIUM]', 'MEDIUM:')],
+      [
+        'an uppercase severity word instead of brackets',
+        templated.replace('[HIGH]', 'HIGH:').replace('[MEDIUM]', 'MEDIUM:'),
+      ],
       ['a repeated severity label', templated.replace('1. [HIGH]', '1. [HIGH] (high severity)')],
-      ['the suggestion prefaced in plain words', templated.replace('Next: kubectl', 'Next step, roll back with: kubectl')],
+      [
+        'the suggestion prefaced in plain words',
+        templated.replace('Next: kubectl', 'Next step, roll back with: kubectl'),
+      ],
     ])('%s', (_, rewording) => {
       expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
     });
@@ -65,7 +74,11 @@ describe('grounding gate', () => {
       ['an invented time', markdown.replace('so far.', 'so far, since 04:03.'), /"04:03"/],
       ['an invented person', markdown.replace('alice deployed', 'bob deployed'), /name "bob"/],
       ['an invented capitalised name', `${markdown}\nThe traces are in Jaeger.`, /name "Jaeger"/],
-      ['an invented statement', `${markdown}\nKubernetes says the pods are healthy.`, /statement the report does not make/],
+      [
+        'an invented statement',
+        `${markdown}\nKubernetes says the pods are healthy.`,
+        /statement the report does not make/,
+      ],
       ['an invented service', `${markdown}\nThe inventory service is slow too.`, /name "inventory"/],
       ['an invented host name', `${markdown}\nSee checkout-db-2 as well.`, /name "checkout-db-2"/],
       ['an invented link', `${markdown}\nDashboard: https://grafana.example/d/abc`, /introduced|name/],
@@ -75,8 +88,16 @@ describe('grounding gate', () => {
       ['a dropped commit id', markdown.replaceAll(COMMIT, 'the latest commit'), /dropped .*9f3c2ab71d04/],
       ['a changed command', markdown.replace('--to-revision=41', '--to-revision=40'), /dropped/],
       // Softened urgency.
-      ['a softened finding severity', markdown.replace('[HIGH]', '[MEDIUM]'), /severity label: medium where the report says high/],
-      ['a softened incident severity', markdown.replace('[CRITICAL]', '[HIGH]'), /severity label: high where the report says critical/],
+      [
+        'a softened finding severity',
+        markdown.replace('[HIGH]', '[MEDIUM]'),
+        /severity label: medium where the report says high/,
+      ],
+      [
+        'a softened incident severity',
+        markdown.replace('[CRITICAL]', '[HIGH]'),
+        /severity label: high where the report says critical/,
+      ],
       ['a dropped severity label', markdown.replace('[MEDIUM] ', ''), /severity/],
       ['reassurance', `${markdown}\nThis is not urgent and can wait until morning.`, /softens the incident/],
       // Advice the report does not give.
