@@ -1,4 +1,5 @@
-import { narrate } from '@incident-pilot/core';
+import { readFileSync } from 'node:fs';
+import { type Incident, narrate } from '@incident-pilot/core';
 import { checkRewording } from '@incident-pilot/sinks';
 import { describe, expect, it } from 'vitest';
 import { baseIncident, COMMIT, TRACE } from './incidents.js';
@@ -29,6 +30,14 @@ const injection =
 const injected = baseIncident({ title: `HighErrorRate on checkout: ${injection}` });
 const injectedTemplate = narrate(injected);
 
+// A report the engine built (the quick demo: a deploy, an error-log spike, no owning team) and two
+// rewordings of it in the styles models answer in.
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/llm/${name}`, import.meta.url), 'utf8');
+const demo = JSON.parse(fixture('quick-demo.incident.json')) as Incident;
+const demoTemplate = narrate(demo);
+const demoPlain = fixture('quick-demo.faithful-plain.txt');
+const demoMarkdown = fixture('quick-demo.faithful-markdown.txt');
+
 describe('grounding gate', () => {
   describe('accepts faithful rewordings', () => {
     it.each([
@@ -50,6 +59,13 @@ describe('grounding gate', () => {
       ],
     ])('%s', (_, rewording) => {
       expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
+    });
+
+    it.each([
+      ['plain', demoPlain],
+      ['markdown', demoMarkdown],
+    ])('an engine-built report reworded in %s', (_, rewording) => {
+      expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
     });
 
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {
@@ -106,6 +122,30 @@ describe('grounding gate', () => {
     ])('%s', (_, rewording, reason) => {
       const verdict = checkRewording(incident, templated, rewording);
       expect(verdict.ok).toBe(false);
+      expect(verdict.ok ? '' : verdict.reason).toMatch(reason);
+    });
+
+    it.each([
+      [
+        'a blamed deploy',
+        `${demoMarkdown}\nThe deploy abc1234 by dana is the likely cause of the upstream timeouts.`,
+        /cause/,
+      ],
+      [
+        '"broke"',
+        demoPlain.replace('3 min before the alert started.', '3 min before the alert started and broke it.'),
+        /cause/,
+      ],
+      ['an invented fix', `${demoPlain}\nRoll back abc1234 now.`, /advice/],
+      ['a relabelled finding', demoPlain.replace('[INFO]', '[LOW]'), /severity label: low where the report says info/],
+      ['an invented author', demoPlain.replace('dana deployed', 'erik deployed'), /name "erik"/],
+      ['an invented owner', demoMarkdown.replace('**Team:** unowned', '**Team:** platform'), /name "platform"/],
+      ['an invented release', `${demoPlain}\nIt shipped in release v2.3.1.`, /number|name/],
+      ['a claim of recovery', `${demoPlain}\nThe incident is now resolved.`, /softens the incident/],
+      ['reassurance', `${demoPlain}\nNothing to worry about: the errors will stop on their own.`, /softens/],
+      ['a dropped finding', demoPlain.slice(0, demoPlain.indexOf('3. [INFO]')), /dropped finding 3 \(routing\.team\)/],
+    ])('on an engine-built report, %s', (_, rewording, reason) => {
+      const verdict = checkRewording(demo, demoTemplate, rewording);
       expect(verdict.ok ? '' : verdict.reason).toMatch(reason);
     });
 

@@ -225,8 +225,8 @@ describe('LLM narrator', () => {
   });
 
   describe('answers', () => {
-    it('accepts a rewording wrapped in a code fence, returning it unwrapped', async () => {
-      server.respondWith(llmAnswer('openai', `\`\`\`\n${faithful}\n\`\`\``));
+    it('accepts a rewording wrapped in a preamble and a code fence, returning it unwrapped', async () => {
+      server.respondWith(llmAnswer('openai', `Here is the rewritten report:\n\n\`\`\`\n${faithful}\n\`\`\``));
       await expect(narrator().rephrase(incident, templated, opened)).resolves.toBe(faithful);
     });
 

@@ -36,7 +36,6 @@ const NUMBER_WORDS: Record<string, number> = {
   hundred: 100,
   thousand: 1000,
   dozen: 12,
-  half: 0.5,
   twice: 2,
   double: 2,
 };
@@ -73,17 +72,22 @@ const SEVERITY_LABEL = new RegExp(
 const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
 
 const CAUSAL =
-  /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explains)\b/i;
+  /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explain(?:s|ed)?|triggered by|introduced by|(?:is|was) behind|the reason|reason for|source of|traced to)\b/i;
 const SOFTENER =
-  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need)\b/i;
+  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy))\b/i;
 const ADVICE_MARKER =
   /\b(should|recommend\w*|suggest\w*|consider|advis\w*|try|make sure|ensure|need(?:s)? to|must|please|we advise|it is best)\b/i;
 const IMPERATIVE =
   /^(roll|rollback|revert|restart|reboot|redeploy|re-deploy|scale|increase|decrease|raise|lower|disable|enable|drain|fail|page|escalate|notify|contact|call|check|inspect|investigate|review|monitor|delete|remove|clear|flush|purge|kill|add|update|upgrade|downgrade|patch|apply|rotate|restore|block|throttle|ignore|run|execute|stop|pause|resume|bump|cordon|evict|terminate|silence|mute|acknowledge|ack|wait)\b/i;
-// Words in the position of a person ("deployed by X", "X pushed") or a service ("the X service").
-const PERSON_CONTEXT =
-  /\b(?:(?:deployed|pushed|committed|authored|merged|shipped|released|made|approved|reviewed|owned) by|author|owner|assignee|assigned to|ping|contact|ask|escalate to|reach out to)\s*:?\s+@?([a-z][\w.-]*)|\b([a-z][\w.-]*)\s+(?:deployed|pushed|committed|merged|shipped|released)\b/gi;
-const SERVICE_CONTEXT = /\b([a-z][\w.-]*)[`'"]?\s+(?:service|svc|microservice|database|db|cluster|api)\b/gi;
+// Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
+// service", "service: X") or a change ("commit X", "version X").
+const NAME_CONTEXTS = [
+  /\b(?:(?:deployed|pushed|committed|authored|merged|shipped|released|made|approved|reviewed|owned) by|author|owner|assignee|assigned to|ping|contact|ask|escalate to|reach out to|team)\s*:?\s+@?([a-z][\w.-]*)/gi,
+  /\b([a-z][\w.-]*)\s+(?:deployed|pushed|committed|merged|shipped|released)\b/gi,
+  /\b([a-z][\w.-]*)[`'"]?\s+(?:service|svc|microservice|database|db|cluster|api)\b/gi,
+  /\b(?:service|alert)\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
+  /\b(?:commit|sha|revision|version|release|tag|build|pr|pull request|ticket)\s*[#:]?\s*[`'"]?([\w][\w.-]*)/gi,
+];
 
 const STOPWORDS = new Set(
   (
@@ -135,6 +139,10 @@ const lower = (s: string) => s.toLowerCase();
 const words = (s: string) => lower(s).match(/[a-z][a-z'-]*/g) ?? [];
 const clip = (s: string) => (s.length > 60 ? `"${s.slice(0, 57)}..."` : `"${s}"`);
 const reject = (reason: string): GateVerdict => ({ ok: false, reason });
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const hasWord = (text: string, word: string) =>
+  word.length > 1 && new RegExp(`(?<![\\w])${escapeRegExp(word)}(?![\\w])`).test(text);
 
 function containsNumber(text: string, n: string): boolean {
   return new RegExp(`(?<![\\d.])${n.replace('.', '\\.')}(?![\\d]|\\.\\d)`).test(text);
@@ -299,13 +307,16 @@ function checkNames(_incident: Incident, templated: string, rewording: string): 
   for (const raw of rewording.match(COMPOUND) ?? []) {
     const token = raw.replace(/[.:]+$/, '');
     if (known(token) || /^[\d.:\-TZ]+$/.test(token)) continue;
+    // Prose compounds ("on-call", "high-severity") are made of words; names have a part no text has.
     const parts = lower(token).split(/[-/.]/);
-    const prose = /^[a-z./-]+$/i.test(token) && parts.every((p) => vocabulary.has(p) || COMPOUND_PARTS.has(p));
+    const prose =
+      /^[\w./-]+$/.test(token) && parts.every((p) => vocabulary.has(p) || COMPOUND_PARTS.has(p) || hasWord(source, p));
     if (!prose) return reject(`answer introduced the name ${clip(token)}`);
   }
-  for (const pattern of [PERSON_CONTEXT, SERVICE_CONTEXT]) {
-    for (const m of rewording.matchAll(pattern)) {
-      const name = lower((m[1] ?? m[2] ?? '').replace(/[.-]+$/, ''));
+  const plain = rewording.replace(/[*`]/g, '');
+  for (const pattern of NAME_CONTEXTS) {
+    for (const m of plain.matchAll(pattern)) {
+      const name = lower((m[1] ?? '').replace(/[.-]+$/, ''));
       const ordinary = STOPWORDS.has(name) || GENERIC.has(name) || name.endsWith('ly');
       if (name && !ordinary && !known(name)) return reject(`answer introduced the name ${clip(name)}`);
     }
@@ -314,7 +325,7 @@ function checkNames(_incident: Incident, templated: string, rewording: string): 
     // Capitals are names (people, products, places) except where any word may start with one.
     for (const m of sentence.matchAll(/(?<![\w.:/-])([A-Z][a-z]+|[A-Z]{2,})(?![\w-])/g)) {
       const w = m[1] ?? '';
-      const opensPhrase = /^[^A-Za-z]*$|[:—–|(*"]\s*$|\s-\s*$|[[(][^\])]*[\])]\s*$/.test(sentence.slice(0, m.index));
+      const opensPhrase = /^[^A-Za-z]*$|[:;—–|(*"]\s*$|\s-\s*$|[[(][^\])]*[\])]\s*$/.test(sentence.slice(0, m.index));
       if (opensPhrase || known(w) || STOPWORDS.has(lower(w)) || CAPITALISED_OK.has(lower(w))) continue;
       return reject(`answer introduced the name ${clip(w)}`);
     }

@@ -113,9 +113,16 @@ const instructions = (tag: string) =>
     'Answer with the rewritten report only, as plain text.',
   ].join(' ');
 
-/** Drops what models like to wrap an answer in: a code fence, or the data tags echoed back. */
+/** Drops what models like to wrap an answer in: a preamble line, a code fence, the data tags echoed back. */
 function unwrap(answer: string, tag: string): string {
-  const text = answer.trim().split(`<${tag}>`).join('').split(`</${tag}>`).join('').trim();
+  const text = answer
+    .trim()
+    .split(`<${tag}>`)
+    .join('')
+    .split(`</${tag}>`)
+    .join('')
+    .replace(/^(?:here(?:'s| is)|below is|sure|certainly)\b[^\n]*:[ \t]*\n+/i, '')
+    .trim();
   const fenced = /^```[a-z]*\n([\s\S]*)\n```$/.exec(text);
   return (fenced?.[1] ?? text).trim();
 }
