@@ -190,7 +190,7 @@ const sentenceKey = (s: string) =>
     .replace(/^[\s\-\d.)]+/, '')
     .replace(/[\s.;:!]+$/, '');
 
-/** What the template says, as the claim checks compare it. */
+/** What the template says, in the forms the checks compare with. */
 interface Source {
   /** The template, flattened. */
   flat: string;
@@ -198,16 +198,29 @@ interface Source {
   sentences: Set<string>;
   /** The stems of its words. */
   stems: Set<string>;
+  /** Commands and identifiers it quotes, which a rewording must keep. */
+  literals: string[];
+  /** The findings' suggested commands it quotes. */
+  suggestions: string[];
 }
 
-// Five letters tell "deployed" from "deploy" apart no more than a reader does.
+// Words are compared by their first five letters, so that "deployed" matches "deploy".
 const stem = (w: string) => w.slice(0, 5);
 
-function sourceOf(templated: string): Source {
+function sourceOf(incident: Incident, templated: string): Source {
+  const quoted = (s: string) => s.trim() !== '' && templated.includes(s);
+  const candidates = [
+    incident.id,
+    incident.previousIncidentId ?? '',
+    ...incident.alerts.map((a) => a.fingerprint),
+    ...incident.findings.flatMap((f) => [f.suggestion, ...f.evidence.map((e) => e.ref)]),
+  ];
   return {
     flat: flatten(templated),
     sentences: new Set(sentences(templated).map(sentenceKey)),
     stems: new Set(words(templated).map(stem)),
+    literals: [...new Set(candidates)].filter(quoted),
+    suggestions: incident.findings.map((f) => f.suggestion).filter(quoted),
   };
 }
 
@@ -216,10 +229,10 @@ function sourceOf(templated: string): Source {
  * template text and whole template sentences are removed (repeating is never a new claim, even when
  * the repeated text is an alert annotation full of instructions; a fragment of one can be).
  */
-function claimText(sentence: string, source: Source, literals: readonly string[]): string {
+function claimText(sentence: string, source: Source): string {
   if (source.sentences.has(sentenceKey(sentence))) return '';
   let text = sentence;
-  for (const literal of literals) text = text.split(literal).join(' ');
+  for (const literal of source.literals) text = text.split(literal).join(' ');
   text = text.replace(/(["'`“‘])([^"'`”’]{3,}?)(["'`”’])/g, (all, _open, inner: string) =>
     source.flat.includes(flatten(inner)) ? ' ' : all,
   );
@@ -230,18 +243,10 @@ function claimText(sentence: string, source: Source, literals: readonly string[]
 /** The words of a claim that carry meaning. */
 const contentWords = (text: string) => words(text).filter((w) => w.length > 3 && !STOPWORDS.has(w));
 
-/** Commands and identifiers of the incident that the template quotes and a rewording must keep. */
-function protectedLiterals(incident: Incident, templated: string): string[] {
-  const candidates = [
-    incident.id,
-    incident.previousIncidentId ?? '',
-    ...incident.alerts.map((a) => a.fingerprint),
-    ...incident.findings.flatMap((f) => [f.suggestion, ...f.evidence.map((e) => e.ref)]),
-  ];
-  return [...new Set(candidates)].filter((s) => s.trim() && templated.includes(s));
-}
+type Check = (incident: Incident, templated: string, rewording: string, source: Source) => GateVerdict;
 
-function checkFindings(incident: Incident, templated: string, rewording: string): GateVerdict {
+/** Every finding, in the template's order, and the severity labels exactly as the template's. */
+const checkFindings: Check = (incident, templated, rewording) => {
   // The template lists findings most severe first; each must follow the previous one in the rewording.
   const findings = [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
   let from = 0;
@@ -259,13 +264,16 @@ function checkFindings(incident: Incident, templated: string, rewording: string)
   const actual = severityLabels(rewording);
   if (expected.join(',') !== actual.join(',')) {
     const at = expected.findIndex((label, i) => actual[i] !== label);
-    return reject(`answer changed a severity label: ${actual[at] ?? 'none'} where the report says ${expected[at]}`);
+    return reject(
+      `answer changed a severity label: ${actual[at] ?? 'none'} where the report says ${expected[at] ?? 'none'}`,
+    );
   }
   return { ok: true };
-}
+};
 
-function checkLiterals(incident: Incident, templated: string, rewording: string): GateVerdict {
-  for (const literal of protectedLiterals(incident, templated)) {
+/** Identifiers, commands and numbers kept; no number, quantity, time, date, link or handle invented. */
+const checkLiterals: Check = (_incident, templated, rewording, { literals }) => {
+  for (const literal of literals) {
     if (!rewording.includes(literal)) return reject(`answer dropped ${clip(literal)}`);
   }
   const source = lower(templated);
@@ -297,10 +305,10 @@ function checkLiterals(incident: Incident, templated: string, rewording: string)
     }
   }
   return { ok: true };
-}
+};
 
 /** Names: services, hosts, people. A name the template does not contain is an invented one. */
-function checkNames(_incident: Incident, templated: string, rewording: string): GateVerdict {
+const checkNames: Check = (_incident, templated, rewording) => {
   const source = lower(templated);
   const vocabulary = new Set(words(templated));
   const known = (w: string) => vocabulary.has(lower(w)) || source.includes(lower(w));
@@ -331,13 +339,10 @@ function checkNames(_incident: Incident, templated: string, rewording: string): 
     }
   }
   return { ok: true };
-}
+};
 
 /** Statements, causes, softened urgency and advice: allowed only where the template makes them. */
-function checkClaims(incident: Incident, templated: string, rewording: string): GateVerdict {
-  const source = sourceOf(templated);
-  const suggestions = incident.findings.map((f) => f.suggestion).filter((s) => s && templated.includes(s));
-  const literals = [...new Set([...suggestions, ...protectedLiterals(incident, templated)])];
+const checkClaims: Check = (incident, templated, rewording, source) => {
   // What states a causal link: a finding's summary (its quoted data excluded: a log line is not a
   // finding) or its suggestion ("roll it back if it is the cause").
   const causalStatements = incident.findings
@@ -347,7 +352,7 @@ function checkClaims(incident: Incident, templated: string, rewording: string): 
     .map((s) => new Set(words(s).map(stem)));
   const all = sentences(rewording);
   for (const [i, sentence] of all.entries()) {
-    const claim = claimText(sentence, source, literals);
+    const claim = claimText(sentence, source);
     if (!claim.trim()) continue;
     const spaced = claim.replace(/-/g, ' ');
     const content = contentWords(spaced);
@@ -367,26 +372,24 @@ function checkClaims(incident: Incident, templated: string, rewording: string): 
     const advice = IMPERATIVE.test(text) || (!heading && ADVICE_MARKER.test(text));
     // Advice must carry a suggested command, on its line or (after a colon) on the next.
     const carried = [sentence, introducesNext ? (all[i + 1] ?? '') : ''];
-    if (advice && !suggestions.some((s) => carried.some((c) => c.includes(s)))) {
+    if (advice && !source.suggestions.some((s) => carried.some((c) => c.includes(s)))) {
       return reject(`answer gives advice that is not a suggestion of the report: ${clip(sentence.trim())}`);
     }
   }
   return { ok: true };
-}
+};
 
 /** A sentence made mostly of words the report never uses says something the report does not. */
-function checkStatements(incident: Incident, templated: string, rewording: string): GateVerdict {
-  const source = sourceOf(templated);
-  const literals = protectedLiterals(incident, templated);
+const checkStatements: Check = (_incident, _templated, rewording, source) => {
   for (const sentence of sentences(rewording)) {
-    const content = contentWords(claimText(sentence, source, literals).replace(/-/g, ' '));
+    const content = contentWords(claimText(sentence, source).replace(/-/g, ' '));
     const unknown = content.filter((w) => !source.stems.has(stem(w)) && !REPORT_WORDS.has(stem(w)));
     if (content.length >= 3 && unknown.length * 2 > content.length) {
       return reject(`answer adds a statement the report does not make: ${clip(sentence.trim())}`);
     }
   }
   return { ok: true };
-}
+};
 
 /**
  * Accepts a rewording only if it keeps every finding (in order, severity unchanged), every
@@ -396,8 +399,9 @@ function checkStatements(incident: Incident, templated: string, rewording: strin
 export function checkRewording(incident: Incident, templated: string, rewording: string): GateVerdict {
   if (!rewording.trim()) return reject('empty answer');
   if (rewording.length > Math.max(2000, templated.length * 3)) return reject('answer too long');
+  const source = sourceOf(incident, templated);
   for (const check of [checkFindings, checkLiterals, checkNames, checkClaims, checkStatements]) {
-    const verdict = check(incident, templated, rewording);
+    const verdict = check(incident, templated, rewording, source);
     if (!verdict.ok) return verdict;
   }
   return { ok: true };
