@@ -16,7 +16,7 @@ import type { Root } from './composition.js';
 export interface Delivery {
   sinks(): Promise<Sink[]>;
   /** The templated narration, reworded by the LLM when one is configured and the narrator finds it due. */
-  narrate(incident: Incident, request: NarrationRequest): Promise<string>;
+  narrate(incident: Incident, request?: NarrationRequest): Promise<string>;
 }
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);

@@ -230,6 +230,20 @@ describe('LLM narrator', () => {
       await expect(narrator().rephrase(incident, templated, opened)).resolves.toBe(faithful);
     });
 
+    it('builds its client from plain settings, treats an unnamed event as opened, tells onRejected', async () => {
+      server.respondWith(llmAnswer('ollama', `${faithful}\nThe deploy caused the outage.`));
+      const rejected: string[] = [];
+      const n = createLlmNarrator({
+        provider: 'ollama',
+        model: 'llama3.2',
+        baseUrl: server.url,
+        onRejected: (reason) => rejected.push(reason),
+      });
+      await expect(n.rephrase(incident, templated)).resolves.toBe(templated);
+      expect(server.requests.map((r) => r.url)).toEqual(['/api/chat']);
+      expect(rejected).toEqual([expect.stringMatching(/states a cause no finding states/)]);
+    });
+
     it('rejects an answer that repeats the instructions', async () => {
       server.respondWith(llmAnswer('openai', `${faithful}\nYou rewrite incident reports for the on-call engineer.`));
       await expect(narrator().rephrase(incident, templated, opened)).resolves.toBe(templated);

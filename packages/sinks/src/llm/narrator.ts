@@ -65,6 +65,11 @@ export function createLlmClient(
   return createOpenAiClient({ provider, url, model, apiKey, fetch: deps.fetch });
 }
 
+function settingsOf({ provider, model, ...rest }: Partial<LlmSettings>): LlmSettings {
+  if (!provider) throw new Error('createLlmNarrator: a client or a provider is required');
+  return { provider, model: model ?? '', ...rest };
+}
+
 /** Why the template was kept: `rejected` by the gate, a call that `failed`, or one `skipped` by a cap. */
 export interface NarrationFallback {
   kind: 'rejected' | 'failed' | 'skipped';
@@ -72,8 +77,11 @@ export interface NarrationFallback {
   provider: LlmProviderName;
 }
 
-export interface LlmNarratorOptions {
-  client: LlmClient;
+export interface LlmNarratorOptions extends Partial<LlmSettings> {
+  /** The provider's client; without one it is built from the settings (`provider`, `model`, …). */
+  client?: LlmClient;
+  fetch?: typeof globalThis.fetch;
+  bedrock?: BedrockRuntimeClient;
   /** Incidents below this severity stay templated. Default `high`. */
   minSeverity?: Severity;
   /** Calls allowed per rolling hour, in this process; then templates. Default 60. */
@@ -87,6 +95,8 @@ export interface LlmNarratorOptions {
   secrets?: readonly string[];
   /** Told why a rewording was not used, for a log line and a counter. */
   onFallback?: (fallback: NarrationFallback) => void;
+  /** Told why the gate rejected a rewording (the `rejected` fallbacks only). */
+  onRejected?: (reason: string) => void;
 }
 
 export interface LlmNarrator {
@@ -94,7 +104,7 @@ export interface LlmNarrator {
    * The reworded report if a call is due and its answer passes the gate, else `templated`
    * unchanged. Never throws.
    */
-  rephrase(incident: Incident, templated: string, request: NarrationRequest): Promise<string>;
+  rephrase(incident: Incident, templated: string, request?: NarrationRequest): Promise<string>;
 }
 
 const HOUR_MS = 3_600_000;
@@ -129,7 +139,9 @@ function unwrap(answer: string, tag: string): string {
 
 /** Creates the narrator. Nothing is sent until `rephrase` decides a call is due. */
 export function createLlmNarrator({
-  client,
+  client: given,
+  fetch,
+  bedrock,
   minSeverity = 'high',
   maxCallsPerHour = 60,
   maxTokens = 4096,
@@ -137,18 +149,23 @@ export function createLlmNarrator({
   now = Date.now,
   secrets = [],
   onFallback = () => {},
+  onRejected = () => {},
+  ...settings
 }: LlmNarratorOptions): LlmNarrator {
+  const client = given ?? createLlmClient(settingsOf(settings), { fetch, bedrock });
   const { provider } = client;
+  const hidden = [...secrets, settings.apiKey ?? ''].filter(Boolean);
   let calls: number[] = [];
-  const redact = (reason: string) =>
-    secrets.filter(Boolean).reduce((r, secret) => r.split(secret).join('[redacted]'), reason);
+  const redact = (reason: string) => hidden.reduce((r, secret) => r.split(secret).join('[redacted]'), reason);
   const fallback = (templated: string, kind: NarrationFallback['kind'], reason: string) => {
     onFallback({ kind, reason: redact(reason), provider });
+    if (kind === 'rejected') onRejected(redact(reason));
     return templated;
   };
 
   return {
-    async rephrase(incident, templated, { event, material = true }) {
+    // A caller that does not say what the report is for is announcing it (the first report).
+    async rephrase(incident, templated, { event, material = true } = { event: 'opened' }) {
       const due = event === 'opened' || (event === 'updated' && material);
       if (!due || severityRank(incident.severity) < severityRank(minSeverity) || !templated.trim()) {
         return templated;
