@@ -39,10 +39,21 @@ export function createDelivery(root: Root): Delivery {
     return isUrl(url) ? url : '';
   };
 
-  // `narrationRejected` / `narrationFailed` are fields a metric filter (or Powertools Metrics) can count.
+  // One JSON line per discarded rewording, in CloudWatch embedded metric format: the line is the log
+  // entry with its reason, and `narrationRejected` / `narrationFailed` become metrics (namespace
+  // IncidentPilot, dimension provider) without an agent or an API call.
+  const counted = (metric: string) => ({
+    _aws: {
+      Timestamp: root.now(),
+      CloudWatchMetrics: [
+        { Namespace: 'IncidentPilot', Dimensions: [['provider']], Metrics: [{ Name: metric, Unit: 'Count' }] },
+      ],
+    },
+    [metric]: 1,
+  });
   const onFallback = ({ kind, reason, provider }: NarrationFallback) => {
-    if (kind === 'rejected') root.log.warn('narration rejected', { provider, reason, narrationRejected: 1 });
-    else if (kind === 'failed') root.log.warn('narration failed', { provider, reason, narrationFailed: 1 });
+    if (kind === 'rejected') root.log.warn('narration rejected', { provider, reason, ...counted('narrationRejected') });
+    else if (kind === 'failed') root.log.warn('narration failed', { provider, reason, ...counted('narrationFailed') });
     else root.log.info('narration kept templated', { provider, reason });
   };
 

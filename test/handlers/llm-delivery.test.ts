@@ -146,6 +146,17 @@ describe('worker delivery with an LLM', () => {
           provider: 'openai-compatible',
           reason: expect.stringMatching(/cause no finding states/),
           narrationRejected: 1,
+          // Embedded metric format: CloudWatch turns the line into a metric.
+          _aws: {
+            Timestamp: expect.any(Number),
+            CloudWatchMetrics: [
+              {
+                Namespace: 'IncidentPilot',
+                Dimensions: [['provider']],
+                Metrics: [{ Name: 'narrationRejected', Unit: 'Count' }],
+              },
+            ],
+          },
         },
       },
     ]);
