@@ -95,7 +95,9 @@ describe('grounding gate', () => {
         `${markdown}\nKubernetes says the pods are healthy.`,
         /statement the report does not make/,
       ],
-      ['an invented service', `${markdown}\nThe inventory service is slow too.`, /name "inventory"/],
+      ['an invented service', `${markdown}\nThe inventory service is slow too.`, /service "inventory"/],
+      ['a team named as a service', `${markdown}\nThe payments service is slow too.`, /service "payments"/],
+      ['an invented relative time', markdown.replace('so far.', 'so far, since yesterday.'), /"yesterday"/],
       ['an invented host name', `${markdown}\nSee checkout-db-2 as well.`, /name "checkout-db-2"/],
       ['an invented link', `${markdown}\nDashboard: https://grafana.example/d/abc`, /introduced|name/],
       // Lost facts.

@@ -55,6 +55,8 @@ const URL = /\bhttps?:\/\/[^\s<>"'`)\]]+/gi;
 // A token with a separator inside (service-name, host.domain, path/part, user@host, snake_case).
 const COMPOUND = /[A-Za-z0-9][\w.\-/:@]*[-_./:@][\w.\-/:@]*[A-Za-z0-9]/g;
 const HANDLE = /(?<![\w.])@[A-Za-z][\w.-]*/g;
+const RELATIVE_TIME =
+  /\b(?:yesterday|today|tonight|last (?:night|week|hour)|this (?:morning|afternoon|evening|week)|[\w-]+ (?:seconds?|minutes?|hours?|days?) ago)\b/gi;
 
 const SEVERITY_WORDS = 'critical|high|medium|low|info|informational|moderate|minor|major|severe|urgent|trivial';
 // Severity *labels* only, so that "latency is high" in prose is not read as one.
@@ -79,13 +81,17 @@ const ADVICE_MARKER =
   /\b(should|recommend\w*|suggest\w*|consider|advis\w*|try|make sure|ensure|need(?:s)? to|must|please|we advise|it is best)\b/i;
 const IMPERATIVE =
   /^(roll|rollback|revert|restart|reboot|redeploy|re-deploy|scale|increase|decrease|raise|lower|disable|enable|drain|fail|page|escalate|notify|contact|call|check|inspect|investigate|review|monitor|delete|remove|clear|flush|purge|kill|add|update|upgrade|downgrade|patch|apply|rotate|restore|block|throttle|ignore|run|execute|stop|pause|resume|bump|cordon|evict|terminate|silence|mute|acknowledge|ack|wait)\b/i;
+// A service named as one: "the X service", "service: X".
+const SERVICE_CONTEXTS = [
+  /\b([a-z][\w.-]*)[`'"]?\s+(?:service|svc|microservice|database|db|cluster|api)\b/gi,
+  /\bservice\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
+];
 // Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
 // service", "service: X") or a change ("commit X", "version X").
 const NAME_CONTEXTS = [
   /\b(?:(?:deployed|pushed|committed|authored|merged|shipped|released|made|approved|reviewed|owned) by|author|owner|assignee|assigned to|ping|contact|ask|escalate to|reach out to|team)\s*:?\s+@?([a-z][\w.-]*)/gi,
   /\b([a-z][\w.-]*)\s+(?:deployed|pushed|committed|merged|shipped|released)\b/gi,
-  /\b([a-z][\w.-]*)[`'"]?\s+(?:service|svc|microservice|database|db|cluster|api)\b/gi,
-  /\b(?:service|alert)\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
+  /\b(?:alert)\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
   /\b(?:commit|sha|revision|version|release|tag|build|pr|pull request|ticket)\s*[#:]?\s*[`'"]?([\w][\w.-]*)/gi,
 ];
 
@@ -299,7 +305,7 @@ const checkLiterals: Check = (_incident, templated, rewording, { literals }) => 
   for (const q of quantities(rewording)) {
     if (!known.has(q)) return reject(`answer introduced the quantity "${q}"`);
   }
-  for (const pattern of [CLOCK, DATE, URL, HANDLE]) {
+  for (const pattern of [CLOCK, DATE, URL, HANDLE, RELATIVE_TIME]) {
     for (const token of rewording.match(pattern) ?? []) {
       if (!source.includes(lower(token))) return reject(`answer introduced ${clip(token)}`);
     }
@@ -308,7 +314,7 @@ const checkLiterals: Check = (_incident, templated, rewording, { literals }) => 
 };
 
 /** Names: services, hosts, people. A name the template does not contain is an invented one. */
-const checkNames: Check = (_incident, templated, rewording) => {
+const checkNames: Check = (incident, templated, rewording) => {
   const source = lower(templated);
   const vocabulary = new Set(words(templated));
   const known = (w: string) => vocabulary.has(lower(w)) || source.includes(lower(w));
@@ -322,6 +328,16 @@ const checkNames: Check = (_incident, templated, rewording) => {
     if (!prose) return reject(`answer introduced the name ${clip(token)}`);
   }
   const plain = rewording.replace(/[*`]/g, '');
+  // A service must be one the template names as a service (a known team name is not one).
+  const services = new Set([lower(incident.service)]);
+  for (const pattern of SERVICE_CONTEXTS) for (const m of templated.matchAll(pattern)) services.add(lower(m[1] ?? ''));
+  for (const pattern of SERVICE_CONTEXTS) {
+    for (const m of plain.matchAll(pattern)) {
+      const name = lower((m[1] ?? '').replace(/[.-]+$/, ''));
+      const ordinary = STOPWORDS.has(name) || GENERIC.has(name) || name.endsWith('ly');
+      if (name && !ordinary && !services.has(name)) return reject(`answer introduced the service ${clip(name)}`);
+    }
+  }
   for (const pattern of NAME_CONTEXTS) {
     for (const m of plain.matchAll(pattern)) {
       const name = lower((m[1] ?? '').replace(/[.-]+$/, ''));
