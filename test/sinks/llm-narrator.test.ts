@@ -305,12 +305,23 @@ describe('createLlmClient', () => {
     await createLlmClient({ provider: 'openai', model: 'm', endpoint: 'https://gw.internal/chat' }, { fetch }).complete(
       request,
     );
+    // A bare host is where vLLM, llama.cpp and LM Studio serve /v1; a trailing /v1 on Anthropic's base is tolerated.
+    await createLlmClient(
+      { provider: 'openai-compatible', model: 'm', baseUrl: 'http://127.0.0.1:8000/' },
+      { fetch },
+    ).complete(request);
+    await createLlmClient(
+      { provider: 'anthropic', model: 'm', baseUrl: 'https://llm.internal/v1' },
+      { fetch },
+    ).complete(request);
     expect(seen).toEqual([
       'http://localhost:11434/api/chat',
       'https://api.openai.com/v1/chat/completions',
       'https://llm.internal/v1/messages',
       'http://127.0.0.1:8000/v1/chat/completions',
       'https://gw.internal/chat',
+      'http://127.0.0.1:8000/v1/chat/completions',
+      'https://llm.internal/v1/messages',
     ]);
   });
 });

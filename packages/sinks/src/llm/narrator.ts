@@ -21,13 +21,17 @@ export const DEFAULT_BASE_URLS: Partial<Record<LlmProviderName, string>> = {
   anthropic: 'https://api.anthropic.com',
   ollama: 'http://localhost:11434',
 };
-/** The path each provider's call appends to its base URL (SDK conventions: OpenAI's base ends in /v1). */
-const PATHS: Partial<Record<LlmProviderName, string>> = {
-  openai: '/chat/completions',
-  'openai-compatible': '/chat/completions',
-  anthropic: '/v1/messages',
-  ollama: '/api/chat',
-};
+/**
+ * The path each provider's call appends to its base URL, following the SDKs' conventions: an OpenAI
+ * base URL ends in `/v1` (a bare host gets it added, as vLLM, llama.cpp and LM Studio serve there); an
+ * Anthropic one does not (a trailing `/v1` is tolerated).
+ */
+function callUrl(provider: LlmProviderName, base: string): string {
+  const url = base.replace(/\/+$/, '');
+  if (provider === 'ollama') return `${url}/api/chat`;
+  if (provider === 'anthropic') return `${url.replace(/\/v1$/, '')}/v1/messages`;
+  return new URL(url).pathname === '/' ? `${url}/v1/chat/completions` : `${url}/chat/completions`;
+}
 
 export interface LlmSettings {
   provider: LlmProviderName;
@@ -48,7 +52,7 @@ export function llmUrl({ provider, endpoint, baseUrl }: LlmSettings): string | u
   if (provider === 'bedrock') return undefined;
   if (endpoint) return endpoint;
   const base = baseUrl || DEFAULT_BASE_URLS[provider];
-  return base ? `${base.replace(/\/+$/, '')}${PATHS[provider]}` : undefined;
+  return base ? callUrl(provider, base) : undefined;
 }
 
 /** Builds the provider's client. Nothing is sent, and no AWS client is made, until the first call. */
