@@ -20,8 +20,8 @@ export const INGEST_PACKAGE_LIMIT = 250 * KIB;
 export const BUNDLE_LIMIT = 600 * KIB;
 /**
  * The worker alone carries the sinks and the LLM clients. The Bedrock Runtime client adds 50 KiB
- * (measured with the client left external: 546 → 596 KiB), which left the worker 4 KiB below 600; its
- * budget is 650 KiB so that the next sink fits. Its cold start is off the alert path (SQS).
+ * (measured with the client left external: 561 → 611 KiB), which took the worker past 600; its budget
+ * is 650 KiB, with room for one more sink. Its cold start is off the alert path (SQS).
  */
 export const WORKER_BUNDLE_LIMIT = 650 * KIB;
 
