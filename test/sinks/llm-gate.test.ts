@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { type Incident, narrate } from '@incident-pilot/core';
 import { checkRewording } from '@incident-pilot/sinks';
 import { describe, expect, it } from 'vitest';
-import { baseIncident, COMMIT, TRACE } from './incidents.js';
+import { baseIncident, COMMIT, hostileIncident, TRACE } from './incidents.js';
 
 const incident = baseIncident();
 const templated = narrate(incident);
@@ -66,6 +66,13 @@ describe('grounding gate', () => {
       ['markdown', demoMarkdown],
     ])('an engine-built report reworded in %s', (_, rewording) => {
       expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
+    });
+
+    it('every template, hostile or not, as its own rewording', () => {
+      for (const i of [incident, injected, demo, hostileIncident(), baseIncident({ findings: [] })]) {
+        const t = narrate(i);
+        expect(checkRewording(i, t, t), i.title.slice(0, 40)).toEqual({ ok: true });
+      }
     });
 
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {

@@ -83,8 +83,8 @@ const IMPERATIVE =
   /^(roll|rollback|revert|restart|reboot|redeploy|re-deploy|scale|increase|decrease|raise|lower|disable|enable|drain|fail|page|escalate|notify|contact|call|check|inspect|investigate|review|monitor|delete|remove|clear|flush|purge|kill|add|update|upgrade|downgrade|patch|apply|rotate|restore|block|throttle|ignore|run|execute|stop|pause|resume|bump|cordon|evict|terminate|silence|mute|acknowledge|ack|wait)\b/i;
 // A service named as one: "the X service", "service: X".
 const SERVICE_CONTEXTS = [
-  /\b([a-z][\w.-]*)[`'"]?\s+(?:service|svc|microservice|database|db|cluster|api)\b/gi,
-  /\bservice\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
+  /\b([a-z][\w-]*(?:\.[\w-]+)*)[`'"]?[ \t]+(?:service|svc|microservice|database|db|cluster|api)(?![\w-])/gi,
+  /\bservice[ \t]*:[ \t]*[`'"]?([a-z][\w-]*(?:\.[\w-]+)*)/gi,
 ];
 // Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
 // service", "service: X") or a change ("commit X", "version X").
@@ -108,7 +108,7 @@ const GENERIC = new Set(
   (
     'affected alerting failing impacted degraded related main primary backend frontend web slow same upstream ' +
     'downstream external internal underlying following above below given relevant new recent latest someone ' +
-    'somebody anyone team rule rules alert alerts incident incidents deploy deploys change changes'
+    'somebody anyone team rule rules alert alerts incident incidents deploy deploys change changes service'
   ).split(' '),
 );
 // Everyday words that appear in hyphenated prose ("on-call", "follow-up", "high-severity").
@@ -333,7 +333,7 @@ const checkNames: Check = (incident, templated, rewording) => {
   for (const pattern of SERVICE_CONTEXTS) for (const m of templated.matchAll(pattern)) services.add(lower(m[1] ?? ''));
   for (const pattern of SERVICE_CONTEXTS) {
     for (const m of plain.matchAll(pattern)) {
-      const name = lower((m[1] ?? '').replace(/[.-]+$/, ''));
+      const name = lower(m[1] ?? '');
       const ordinary = STOPWORDS.has(name) || GENERIC.has(name) || name.endsWith('ly');
       if (name && !ordinary && !services.has(name)) return reject(`answer introduced the service ${clip(name)}`);
     }
