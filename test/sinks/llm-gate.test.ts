@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Incident, narrate } from '@incident-pilot/core';
 import { checkRewording } from '@incident-pilot/sinks';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { baseIncident, COMMIT, hostileIncident, TRACE } from './incidents.js';
 
@@ -73,6 +74,29 @@ describe('grounding gate', () => {
         const t = narrate(i);
         expect(checkRewording(i, t, t), i.title.slice(0, 40)).toEqual({ ok: true });
       }
+    });
+
+    it('any template as its own rewording, whatever the alert and rule text (property)', () => {
+      const text = fc.string({ unit: 'grapheme', maxLength: 60 });
+      const finding = fc.record({
+        ruleId: fc.constantFrom('deploy.recent_correlated', 'logs.error_spike', 'routing.team'),
+        severity: fc.constantFrom('info', 'low', 'medium', 'high', 'critical'),
+        confidence: fc.constantFrom('low', 'medium', 'high'),
+        summary: text,
+        suggestion: text,
+        evidence: fc.array(fc.record({ kind: fc.constantFrom('deploy', 'log'), ref: text, detail: text }), {
+          minLength: 1,
+          maxLength: 2,
+        }),
+      });
+      fc.assert(
+        fc.property(text, text, text, fc.array(finding, { maxLength: 3 }), (title, service, team, findings) => {
+          const i = baseIncident({ title, service, team, findings: findings as Incident['findings'] });
+          const t = narrate(i);
+          expect(checkRewording(i, t, t)).toEqual({ ok: true });
+        }),
+        { numRuns: 300, seed: 15 },
+      );
     });
 
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {

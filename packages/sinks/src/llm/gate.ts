@@ -330,7 +330,9 @@ const checkNames: Check = (incident, templated, rewording) => {
   const plain = rewording.replace(/[*`]/g, '');
   // A service must be one the template names as a service (a known team name is not one).
   const services = new Set([lower(incident.service)]);
-  for (const pattern of SERVICE_CONTEXTS) for (const m of templated.matchAll(pattern)) services.add(lower(m[1] ?? ''));
+  for (const pattern of SERVICE_CONTEXTS) {
+    for (const m of templated.replace(/[*`]/g, '').matchAll(pattern)) services.add(lower(m[1] ?? ''));
+  }
   for (const pattern of SERVICE_CONTEXTS) {
     for (const m of plain.matchAll(pattern)) {
       const name = lower(m[1] ?? '');
