@@ -9,6 +9,7 @@ import {
   createSlackSink,
   createStdoutSink,
   type LlmNarrator,
+  type LlmProviderName,
   type NarrationFallback,
 } from '@incident-pilot/sinks';
 import type { Root } from './composition.js';
@@ -57,9 +58,8 @@ export function createDelivery(root: Root): Delivery {
     else root.log.info('narration kept templated', { provider, reason });
   };
 
-  const llm = async () => {
+  const llm = async (provider: LlmProviderName) => {
     if (narrator) return narrator;
-    const provider = env.INCIDENT_PILOT_LLM_PROVIDER || 'openai';
     const apiKey =
       env.INCIDENT_PILOT_LLM_SECRET_ARN && provider !== 'bedrock' && provider !== 'ollama'
         ? await root.secret(env.INCIDENT_PILOT_LLM_SECRET_ARN)
@@ -97,8 +97,9 @@ export function createDelivery(root: Root): Delivery {
     },
     async narrate(incident, request) {
       const templated = await root.narrate(incident);
-      if (!env.INCIDENT_PILOT_LLM_PROVIDER) return templated;
-      return (await llm()).rephrase(incident, templated, request);
+      const provider = env.INCIDENT_PILOT_LLM_PROVIDER;
+      if (!provider) return templated;
+      return (await llm(provider)).rephrase(incident, templated, request);
     },
   };
 }
