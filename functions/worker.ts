@@ -25,7 +25,7 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
         rules: root.rules,
         config: root.config,
         resolvePolicy: root.env.INCIDENT_PILOT_RESOLVE_POLICY,
-        narrate: (i) => delivery.narrate(i),
+        narrate: (i, request) => delivery.narrate(i, request),
         log: root.log,
         now: root.now,
       },

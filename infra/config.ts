@@ -2,7 +2,7 @@
  * The stack's configuration: CDK context (`cdk.json`, or `-c key=value` on the command line), parsed
  * and validated in this one place. Everything downstream receives a typed {@link StackConfig}.
  */
-import { engineConfigSchema, formatPath } from '@incident-pilot/core';
+import { engineConfigSchema, formatPath, SEVERITIES } from '@incident-pilot/core';
 import * as z from 'zod';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -21,6 +21,19 @@ const fromJsonString = (value: unknown): unknown => {
 };
 const int = (min: number, max: number) => z.preprocess(fromJsonString, z.number().int().min(min).max(max));
 const bool = z.preprocess(fromJsonString, z.boolean());
+const httpsUrl = z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default('');
+const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS Region');
+const awsRegion = z.union([z.literal(''), regionName]);
+
+/** Geographies of Bedrock's system-defined (cross-Region) inference profiles: `<geography>.<model id>`. */
+const PROFILE_GEOGRAPHIES = ['us', 'us-gov', 'eu', 'apac', 'jp', 'au', 'ca', 'global'];
+
+/** `eu.anthropic.claude-…` → `{ geography: 'eu', modelId: 'anthropic.claude-…' }`; a model id → undefined. */
+export function inferenceProfileOf(id: string): { geography: string; modelId: string } | undefined {
+  const dot = id.indexOf('.');
+  const geography = id.slice(0, dot);
+  return dot > 0 && PROFILE_GEOGRAPHIES.includes(geography) ? { geography, modelId: id.slice(dot + 1) } : undefined;
+}
 
 export const configSchema = z.object({
   /** Deployment stage; part of the stack name (`IncidentPilot-<stage>`) and of alarm names. */
@@ -62,19 +75,61 @@ export const configSchema = z.object({
   updateMinSeconds: int(0, 86_400).default(300),
   /** Rule thresholds, passed to the functions as `INCIDENT_PILOT_ENGINE_CONFIG`. */
   engineConfig: z.preprocess(fromJsonString, z.record(z.string(), z.unknown())).default({}),
-  /** Optional LLM rephrasing; an empty provider means templated narration only. */
+  /** Optional LLM rewording; an empty provider means templated narration only (README: LLM rewording). */
   llm: z
     .preprocess(
       fromJsonString,
       z
         .strictObject({
-          provider: z.enum(['', 'openai', 'anthropic']).default(''),
-          model: z.string().default(''),
-          endpoint: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
+          provider: z.enum(['', 'openai', 'openai-compatible', 'anthropic', 'ollama', 'bedrock']).default(''),
+          /** A model name; for Bedrock a model id or a (cross-Region) inference-profile id. */
+          model: z
+            .string()
+            .regex(/^[\w.:/-]*$/, 'letters, digits and . : / - _ only')
+            .default(''),
+          /** The full URL of the call (HTTP providers). */
+          endpoint: httpsUrl,
+          /** The provider's base URL; for Bedrock an endpoint override (a VPC interface endpoint). */
+          baseUrl: httpsUrl,
+          /** Bedrock: the Region the worker calls (default: the stack's). */
+          region: awsRegion.default(''),
+          /** Bedrock, geographic inference profile (`us.`, `eu.`, …): the Regions it routes requests to. */
+          profileRegions: z.array(regionName).default([]),
+          minSeverity: z.enum(SEVERITIES).default('high'),
+          maxCallsPerHour: int(0, 100_000).default(60),
+          maxTokens: int(256, 200_000).default(4096),
         })
-        .refine((llm) => !llm.provider || llm.model, { path: ['model'], message: 'is required with a provider' }),
+        .superRefine((llm, ctx) => {
+          const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+          if (llm.provider && !llm.model) problem('model', 'is required with a provider');
+          if (llm.provider === 'openai-compatible' && !llm.endpoint && !llm.baseUrl) {
+            problem('baseUrl', 'is required with openai-compatible');
+          }
+          if (llm.endpoint && llm.baseUrl) problem('baseUrl', 'set either it or endpoint, not both');
+          if (llm.provider !== 'bedrock') {
+            if (llm.region) problem('region', 'is for bedrock only');
+            if (llm.profileRegions.length > 0) problem('profileRegions', 'is for bedrock only');
+            return;
+          }
+          if (llm.endpoint) problem('endpoint', 'is not used by bedrock (an endpoint override is baseUrl)');
+          const profile = inferenceProfileOf(llm.model);
+          if (profile && profile.geography !== 'global' && llm.profileRegions.length === 0) {
+            problem('profileRegions', `is required with the inference profile ${llm.model}: the Regions it routes to`);
+          }
+          if (!profile && llm.profileRegions.length > 0) problem('profileRegions', 'is for inference profiles only');
+        }),
     )
-    .default({ provider: '', model: '', endpoint: '' }),
+    .default({
+      provider: '',
+      model: '',
+      endpoint: '',
+      baseUrl: '',
+      region: '',
+      profileRegions: [],
+      minSeverity: 'high',
+      maxCallsPerHour: 60,
+      maxTokens: 4096,
+    }),
   /** Log level of the functions' structured logs. */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** AWS X-Ray active tracing on the functions (adds X-Ray permissions and cost). */

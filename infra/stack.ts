@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import type { StackConfig } from './config.js';
 import { PipelineAlarms } from './constructs/alarms.js';
 import { PipelineApi } from './constructs/api.js';
-import { bindQueue, bindSecret, bindTable } from './constructs/bind.js';
+import { bindBedrockModel, bindQueue, bindSecret, bindTable } from './constructs/bind.js';
 import { PipelineDashboard } from './constructs/dashboard.js';
 import { PipelineFunction, type PipelineFunctionProps } from './constructs/pipeline-function.js';
 import { JobQueue } from './constructs/queue.js';
@@ -57,10 +57,16 @@ export class IncidentPilotStack extends Stack {
       INCIDENT_PILOT_LOG_LEVEL: config.logLevel,
     };
     // Only the worker narrates with the LLM (a manual resolve re-renders the templates).
+    const { llm } = config;
     const llmEnvironment = {
-      INCIDENT_PILOT_LLM_PROVIDER: config.llm.provider,
-      INCIDENT_PILOT_LLM_MODEL: config.llm.model,
-      INCIDENT_PILOT_LLM_ENDPOINT: config.llm.endpoint,
+      INCIDENT_PILOT_LLM_PROVIDER: llm.provider,
+      INCIDENT_PILOT_LLM_MODEL: llm.model,
+      INCIDENT_PILOT_LLM_ENDPOINT: llm.endpoint,
+      INCIDENT_PILOT_LLM_BASE_URL: llm.baseUrl,
+      INCIDENT_PILOT_LLM_REGION: llm.region,
+      INCIDENT_PILOT_LLM_MIN_SEVERITY: llm.minSeverity,
+      INCIDENT_PILOT_LLM_MAX_CALLS_PER_HOUR: String(llm.maxCallsPerHour),
+      INCIDENT_PILOT_LLM_MAX_TOKENS: String(llm.maxTokens),
     };
     const fn = (id: string, description: string, extra: Partial<PipelineFunctionProps>) =>
       new PipelineFunction(this, id, {
@@ -124,7 +130,12 @@ export class IncidentPilotStack extends Stack {
     });
     bindQueue(worker.function, jobs.queue, ['SendMessage']);
     bindSecret(worker.function, 'INCIDENT_PILOT_SLACK_SECRET_ARN', secrets.slackWebhook);
-    bindSecret(worker.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
+    if (llm.provider === 'bedrock') {
+      // The role signs the calls: no key to read, and InvokeModel on exactly the configured model.
+      bindBedrockModel(worker.function, { modelId: llm.model, region: llm.region, profileRegions: llm.profileRegions });
+    } else {
+      bindSecret(worker.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
+    }
     // Also grants the consumer actions (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes/Url).
     worker.function.addEventSource(
       new SqsEventSource(jobs.queue, {

@@ -3,6 +3,7 @@
  * cold start (per process locally) and shared by every invocation. What only the worker needs (sinks,
  * LLM) is wired in delivery.ts, so the HTTP functions' bundles do not carry it.
  */
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -46,6 +47,8 @@ export interface RootOverrides {
   sqs?: SQSClient;
   secrets?: SecretsManagerClient;
   fetch?: typeof globalThis.fetch;
+  /** The worker's Bedrock client (LLM provider `bedrock`). */
+  bedrock?: BedrockRuntimeClient;
   /** Where the stdout sink writes. */
   write?: (text: string) => void;
   now?: () => number;

@@ -2,14 +2,22 @@
  * The worker's half of the composition root: the sinks and the narrator. Kept apart so that only the
  * worker's bundle carries Slack, stdout and LLM code.
  */
-import type { Incident, Sink } from '@incident-pilot/core';
-import { createLlmNarrator, createSlackSink, createStdoutSink, type LlmNarrator } from '@incident-pilot/sinks';
+import type { Incident, NarrationRequest, Sink } from '@incident-pilot/core';
+import {
+  createLlmClient,
+  createLlmNarrator,
+  createSlackSink,
+  createStdoutSink,
+  type LlmNarrator,
+  type LlmProviderName,
+  type NarrationFallback,
+} from '@incident-pilot/sinks';
 import type { Root } from './composition.js';
 
 export interface Delivery {
   sinks(): Promise<Sink[]>;
-  /** The templated narration, rephrased by the LLM when one is configured. */
-  narrate(incident: Incident): Promise<string>;
+  /** The templated narration, reworded by the LLM when one is configured and the narrator finds it due. */
+  narrate(incident: Incident, request?: NarrationRequest): Promise<string>;
 }
 
 const isUrl = (s: string) => /^https?:\/\//.test(s);
@@ -32,15 +40,49 @@ export function createDelivery(root: Root): Delivery {
     return isUrl(url) ? url : '';
   };
 
-  const llm = async () => {
-    narrator ??= createLlmNarrator({
-      provider: env.INCIDENT_PILOT_LLM_PROVIDER as 'openai' | 'anthropic',
-      endpoint: env.INCIDENT_PILOT_LLM_ENDPOINT,
-      model: env.INCIDENT_PILOT_LLM_MODEL,
-      apiKey: env.INCIDENT_PILOT_LLM_SECRET_ARN
+  // One JSON line per discarded rewording, in CloudWatch embedded metric format: the line is the log
+  // entry with its reason, and `narrationRejected` / `narrationFailed` become metrics (namespace
+  // IncidentPilot, dimension provider) without an agent or an API call.
+  const counted = (metric: string) => ({
+    _aws: {
+      Timestamp: root.now(),
+      CloudWatchMetrics: [
+        { Namespace: 'IncidentPilot', Dimensions: [['provider']], Metrics: [{ Name: metric, Unit: 'Count' }] },
+      ],
+    },
+    [metric]: 1,
+  });
+  const onFallback = ({ kind, reason, provider }: NarrationFallback) => {
+    if (kind === 'rejected') root.log.warn('narration rejected', { provider, reason, ...counted('narrationRejected') });
+    else if (kind === 'failed') root.log.warn('narration failed', { provider, reason, ...counted('narrationFailed') });
+    else root.log.info('narration kept templated', { provider, reason });
+  };
+
+  const llm = async (provider: LlmProviderName) => {
+    if (narrator) return narrator;
+    const apiKey =
+      env.INCIDENT_PILOT_LLM_SECRET_ARN && provider !== 'bedrock' && provider !== 'ollama'
         ? await root.secret(env.INCIDENT_PILOT_LLM_SECRET_ARN)
-        : env.INCIDENT_PILOT_LLM_API_KEY,
-      fetch,
+        : env.INCIDENT_PILOT_LLM_API_KEY;
+    const client = createLlmClient(
+      {
+        provider,
+        model: env.INCIDENT_PILOT_LLM_MODEL,
+        endpoint: env.INCIDENT_PILOT_LLM_ENDPOINT,
+        baseUrl: env.INCIDENT_PILOT_LLM_BASE_URL,
+        region: env.INCIDENT_PILOT_LLM_REGION,
+        apiKey,
+      },
+      { fetch, bedrock: overrides.bedrock },
+    );
+    narrator = createLlmNarrator({
+      client,
+      minSeverity: env.INCIDENT_PILOT_LLM_MIN_SEVERITY,
+      maxCallsPerHour: env.INCIDENT_PILOT_LLM_MAX_CALLS_PER_HOUR,
+      maxTokens: env.INCIDENT_PILOT_LLM_MAX_TOKENS,
+      now: root.now,
+      secrets: [apiKey],
+      onFallback,
     });
     return narrator;
   };
@@ -53,10 +95,11 @@ export function createDelivery(root: Root): Delivery {
       if (url) sinks.push(createSlackSink({ webhookUrl: url, fetch }));
       return sinks;
     },
-    async narrate(incident) {
+    async narrate(incident, request) {
       const templated = await root.narrate(incident);
-      if (!env.INCIDENT_PILOT_LLM_PROVIDER) return templated;
-      return (await llm()).rephrase(incident, templated);
+      const provider = env.INCIDENT_PILOT_LLM_PROVIDER;
+      if (!provider) return templated;
+      return (await llm(provider)).rephrase(incident, templated, request);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { engineConfigSchema, formatPath } from '@incident-pilot/core';
+import { engineConfigSchema, formatPath, SEVERITIES } from '@incident-pilot/core';
 import * as z from 'zod';
 
 const flag = z
@@ -17,6 +17,8 @@ const jsonObject = z
       return z.NEVER;
     }
   });
+
+const httpUrl = z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default('');
 
 /**
  * Every environment variable the functions read, parsed once at cold start. In AWS the stack sets
@@ -53,20 +55,69 @@ export const envSchema = z.object({
   INCIDENT_PILOT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** `1` silences the stdout sink. */
   INCIDENT_PILOT_QUIET: flag,
-  /** Optional LLM rephrasing of the templated narration; empty provider = templates only. */
-  INCIDENT_PILOT_LLM_PROVIDER: z.enum(['', 'openai', 'anthropic']).default(''),
+  /** Optional LLM rewording of the templated narration; empty provider = templates only (README: LLM). */
+  INCIDENT_PILOT_LLM_PROVIDER: z
+    .enum(['', 'openai', 'openai-compatible', 'anthropic', 'ollama', 'bedrock'])
+    .default(''),
+  /** Model name; for Bedrock a model id or an inference-profile id. */
   INCIDENT_PILOT_LLM_MODEL: z.string().default(''),
-  INCIDENT_PILOT_LLM_ENDPOINT: z.string().default(''),
+  /** The full URL of the call (chat-completions, messages or /api/chat). */
+  INCIDENT_PILOT_LLM_ENDPOINT: httpUrl,
+  /** The provider's base URL (the call's path is appended); for Bedrock an endpoint override. */
+  INCIDENT_PILOT_LLM_BASE_URL: httpUrl,
   INCIDENT_PILOT_LLM_API_KEY: z.string().default(''),
   INCIDENT_PILOT_LLM_SECRET_ARN: z.string().default(''),
+  /** Bedrock only: the region of the model (default: the function's). */
+  INCIDENT_PILOT_LLM_REGION: z.string().default(''),
+  /** Incidents below this severity are never sent to the LLM. */
+  INCIDENT_PILOT_LLM_MIN_SEVERITY: z.enum(SEVERITIES).default('high'),
+  /** LLM calls per rolling hour per process; beyond, templates. 0 = none. */
+  INCIDENT_PILOT_LLM_MAX_CALLS_PER_HOUR: z.coerce.number().int().min(0).default(60),
+  /** Tokens one call may use (prompt and answer); a larger report stays templated. */
+  INCIDENT_PILOT_LLM_MAX_TOKENS: z.coerce.number().int().min(256).max(200_000).default(4096),
 });
 
 export type Env = z.output<typeof envSchema>;
 
+type LlmVariable = keyof Env & `INCIDENT_PILOT_LLM_${string}`;
+
+/** Combinations of the LLM variables that cannot work, each naming the variable to fix. */
+function llmProblems(env: Env): [LlmVariable, string][] {
+  const provider = env.INCIDENT_PILOT_LLM_PROVIDER;
+  if (!provider) return [];
+  const problems: [LlmVariable, string][] = [];
+  const is = `with INCIDENT_PILOT_LLM_PROVIDER=${provider}`;
+  if (!env.INCIDENT_PILOT_LLM_MODEL) problems.push(['INCIDENT_PILOT_LLM_MODEL', `is required ${is}`]);
+  if (env.INCIDENT_PILOT_LLM_ENDPOINT && env.INCIDENT_PILOT_LLM_BASE_URL) {
+    problems.push(['INCIDENT_PILOT_LLM_BASE_URL', 'set either it or INCIDENT_PILOT_LLM_ENDPOINT, not both']);
+  }
+  if (provider === 'openai-compatible' && !env.INCIDENT_PILOT_LLM_ENDPOINT && !env.INCIDENT_PILOT_LLM_BASE_URL) {
+    problems.push(['INCIDENT_PILOT_LLM_BASE_URL', `is required ${is} (e.g. http://localhost:8000/v1)`]);
+  }
+  if (provider === 'bedrock') {
+    // Bedrock signs with the function's role; a key here is a configuration mistake, not a fallback.
+    for (const name of ['INCIDENT_PILOT_LLM_API_KEY', 'INCIDENT_PILOT_LLM_ENDPOINT'] as const) {
+      if (env[name]) problems.push([name, `is not used ${is} (the role signs; an endpoint override is BASE_URL)`]);
+    }
+  } else if (env.INCIDENT_PILOT_LLM_REGION) {
+    problems.push(['INCIDENT_PILOT_LLM_REGION', `is for bedrock only, not ${provider}`]);
+  }
+  if (provider === 'ollama' && env.INCIDENT_PILOT_LLM_API_KEY) {
+    problems.push(['INCIDENT_PILOT_LLM_API_KEY', `is not used ${is} (Ollama has no API key)`]);
+  }
+  if (env.INCIDENT_PILOT_LLM_API_KEY && env.INCIDENT_PILOT_LLM_SECRET_ARN) {
+    problems.push(['INCIDENT_PILOT_LLM_API_KEY', 'set either it or INCIDENT_PILOT_LLM_SECRET_ARN, not both']);
+  }
+  return problems;
+}
+
 /** Parses the environment or throws one error naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+  const problems = result.success ? llmProblems(result.data) : [];
+  if (result.success && problems.length === 0) return result.data;
+  const lines = result.success
+    ? problems.map(([name, message]) => `  ${name}: ${message}`)
+    : result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
   throw new Error(`invalid incident-pilot configuration:\n${lines.join('\n')}`);
 }

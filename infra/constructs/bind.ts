@@ -3,10 +3,12 @@
  * actions it calls on that one resource, so a function's permissions are readable next to its wiring
  * (and `grant*ReadWriteData`'s broad action lists never appear).
  */
+import { Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { inferenceProfileOf } from '../config.js';
 import type { PipelineTable } from './tables.js';
 
 /** The DynamoDB API calls the adapter makes on a base table. */
@@ -69,5 +71,42 @@ export function bindSecret(fn: LambdaFunction, env: string, secret: ISecret) {
   fn.addEnvironment(env, secret.secretArn);
   fn.addToRolePolicy(
     new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+  );
+}
+
+export interface BedrockModel {
+  /** A foundation-model id or a system-defined inference-profile id (`eu.anthropic.…`). */
+  readonly modelId: string;
+  /** The Region the function calls; default: the stack's. */
+  readonly region?: string;
+  /** For a geographic inference profile: the Regions it routes requests to. */
+  readonly profileRegions?: readonly string[];
+}
+
+/**
+ * Allows `bedrock:InvokeModel` (which also authorizes Converse) on exactly the configured model. A
+ * foundation model: its ARN. An inference profile: the profile's ARN, plus the underlying foundation
+ * model in each Region the profile routes to — a profile needs both — and those only when called
+ * through that profile (`bedrock:InferenceProfileArn`), so the model cannot be invoked directly.
+ * A `global.` profile routes anywhere: AWS addresses its model by the Region-less ARN.
+ */
+export function bindBedrockModel(fn: LambdaFunction, { modelId, region, profileRegions = [] }: BedrockModel) {
+  const stack = Stack.of(fn);
+  const home = region || stack.region;
+  const modelArn = (r: string, id: string) => `arn:${stack.partition}:bedrock:${r}::foundation-model/${id}`;
+  const profile = inferenceProfileOf(modelId);
+  if (!profile) {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [modelArn(home, modelId)] }));
+    return;
+  }
+  const profileArn = `arn:${stack.partition}:bedrock:${home}:${stack.account}:inference-profile/${modelId}`;
+  fn.addToRolePolicy(new PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [profileArn] }));
+  const regions = profile.geography === 'global' ? [home, ''] : [...new Set(profileRegions)];
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['bedrock:InvokeModel'],
+      resources: regions.map((r) => modelArn(r, profile.modelId)),
+      conditions: { StringEquals: { 'bedrock:InferenceProfileArn': profileArn } },
+    }),
   );
 }

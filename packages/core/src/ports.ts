@@ -207,6 +207,17 @@ export interface IncidentEvent {
 }
 
 /**
+ * What a narration is for, so that the narrator can decide whether it is worth an LLM call: only the
+ * report of an `opened` or a material `updated` event is; a re-render that announces nothing
+ * (`material: false`) and a `resolved` one stay templated.
+ */
+export interface NarrationRequest {
+  event: IncidentEventType;
+  /** For `updated`: whether the change is announced. Default true (an announced update is material). */
+  material?: boolean;
+}
+
+/**
  * Where incidents are announced. `deliver` throws on failure; a TransientError (with
  * `retryAfterSeconds` when the sink said so) means "try again later".
  */

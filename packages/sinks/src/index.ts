@@ -1,4 +1,7 @@
 export * from './escape.js';
-export * from './llm-narrator.js';
+export type { Completion, CompletionRequest, LlmClient, LlmProviderName } from './llm/client.js';
+/** The gate's former name. */
+export { checkRewording, checkRewording as guardRephrase, type GateVerdict } from './llm/gate.js';
+export * from './llm/narrator.js';
 export * from './slack.js';
 export * from './stdout.js';

@@ -3,7 +3,16 @@ import { contextWindowOf } from '../config.js';
 import { type Correlation, correlate, referenceAlert } from '../engine/engine.js';
 import type { Rule } from '../engine/rule.js';
 import { ConflictError, TransientError } from '../errors.js';
-import type { AlertRecord, CorrelationJob, GroupState, JobQueue, Logger, Sink, Store } from '../ports.js';
+import type {
+  AlertRecord,
+  CorrelationJob,
+  GroupState,
+  JobQueue,
+  Logger,
+  NarrationRequest,
+  Sink,
+  Store,
+} from '../ports.js';
 import { type AlertGroup, groupService } from '../schemas/alertmanager.js';
 import { MAX_SERVICE_LENGTH } from '../schemas/context.js';
 import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
@@ -30,7 +39,7 @@ export interface WorkerDeps {
   config: EngineConfig;
   resolvePolicy: ResolvePolicy;
   /** Turns an incident into its report: the templates, optionally rephrased by an LLM. */
-  narrate: (incident: Incident) => Promise<string> | string;
+  narrate: (incident: Incident, request: NarrationRequest) => Promise<string> | string;
   log: Logger;
   now?: () => number;
   pacing?: Pacing;
@@ -96,7 +105,7 @@ async function openIncident(
     : undefined;
   const { incident } = applyAlerts(blank, records, deps.resolvePolicy, delta);
   if (incident.status === 'resolved') incident.timeline = withTimeline(incident, resolvedEntry(incident));
-  incident.narration = await deps.narrate(incident);
+  incident.narration = await deps.narrate(incident, { event: 'opened' });
   // Linked before it exists, so context for its service always finds it (an extra link is harmless).
   await deps.store.linkService(incident.service, state.groupId);
   const created = await deps.store.createIncident(incident);
@@ -163,7 +172,12 @@ async function advance(
 
   if (writeState(next) !== writeState(incident)) {
     next = { ...next, version };
-    next.narration = await deps.narrate(next);
+    // Only an announced revision is worth an LLM call; other re-renders stay templated.
+    const announced = next.lastUpdate?.revision !== incident.lastUpdate?.revision;
+    next.narration = await deps.narrate(
+      next,
+      applied.resolvedNow ? { event: 'resolved' } : { event: 'updated', material: announced },
+    );
     await deps.store.updateIncident(next, incident.version);
   } else {
     next = incident;

@@ -1,0 +1,426 @@
+/**
+ * The grounding gate: an LLM's rewording of the templated report is accepted only if it states
+ * nothing the template does not. It checks literals (ids, commands, numbers kept and none invented)
+ * and claims (durations, times, names, causes, severities, findings and advice). Deliberately strict:
+ * a false rejection costs a plainer message, a false acceptance puts an invented fact in a page.
+ */
+import { compareFindings, type Incident } from '@incident-pilot/core';
+
+export type GateVerdict = { ok: true } | { ok: false; reason: string };
+
+// Commit ids, trace ids, fingerprints: 7+ hex digits with at least one digit (so "decade" is a word).
+const HEX_ID = /\b(?=[a-f]*\d)[0-9a-f]{7,64}\b/gi;
+// Numbers, including decimals; a number inside a longer one does not count as present.
+const NUMBER = /(?<![\d.])\d+(?:\.\d+)?(?![\d]|\.\d)/g;
+const NUMBER_WORDS: Record<string, number> = {
+  zero: 0,
+  one: 1,
+  two: 2,
+  three: 3,
+  four: 4,
+  five: 5,
+  six: 6,
+  seven: 7,
+  eight: 8,
+  nine: 9,
+  ten: 10,
+  eleven: 11,
+  twelve: 12,
+  fifteen: 15,
+  twenty: 20,
+  thirty: 30,
+  forty: 40,
+  fifty: 50,
+  sixty: 60,
+  ninety: 90,
+  hundred: 100,
+  thousand: 1000,
+  dozen: 12,
+  twice: 2,
+  double: 2,
+};
+const UNITS: [RegExp, string][] = [
+  [/^(ms|msecs?|milliseconds?)$/, 'ms'],
+  [/^(s|secs?|seconds?)$/, 's'],
+  [/^(m|mins?|minutes?)$/, 'min'],
+  [/^(h|hrs?|hours?)$/, 'h'],
+  [/^(d|days?)$/, 'd'],
+  [/^(%|percent|per cent|pct)$/, '%'],
+];
+const QUANTITY =
+  /(?<![\w.])(\d+(?:\.\d+)?)\s?(%|percent|per cent|pct|ms|msecs?|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h|days?|d)(?![\w])/gi;
+const CLOCK = /(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d])/g;
+const DATE = /\b\d{4}-\d{2}-\d{2}\b/g;
+const URL = /\bhttps?:\/\/[^\s<>"'`)\]]+/gi;
+// A token with a separator inside (service-name, host.domain, path/part, user@host, snake_case).
+const COMPOUND = /[A-Za-z0-9][\w.\-/:@]*[-_./:@][\w.\-/:@]*[A-Za-z0-9]/g;
+const HANDLE = /(?<![\w.])@[A-Za-z][\w.-]*/g;
+const RELATIVE_TIME =
+  /\b(?:yesterday|today|tonight|last (?:night|week|hour)|this (?:morning|afternoon|evening|week)|[\w-]+ (?:seconds?|minutes?|hours?|days?) ago)\b/gi;
+
+const SEVERITY_WORDS = 'critical|high|medium|low|info|informational|moderate|minor|major|severe|urgent|trivial';
+// Severity *labels* only, so that "latency is high" in prose is not read as one.
+const SEVERITY_LABEL = new RegExp(
+  [
+    `\\[(${SEVERITY_WORDS})\\]`,
+    `\\((${SEVERITY_WORDS})\\)`,
+    `\\b(?:severity|priority|sev)\\s*(?:is|of)?\\s*[:=\\-–—]?\\s*\\**(${SEVERITY_WORDS})\\b`,
+    `\\b(${SEVERITY_WORDS})[\\s-]+(?:severity|priority)\\b`,
+    `^[\\s>*#\\-•\\d.)]*\\**(${SEVERITY_WORDS})\\**\\s*(?::|–|—|\\s-\\s)`,
+  ].join('|'),
+  'gim',
+);
+// Upper case is a label too ("CRITICAL"), in any position.
+const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
+
+const CAUSAL =
+  /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explain(?:s|ed)?|triggered by|introduced by|(?:is|was) behind|the reason|reason for|source of|traced to)\b/i;
+const SOFTENER =
+  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy))\b/i;
+const ADVICE_MARKER =
+  /\b(should|recommend\w*|suggest\w*|consider|advis\w*|try|make sure|ensure|need(?:s)? to|must|please|we advise|it is best)\b/i;
+const IMPERATIVE =
+  /^(roll|rollback|revert|restart|reboot|redeploy|re-deploy|scale|increase|decrease|raise|lower|disable|enable|drain|fail|page|escalate|notify|contact|call|check|inspect|investigate|review|monitor|delete|remove|clear|flush|purge|kill|add|update|upgrade|downgrade|patch|apply|rotate|restore|block|throttle|ignore|run|execute|stop|pause|resume|bump|cordon|evict|terminate|silence|mute|acknowledge|ack|wait)\b/i;
+// A service named as one: "the X service", "service: X".
+const SERVICE_CONTEXTS = [
+  /\b([a-z][\w-]*(?:\.[\w-]+)*)[`'"]?[ \t]+(?:service|svc|microservice|database|db|cluster|api)(?![\w-])/gi,
+  /\bservice[ \t]*:[ \t]*[`'"]?([a-z][\w-]*(?:\.[\w-]+)*)/gi,
+];
+// Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
+// service", "service: X") or a change ("commit X", "version X").
+const NAME_CONTEXTS = [
+  /\b(?:(?:deployed|pushed|committed|authored|merged|shipped|released|made|approved|reviewed|owned) by|author|owner|assignee|assigned to|ping|contact|ask|escalate to|reach out to|team)\s*:?\s+@?([a-z][\w.-]*)/gi,
+  /\b([a-z][\w.-]*)\s+(?:deployed|pushed|committed|merged|shipped|released)\b/gi,
+  /\b(?:alert)\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
+  /\b(?:commit|sha|revision|version|release|tag|build|pr|pull request|ticket)\s*[#:]?\s*[`'"]?([\w][\w.-]*)/gi,
+];
+
+const STOPWORDS = new Set(
+  (
+    'a an the this that these those it its their his her our your my some any no every each all both other another ' +
+    'same whole entire one two of in on at to for from with without into onto over under after before since until ' +
+    'and or but nor so yet if then than as is was were be been being are has have had do does did not also only ' +
+    'just still already very more most less least which who whom whose what when where why how there here'
+  ).split(' '),
+);
+// Words that name things generically; they may precede "service" etc. without naming one.
+const GENERIC = new Set(
+  (
+    'affected alerting failing impacted degraded related main primary backend frontend web slow same upstream ' +
+    'downstream external internal underlying following above below given relevant new recent latest someone ' +
+    'somebody anyone team rule rules alert alerts incident incidents deploy deploys change changes service'
+  ).split(' '),
+);
+// Everyday words that appear in hyphenated prose ("on-call", "follow-up", "high-severity").
+const COMPOUND_PARTS = new Set(
+  (
+    'on call follow up roll back out re run check well known high low medium critical severity priority error ' +
+    'rate time real long short term step by non pre post self in top level end user facing side half full read ' +
+    'write only open first second last next most least per day hour minute date set start root sub multi cross ' +
+    'e g i ie eg vs and or up-to-date to of the at a as is it its'
+  ).split(' '),
+);
+// Words any rewording of a report may use without stating anything new (compared by stem).
+const REPORT_WORDS = new Set(
+  (
+    'step steps next roll back rollback recent change changes found rules firing resolved open went shipped ' +
+    'landed started began fired details summary overview action actions command suggested latest earlier ' +
+    'before after minutes seconds hours slowest latency errors alerts incident service team owner evidence ' +
+    'commit trace traces logs deploy deployed deployment status since currently still about around far ' +
+    'report reported shows showed points most severe first listed below above here'
+  )
+    .split(' ')
+    .map((w) => w.slice(0, 5)),
+);
+// Capitalised words a rewording may use mid-sentence without naming anyone or anything new.
+const CAPITALISED_OK = new Set(
+  (
+    'i utc id ids ok tl dr tldr fyi next status service team alert alerts findings finding summary incident ' +
+    'evidence rule confidence deploy trace log logs what changed note severity steps step changes change ' +
+    'recent key overview details actions action suggested recommended report rules found'
+  ).split(' '),
+);
+
+const lower = (s: string) => s.toLowerCase();
+const words = (s: string) => lower(s).match(/[a-z][a-z'-]*/g) ?? [];
+const clip = (s: string) => (s.length > 60 ? `"${s.slice(0, 57)}..."` : `"${s}"`);
+const reject = (reason: string): GateVerdict => ({ ok: false, reason });
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const hasWord = (text: string, word: string) =>
+  word.length > 1 && new RegExp(`(?<![\\w])${escapeRegExp(word)}(?![\\w])`).test(text);
+
+function containsNumber(text: string, n: string): boolean {
+  return new RegExp(`(?<![\\d.])${n.replace('.', '\\.')}(?![\\d]|\\.\\d)`).test(text);
+}
+
+function unitOf(raw: string): string {
+  const u = lower(raw);
+  return UNITS.find(([pattern]) => pattern.test(u))?.[1] ?? u;
+}
+
+function quantities(text: string): Set<string> {
+  return new Set([...text.matchAll(QUANTITY)].map((m) => `${Number(m[1])} ${unitOf(m[2] ?? '')}`));
+}
+
+/** Sentences (and list items, headings) of a text, each on its own. */
+function sentences(text: string): string[] {
+  return text
+    .split(/\n+/)
+    .flatMap((line) => line.split(/(?<=[.!?])\s+(?=[A-Z`"'*[(])/))
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Severity labels in order of appearance, consecutive repeats merged. */
+function severityLabels(text: string): string[] {
+  const found = new Map<number, string>();
+  for (const m of text.matchAll(SEVERITY_CAPS)) found.set(m.index, lower(m[1] ?? ''));
+  for (const m of text.matchAll(SEVERITY_LABEL)) {
+    const label = m.slice(1).find(Boolean) ?? '';
+    found.set(m.index + m[0].toLowerCase().lastIndexOf(lower(label)), lower(label));
+  }
+  const labels = [...found.entries()].sort(([a], [b]) => a - b).map(([, label]) => label);
+  return labels.filter((l, i) => l !== labels[i - 1]);
+}
+
+/** Lower case, markdown gone, whitespace collapsed: for "is this in the template". */
+const flatten = (s: string) =>
+  lower(s)
+    .replace(/[*_`>#•]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+/** A sentence reduced to what identifies it: no list marker, no closing punctuation. */
+const sentenceKey = (s: string) =>
+  flatten(s)
+    .replace(/^[\s\-\d.)]+/, '')
+    .replace(/[\s.;:!]+$/, '');
+
+/** What the template says, in the forms the checks compare with. */
+interface Source {
+  /** The template, flattened. */
+  flat: string;
+  /** Its sentences, as `sentenceKey` gives them. */
+  sentences: Set<string>;
+  /** The stems of its words. */
+  stems: Set<string>;
+  /** Commands and identifiers it quotes, which a rewording must keep. */
+  literals: string[];
+  /** The findings' suggested commands it quotes. */
+  suggestions: string[];
+}
+
+// Words are compared by their first five letters, so that "deployed" matches "deploy".
+const stem = (w: string) => w.slice(0, 5);
+
+function sourceOf(incident: Incident, templated: string): Source {
+  const quoted = (s: string) => s.trim() !== '' && templated.includes(s);
+  const candidates = [
+    incident.id,
+    incident.previousIncidentId ?? '',
+    ...incident.alerts.map((a) => a.fingerprint),
+    ...incident.findings.flatMap((f) => [f.suggestion, ...f.evidence.map((e) => e.ref)]),
+  ];
+  return {
+    flat: flatten(templated),
+    sentences: new Set(sentences(templated).map(sentenceKey)),
+    stems: new Set(words(templated).map(stem)),
+    literals: [...new Set(candidates)].filter(quoted),
+    suggestions: incident.findings.map((f) => f.suggestion).filter(quoted),
+  };
+}
+
+/**
+ * What a sentence of the rewording claims beyond repeating the template: suggested commands, quoted
+ * template text and whole template sentences are removed (repeating is never a new claim, even when
+ * the repeated text is an alert annotation full of instructions; a fragment of one can be).
+ */
+function claimText(sentence: string, source: Source): string {
+  if (source.sentences.has(sentenceKey(sentence))) return '';
+  let text = sentence;
+  for (const literal of source.literals) text = text.split(literal).join(' ');
+  text = text.replace(/(["'`“‘])([^"'`”’]{3,}?)(["'`”’])/g, (all, _open, inner: string) =>
+    source.flat.includes(flatten(inner)) ? ' ' : all,
+  );
+  const key = sentenceKey(text);
+  return key && !source.sentences.has(key) ? text : '';
+}
+
+/** The words of a claim that carry meaning. */
+const contentWords = (text: string) => words(text).filter((w) => w.length > 3 && !STOPWORDS.has(w));
+
+type Check = (incident: Incident, templated: string, rewording: string, source: Source) => GateVerdict;
+
+/** Every finding, in the template's order, and the severity labels exactly as the template's. */
+const checkFindings: Check = (incident, templated, rewording) => {
+  // The template lists findings most severe first; each must follow the previous one in the rewording.
+  const findings = [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
+  let from = 0;
+  for (const [i, f] of findings.entries()) {
+    const at = rewording.indexOf(f.suggestion, from);
+    if (at >= 0) {
+      from = at + f.suggestion.length;
+      continue;
+    }
+    return rewording.includes(f.suggestion)
+      ? reject(`answer changed the order of the findings at finding ${i + 1} (${f.ruleId})`)
+      : reject(`answer dropped finding ${i + 1} (${f.ruleId})`);
+  }
+  const expected = severityLabels(templated);
+  const actual = severityLabels(rewording);
+  if (expected.join(',') !== actual.join(',')) {
+    const at = expected.findIndex((label, i) => actual[i] !== label);
+    return reject(
+      `answer changed a severity label: ${actual[at] ?? 'none'} where the report says ${expected[at] ?? 'none'}`,
+    );
+  }
+  return { ok: true };
+};
+
+/** Identifiers, commands and numbers kept; no number, quantity, time, date, link or handle invented. */
+const checkLiterals: Check = (_incident, templated, rewording, { literals }) => {
+  for (const literal of literals) {
+    if (!rewording.includes(literal)) return reject(`answer dropped ${clip(literal)}`);
+  }
+  const source = lower(templated);
+  const answer = lower(rewording);
+  for (const id of new Set(source.match(HEX_ID))) {
+    if (!answer.includes(id)) return reject(`answer dropped identifier ${id}`);
+  }
+  for (const id of new Set(answer.match(HEX_ID))) {
+    if (!source.includes(id)) return reject(`answer introduced identifier ${id}`);
+  }
+  for (const n of new Set(templated.match(NUMBER))) {
+    if (!containsNumber(rewording, n)) return reject(`answer dropped the number ${n}`);
+  }
+  for (const n of new Set(rewording.match(NUMBER))) {
+    if (!containsNumber(templated, n)) return reject(`answer introduced the number ${n}`);
+  }
+  const templateNumbers = new Set((templated.match(NUMBER) ?? []).map(Number));
+  for (const w of new Set(words(rewording))) {
+    const value = NUMBER_WORDS[w];
+    if (value !== undefined && !templateNumbers.has(value)) return reject(`answer introduced the number "${w}"`);
+  }
+  const known = quantities(templated);
+  for (const q of quantities(rewording)) {
+    if (!known.has(q)) return reject(`answer introduced the quantity "${q}"`);
+  }
+  for (const pattern of [CLOCK, DATE, URL, HANDLE, RELATIVE_TIME]) {
+    for (const token of rewording.match(pattern) ?? []) {
+      if (!source.includes(lower(token))) return reject(`answer introduced ${clip(token)}`);
+    }
+  }
+  return { ok: true };
+};
+
+/** Names: services, hosts, people. A name the template does not contain is an invented one. */
+const checkNames: Check = (incident, templated, rewording) => {
+  const source = lower(templated);
+  const vocabulary = new Set(words(templated));
+  const known = (w: string) => vocabulary.has(lower(w)) || source.includes(lower(w));
+  for (const raw of rewording.match(COMPOUND) ?? []) {
+    const token = raw.replace(/[.:]+$/, '');
+    if (known(token) || /^[\d.:\-TZ]+$/.test(token)) continue;
+    // Prose compounds ("on-call", "high-severity") are made of words; names have a part no text has.
+    const parts = lower(token).split(/[-/.]/);
+    const prose =
+      /^[\w./-]+$/.test(token) && parts.every((p) => vocabulary.has(p) || COMPOUND_PARTS.has(p) || hasWord(source, p));
+    if (!prose) return reject(`answer introduced the name ${clip(token)}`);
+  }
+  const plain = rewording.replace(/[*`]/g, '');
+  // A service must be one the template names as a service (a known team name is not one).
+  const services = new Set([lower(incident.service)]);
+  for (const pattern of SERVICE_CONTEXTS) {
+    for (const m of templated.replace(/[*`]/g, '').matchAll(pattern)) services.add(lower(m[1] ?? ''));
+  }
+  for (const pattern of SERVICE_CONTEXTS) {
+    for (const m of plain.matchAll(pattern)) {
+      const name = lower(m[1] ?? '');
+      const ordinary = STOPWORDS.has(name) || GENERIC.has(name) || name.endsWith('ly');
+      if (name && !ordinary && !services.has(name)) return reject(`answer introduced the service ${clip(name)}`);
+    }
+  }
+  for (const pattern of NAME_CONTEXTS) {
+    for (const m of plain.matchAll(pattern)) {
+      const name = lower((m[1] ?? '').replace(/[.-]+$/, ''));
+      const ordinary = STOPWORDS.has(name) || GENERIC.has(name) || name.endsWith('ly');
+      if (name && !ordinary && !known(name)) return reject(`answer introduced the name ${clip(name)}`);
+    }
+  }
+  for (const sentence of sentences(rewording)) {
+    // Capitals are names (people, products, places) except where any word may start with one.
+    for (const m of sentence.matchAll(/(?<![\w.:/-])([A-Z][a-z]+|[A-Z]{2,})(?![\w-])/g)) {
+      const w = m[1] ?? '';
+      const opensPhrase = /^[^A-Za-z]*$|[:;—–|(*"]\s*$|\s-\s*$|[[(][^\])]*[\])]\s*$/.test(sentence.slice(0, m.index));
+      if (opensPhrase || known(w) || STOPWORDS.has(lower(w)) || CAPITALISED_OK.has(lower(w))) continue;
+      return reject(`answer introduced the name ${clip(w)}`);
+    }
+  }
+  return { ok: true };
+};
+
+/** Statements, causes, softened urgency and advice: allowed only where the template makes them. */
+const checkClaims: Check = (incident, templated, rewording, source) => {
+  // What states a causal link: a finding's summary (its quoted data excluded: a log line is not a
+  // finding) or its suggestion ("roll it back if it is the cause").
+  const causalStatements = incident.findings
+    .filter((f) => templated.includes(f.suggestion))
+    .flatMap((f) => [f.summary.replace(/"[^"]*"/g, ' '), f.suggestion])
+    .filter((s) => CAUSAL.test(s.replace(/-/g, ' ')))
+    .map((s) => new Set(words(s).map(stem)));
+  const all = sentences(rewording);
+  for (const [i, sentence] of all.entries()) {
+    const claim = claimText(sentence, source);
+    if (!claim.trim()) continue;
+    const spaced = claim.replace(/-/g, ' ');
+    const content = contentWords(spaced);
+    if (CAUSAL.test(spaced)) {
+      // Every word of a causal sentence (cause and effect) must come from one finding stating the link.
+      const terms = content.filter((w) => !CAUSAL.test(w)).map(stem);
+      const supported = causalStatements.some((own) => terms.length > 0 && terms.every((t) => own.has(t)));
+      if (!supported) return reject(`answer states a cause no finding states: ${clip(sentence.trim())}`);
+    }
+    const softened = SOFTENER.exec(spaced);
+    if (softened && !source.flat.includes(lower(softened[0]))) {
+      return reject(`answer softens the incident: ${clip(softened[0])}`);
+    }
+    const text = claim.trim().replace(/^[\s>*#\-•\d.)[\]]+/, '');
+    const introducesNext = /:\s*$/.test(text);
+    const heading = introducesNext || (text.split(/\s+/).length <= 4 && !IMPERATIVE.test(text));
+    const advice = IMPERATIVE.test(text) || (!heading && ADVICE_MARKER.test(text));
+    // Advice must carry a suggested command, on its line or (after a colon) on the next.
+    const carried = [sentence, introducesNext ? (all[i + 1] ?? '') : ''];
+    if (advice && !source.suggestions.some((s) => carried.some((c) => c.includes(s)))) {
+      return reject(`answer gives advice that is not a suggestion of the report: ${clip(sentence.trim())}`);
+    }
+  }
+  return { ok: true };
+};
+
+/** A sentence made mostly of words the report never uses says something the report does not. */
+const checkStatements: Check = (_incident, _templated, rewording, source) => {
+  for (const sentence of sentences(rewording)) {
+    const content = contentWords(claimText(sentence, source).replace(/-/g, ' '));
+    const unknown = content.filter((w) => !source.stems.has(stem(w)) && !REPORT_WORDS.has(stem(w)));
+    if (content.length >= 3 && unknown.length * 2 > content.length) {
+      return reject(`answer adds a statement the report does not make: ${clip(sentence.trim())}`);
+    }
+  }
+  return { ok: true };
+};
+
+/**
+ * Accepts a rewording only if it keeps every finding (in order, severity unchanged), every
+ * identifier, number and command of the template, and states no number, duration, time, name,
+ * cause, reassurance or advice that the template does not.
+ */
+export function checkRewording(incident: Incident, templated: string, rewording: string): GateVerdict {
+  if (!rewording.trim()) return reject('empty answer');
+  if (rewording.length > Math.max(2000, templated.length * 3)) return reject('answer too long');
+  const source = sourceOf(incident, templated);
+  for (const check of [checkFindings, checkLiterals, checkNames, checkClaims, checkStatements]) {
+    const verdict = check(incident, templated, rewording, source);
+    if (!verdict.ok) return verdict;
+  }
+  return { ok: true };
+}
