@@ -66,7 +66,7 @@ async function settle(sent: number, deadline: number): Promise<void> {
   }
 }
 
-console.log(`alerts  RSS      heap     data dir   (one-alert webhooks into ${groups} groups)`);
+console.log(`alerts  RSS      heap     external data dir   (one-alert webhooks into ${groups} groups)`);
 const started = Date.now();
 for (let sent = 0; sent < alerts; ) {
   const end = Math.min(alerts, sent + batch);
@@ -104,8 +104,10 @@ for (let sent = 0; sent < alerts; ) {
   );
   sent = end;
   await settle(sent, Date.now() + 120_000);
-  const { rss, heapUsed } = process.memoryUsage();
-  console.log(`${String(sent).padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(dirSize(dataDir))}`);
+  const { rss, heapUsed, external } = process.memoryUsage();
+  console.log(
+    `${String(sent).padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir))}`,
+  );
 }
 console.log(`received ${(await stats()).alertsReceived} alerts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 await stack.stop();
