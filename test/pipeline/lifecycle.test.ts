@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   type AlertRecord,
   applyAlerts,
+  belongsTo,
   groupIdOf,
   type Incident,
   incidentIdOf,
@@ -238,8 +239,28 @@ describe('incident lifecycle for very large groups', () => {
     const records = many(MAX_TRACKED_ALERTS + 20_000);
     const { incident } = applyAlerts(blank(), records, 'all', { added: 20_000, resolved: 0 });
     // Well inside DynamoDB's 400 KB item limit, with room for findings, narration and timeline.
-    expect(JSON.stringify(incident).length).toBeLessThan(60_000);
+    expect(JSON.stringify(incident).length).toBeLessThan(25_000);
     expect(incident.alertCount).toBe(MAX_TRACKED_ALERTS + 20_000);
+  });
+
+  it('takes a late firing record of an overflow alert for part of the closed incident, not a new one', () => {
+    const opened = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'all', { added: 10, resolved: 0 }).incident;
+    const closed = applyAlerts(opened, many(MAX_TRACKED_ALERTS + 10, 'resolved'), 'all', { added: 0, resolved: 10 });
+    const [lateOverflow] = many(MAX_TRACKED_ALERTS + 10).slice(-1);
+    if (!lateOverflow) throw new Error('no record');
+
+    expect(closed.incident.status).toBe('resolved');
+    expect(belongsTo(closed.incident, lateOverflow)).toBe(true);
+    expect(belongsTo(closed.incident, { ...lateOverflow, startsAt: '2026-11-25T05:00:00Z' })).toBe(false);
+  });
+
+  it("resolves on an overflow alert's resolution under policy any", () => {
+    const opened = applyAlerts(blank(), many(MAX_TRACKED_ALERTS + 10), 'any', { added: 10, resolved: 0 }).incident;
+
+    const { incident } = applyAlerts(opened, [], 'any', { added: 0, resolved: 1 });
+
+    expect(incident).toMatchObject({ status: 'resolved', resolution: 'any_alert_resolved' });
+    expect(incident.resolvedAt).not.toBeNull();
   });
 
   it('resolves an overflowing incident only when the group itself resolves', () => {

@@ -25,7 +25,7 @@ const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1
 // MAX_TRACKED_ALERTS are listed. Alerts past that are kept as one small item each outside the incident
 // (see `OverflowRepository`), which only holds their counts; such an incident resolves when the group
 // does, as with `max_alerts`.
-export const MAX_TRACKED_ALERTS = 200;
+export const MAX_TRACKED_ALERTS = 50;
 const DETAILED_ALERTS = 20;
 
 /**
@@ -103,9 +103,11 @@ export function groupFromRecords(records: AlertRecord[]): AlertGroup {
 
 /** True when the record is about an alert the incident already holds (not a later recurrence of it). */
 export function belongsTo(incident: Incident, record: AlertRecord): boolean {
-  return incident.alerts.some(
+  const listed = incident.alerts.some(
     (a) => a.fingerprint === record.fingerprint && Date.parse(record.startsAt) <= ms(a.endsAt),
   );
+  // Overflow alerts are not listed: one that started before the incident closed was part of it.
+  return listed || ((incident.overflowCount ?? 0) > 0 && Date.parse(record.startsAt) <= ms(incident.resolvedAt));
 }
 
 export interface Applied {
@@ -176,8 +178,10 @@ export function applyAlerts(
   const unseenStillFiring = (truncatedAlerts > 0 || overflowCount > 0) && latest?.groupStatus !== 'resolved';
   const resolves =
     list.length > 0 &&
-    (policy === 'any' ? resolvedAlerts.length > 0 : resolvedAlerts.length === list.length && !unseenStillFiring);
-  const resolvedAt = resolves ? resolvedAlerts.map((a) => a.endsAt ?? a.lastSeenAt).reduce(maxIso) : null;
+    (policy === 'any' ? resolvedAlerts.length + overflowResolved > 0 : resolvedAlerts.length === list.length && !unseenStillFiring);
+  const ends = resolvedAlerts.map((a) => a.endsAt ?? a.lastSeenAt);
+  // Only overflow alerts resolved (policy `any`): the notification that said so is the time.
+  const resolvedAt = resolves ? (ends.length > 0 ? ends.reduce(maxIso) : lastSeenAt) : null;
   return {
     resolvedNow: resolves,
     incident: {
