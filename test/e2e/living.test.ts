@@ -41,7 +41,9 @@ describe('living incidents (local stack + fake Slack)', () => {
     slack = await startCaptureServer();
     stack = await startTestStack({ env: { INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook`, ...env } });
   };
-  const messages = () => slackMessages(slack);
+  /** Each Slack message's type, with its whole body as text to search. */
+  const messages = () =>
+    slackMessages(slack).map((m, i) => ({ ...m, text: slack.requests[i]?.body.toString('utf8') ?? '' }));
   const incident = async () => (await stack.api('/api/incidents?limit=1')).body.incidents?.[0];
 
   it('alert first, context later: one update with the new findings, and the timeline says so', async () => {

@@ -139,11 +139,10 @@ export async function startCaptureServer(options: { defaultResponse?: CannedResp
 /** The Slack messages received, as `opened`/`updated`/`resolved` with the incident id they name. */
 export function slackMessages(
   slack: CaptureServer,
-): { type: 'opened' | 'updated' | 'resolved'; incidentId: string | undefined; text: string }[] {
+): { type: 'opened' | 'updated' | 'resolved'; incidentId: string | undefined }[] {
   return slack.requests.map((r) => {
     const { text } = r.json() as { text: string };
     return {
-      text: JSON.stringify(r.json()),
       type: text.startsWith('Resolved:') ? 'resolved' : text.startsWith('Update') ? 'updated' : 'opened',
       incidentId: /inc-[0-9a-f]{12}/.exec(text)?.[0],
     };

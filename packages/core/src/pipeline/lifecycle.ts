@@ -178,7 +178,9 @@ export function applyAlerts(
   const unseenStillFiring = (truncatedAlerts > 0 || overflowCount > 0) && latest?.groupStatus !== 'resolved';
   const resolves =
     list.length > 0 &&
-    (policy === 'any' ? resolvedAlerts.length + overflowResolved > 0 : resolvedAlerts.length === list.length && !unseenStillFiring);
+    (policy === 'any'
+      ? resolvedAlerts.length + overflowResolved > 0
+      : resolvedAlerts.length === list.length && !unseenStillFiring);
   const ends = resolvedAlerts.map((a) => a.endsAt ?? a.lastSeenAt);
   // Only overflow alerts resolved (policy `any`): the notification that said so is the time.
   const resolvedAt = resolves ? (ends.length > 0 ? ends.reduce(maxIso) : lastSeenAt) : null;
