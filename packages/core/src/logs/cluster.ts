@@ -34,6 +34,9 @@ export interface LogTemplate {
   indices: number[];
 }
 
+/** Templates that may merge across chunks share their length and first word. */
+const routeOf = (tokens: readonly string[]) => `${tokens.length} ${isVariable(tokens[0] ?? '') ? WILDCARD : tokens[0]}`;
+
 interface Entry {
   tokens: string[];
   indices: number[];
@@ -43,7 +46,7 @@ interface Entry {
 class TemplateTable {
   readonly entries: Entry[] = [];
   private readonly byText = new Map<string, Entry>();
-  private readonly byLength = new Map<number, Entry[]>();
+  private readonly byRoute = new Map<string, Entry[]>();
   private overflow: Entry | undefined;
 
   constructor(private readonly cap: number) {}
@@ -55,7 +58,8 @@ class TemplateTable {
   find(template: string, tokens: string[], laterChunk: boolean): Entry {
     const same = this.byText.get(template);
     if (same) return same;
-    const peers = this.byLength.get(tokens.length) ?? [];
+    const route = routeOf(tokens);
+    const peers = this.byRoute.get(route) ?? [];
     if (laterChunk) {
       const peer = peers.find((e) => e.tokens.every((t, i) => t === tokens[i] || isVariable(t) || isVariable(tokens[i] ?? '')));
       if (peer) {
@@ -70,7 +74,7 @@ class TemplateTable {
     this.entries.push(entry);
     this.byText.set(template, entry);
     peers.push(entry);
-    this.byLength.set(tokens.length, peers);
+    this.byRoute.set(route, peers);
     return entry;
   }
 
@@ -88,13 +92,14 @@ class TemplateTable {
     this.entries.length = 0;
     this.entries.push(...keep.filter((e) => e !== this.overflow), this.overflow);
     this.byText.clear();
-    this.byLength.clear();
+    this.byRoute.clear();
     for (const entry of this.entries) {
       if (entry === this.overflow) continue;
       this.byText.set(entry.tokens.join(' '), entry);
-      const peers = this.byLength.get(entry.tokens.length) ?? [];
+      const route = routeOf(entry.tokens);
+      const peers = this.byRoute.get(route) ?? [];
       peers.push(entry);
-      this.byLength.set(entry.tokens.length, peers);
+      this.byRoute.set(route, peers);
     }
     this.overflow.indices.sort((a, b) => a - b);
   }
@@ -110,9 +115,7 @@ function mineChunk(seqs: readonly Sequence[]): string[][] {
   });
   const templateOf: string[][] = new Array(seqs.length);
   for (const [length, members] of byLength) {
-    const { groupOf, templates } = mineSameLength(seqs, members, length);
-    const split = templates.map((t) => (length === 0 ? [] : t.split(' ')));
-    for (const m of members) templateOf[m] = split[groupOf.get(m) as number] as string[];
+    for (const [m, tokens] of mineSameLength(seqs, members, length)) templateOf[m] = tokens;
   }
   return templateOf;
 }

@@ -1,9 +1,9 @@
 /**
- * Groups distinct typed token sequences into templates by token frequency, after Brain (Yu et al., 2023):
- * within sequences of the same length, the words of one template all occur as often as the template does,
- * so each sequence's largest set of equally frequent words is its template's core; sequences sharing a
- * core form a group, and the other columns of a group are split on when their words repeat like event
- * words, or become `<*>` when they vary like values.
+ * Groups distinct typed token sequences of one length into templates by token frequency, after Brain
+ * (Yu et al., 2023). The words of one template occur as often as the template does, so a sequence's
+ * largest set of equally frequent words is its template's core; sequences sharing a core form a group.
+ * Within a group, a column of differing words is split on when it looks like event words, or becomes
+ * `<*>` when it looks like values (user names, hosts, states).
  */
 import { isVariable, WILDCARD } from './tokens.js';
 
@@ -13,127 +13,124 @@ export interface Sequence {
   weight: number;
 }
 
+/** At most this many distinct words in a column are event words (`opened`/`closed`); more are values. */
+const MAX_EVENT_WORDS = 3;
 const KEY_PREFIX = /^[^=:]*[=:]/;
 
 /**
- * A column is split on when its words look like event words: the first word of a message (as Drain
- * routes on it), or few distinct words, each repeated. Values of one `key=` are data, never split on.
+ * Whether a group should be split on a column of differing words. The first word of a message names the
+ * event (Drain routes on it); elsewhere only a handful of distinct words do. Values of one `key=` are data.
  */
 function isEventColumn(values: Map<string, number>, position: number): boolean {
-  const d = values.size;
-  if (d <= 1) return false;
+  if (values.size <= 1) return false;
   let key: string | undefined;
-  let sameKey = true;
   for (const word of values.keys()) {
     const k = KEY_PREFIX.exec(word)?.[0];
-    if (k === undefined || (key !== undefined && k !== key)) sameKey = false;
+    if (k === undefined || (key !== undefined && k !== key)) return position === 0 || values.size <= MAX_EVENT_WORDS;
     key = k;
   }
-  if (sameKey) return false;
-  if (position === 0 && FIRST) return true;
-  if (d <= MAX_EVENT_WORDS_ANY) return true;
-  if (d > MAX_EVENT_WORDS) return false;
-  for (const w of values.values()) if (w < 2) return false;
-  return true;
+  return false;
 }
 
-export const MAX_EVENT_WORDS_ANY = Number(process.env.T1 ?? 2);
-export const MAX_EVENT_WORDS = Number(process.env.T2 ?? 8);
-const PARENT = process.env.PARENT === '1';
-const FIRST = process.env.FIRST !== '0';
+interface Column {
+  /** Weight of each word seen in the column. */
+  words: Map<string, number>;
+  /** Whether any sequence has a variable there. */
+  variable: boolean;
+}
 
-type Column = { values: Map<string, number>; variable: number };
-
-function columns(seqs: readonly Sequence[], members: readonly number[], length: number, skip: ReadonlySet<number>): Column[] {
-  const cols: Column[] = Array.from({ length }, () => ({ values: new Map(), variable: 0 }));
+function columnsOf(seqs: readonly Sequence[], members: readonly number[], length: number): Column[] {
+  const cols: Column[] = Array.from({ length }, () => ({ words: new Map(), variable: false }));
   for (const m of members) {
     const s = seqs[m] as Sequence;
     for (let p = 0; p < length; p++) {
-      if (skip.has(p)) continue;
       const token = s.tokens[p] as string;
       const col = cols[p] as Column;
-      if (isVariable(token)) col.variable += s.weight;
-      else col.values.set(token, (col.values.get(token) ?? 0) + s.weight);
+      if (isVariable(token)) col.variable = true;
+      else col.words.set(token, (col.words.get(token) ?? 0) + s.weight);
     }
   }
   return cols;
 }
 
 /** The core of a sequence: the positions of its largest set of equally frequent words (ties: more frequent). */
-function core(s: Sequence, freq: readonly Map<string, number>[]): number[] {
-  const byFreq = new Map<number, number[]>();
-  s.tokens.forEach((token, p) => {
-    if (isVariable(token)) return;
-    const f = freq[p]?.get(token) ?? 0;
-    const at = byFreq.get(f);
-    if (at) at.push(p);
-    else byFreq.set(f, [p]);
-  });
-  let best: number[] = [];
-  let bestFreq = -1;
-  for (const [f, positions] of byFreq) {
-    if (positions.length > best.length || (positions.length === best.length && f > bestFreq)) {
-      best = positions;
-      bestFreq = f;
+function coreOf(tokens: readonly string[], cols: readonly Column[]): number[] {
+  const freq = tokens.map((t, p) => (isVariable(t) ? -1 : (cols[p]?.words.get(t) ?? 0)));
+  const positionsWith = new Map<number, number>();
+  for (const f of freq) if (f >= 0) positionsWith.set(f, (positionsWith.get(f) ?? 0) + 1);
+  let best = -1;
+  let bestCount = 0;
+  for (const [f, count] of positionsWith) {
+    if (count > bestCount || (count === bestCount && f > best)) {
+      best = f;
+      bestCount = count;
     }
   }
-  // Words more frequent than the core are constants shared with other templates.
-  return s.tokens.flatMap((token, p) => (!isVariable(token) && (PARENT ? (freq[p]?.get(token) ?? 0) >= bestFreq : (freq[p]?.get(token) ?? 0) === bestFreq) ? [p] : []));
+  const core: number[] = [];
+  freq.forEach((f, p) => {
+    if (f === best) core.push(p);
+  });
+  return core;
+}
+
+interface Group {
+  /** Positions whose word is the same across the group. */
+  fixed: Set<number>;
+  members: number[];
 }
 
 /**
- * Partitions sequences of one length into groups; returns the group of each sequence (by index into
- * `members`) and each group's template.
+ * Partitions sequences of one length (`members`, indexes into `seqs`) into groups; returns each
+ * member's template tokens.
  */
-export function mineSameLength(
-  seqs: readonly Sequence[],
-  members: readonly number[],
-  length: number,
-): { groupOf: Map<number, number>; templates: string[] } {
-  const freq = columns(seqs, members, length, new Set()).map((c) => c.values);
-  const roots = new Map<string, { fixed: Set<number>; members: number[] }>();
+export function mineSameLength(seqs: readonly Sequence[], members: readonly number[], length: number): Map<number, string[]> {
+  const cols = columnsOf(seqs, members, length);
+  const roots = new Map<string, number[]>();
+  const cores = new Map<string, number[]>();
   for (const m of members) {
-    const s = seqs[m] as Sequence;
-    const positions = core(s, freq);
-    const key = positions.map((p) => `${p}\u0001${s.tokens[p]}`).join('\u0000');
+    const tokens = (seqs[m] as Sequence).tokens;
+    const core = coreOf(tokens, cols);
+    const key = core.map((p) => `${p}\u0001${tokens[p]}`).join('\u0000');
     const root = roots.get(key);
-    if (root) root.members.push(m);
-    else roots.set(key, { fixed: new Set(positions), members: [m] });
+    if (root) root.push(m);
+    else {
+      roots.set(key, [m]);
+      cores.set(key, core);
+    }
   }
 
-  const groupOf = new Map<number, number>();
-  const templates: string[] = [];
-  const stack = [...roots.values()].reverse();
-  while (stack.length > 0) {
-    const { fixed, members: group } = stack.pop() as { fixed: Set<number>; members: number[] };
-    const cols = columns(seqs, group, length, fixed);
+  const templateOf = new Map<number, string[]>();
+  const stack: Group[] = [...roots].reverse().map(([key, group]) => ({ fixed: new Set(cores.get(key)), members: group }));
+  for (let group = stack.pop(); group; group = stack.pop()) {
+    const first = (seqs[group.members[0] as number] as Sequence).tokens;
+    if (group.members.length === 1) {
+      templateOf.set(group.members[0] as number, first);
+      continue;
+    }
+    const groupCols = columnsOf(seqs, group.members, length);
+    // Split on the event-word column with the fewest words, the leftmost on a tie.
     let split = -1;
-    let splitSize = Number.POSITIVE_INFINITY;
-    cols.forEach((col, p) => {
-      if (fixed.has(p) || col.variable > 0) return;
-      if (isEventColumn(col.values, p) && col.values.size < splitSize) {
-        split = p;
-        splitSize = col.values.size;
-      }
+    groupCols.forEach((col, p) => {
+      if (group.fixed.has(p) || col.variable || !isEventColumn(col.words, p)) return;
+      if (split < 0 || col.words.size < (groupCols[split] as Column).words.size) split = p;
     });
     if (split >= 0) {
       const parts = new Map<string, number[]>();
-      for (const m of group) {
+      for (const m of group.members) {
         const token = (seqs[m] as Sequence).tokens[split] as string;
         const part = parts.get(token);
         if (part) part.push(m);
         else parts.set(token, [m]);
       }
-      const nextFixed = new Set([...fixed, split]);
-      for (const part of [...parts.values()].reverse()) stack.push({ fixed: nextFixed, members: part });
+      const fixed = new Set([...group.fixed, split]);
+      for (const part of [...parts.values()].reverse()) stack.push({ fixed, members: part });
       continue;
     }
-    const first = (seqs[group[0] as number] as Sequence).tokens;
+    // Positions that differ become `<*>`; a shared partly variable token (`id=<*>`) is kept.
     const template = first.map((token, p) =>
-      group.every((m) => (seqs[m] as Sequence).tokens[p] === token) ? token : WILDCARD,
+      group.members.every((m) => (seqs[m] as Sequence).tokens[p] === token) ? token : WILDCARD,
     );
-    for (const m of group) groupOf.set(m, templates.length);
-    templates.push(template.join(' '));
+    for (const m of group.members) templateOf.set(m, template);
   }
-  return { groupOf, templates };
+  return templateOf;
 }

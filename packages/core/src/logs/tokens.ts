@@ -20,8 +20,14 @@ const HAS_MONTH = new RegExp(MONTH);
 // Runs of letters and digits that hold a digit: numbers, ids, versions, hex (`blk_123` → `blk_<*>`).
 const DIGIT_RUNS = /[A-Za-z0-9]*\d[A-Za-z0-9]*/g;
 // Variables joined by punctuation only (`<*>.<*>.<*>`, `<*>-<*>`) are one variable.
+// A name with a short number suffix (`eth0`, `ssh2`) is left to the frequency analysis.
+const NAME_WITH_DIGIT = /^[A-Za-z]{2,}\d{1,2}$/;
+const KEEP = process.env.KEEP !== '0';
 const WILDCARD_RUNS = /<\*>(?:[^A-Za-z\s<]*<\*>)*/g;
 const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|sec|secs|seconds?|min|mins|minutes?|hours?|ms|us|ns|%)[,;.)]*$/;
+const QUOTED_VALUE = /([=:])(?:"[^"]*"|'[^']*')/g;
+const COLLAPSE = process.env.COLLAPSE !== '0';
+const QUOTE_VALUES = process.env.QV !== '0';
 const HAS_LETTER = /[A-Za-z]/;
 // A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more slashes.
 const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\//;
@@ -40,7 +46,7 @@ function isPlainWord(token: string): boolean {
 export function typeToken(token: string): string {
   if (isPlainWord(token)) return token;
   if (PATH.test(token) || EMAIL.test(token)) return WILDCARD;
-  const masked = token.replace(DIGIT_RUNS, WILDCARD).replace(WILDCARD_RUNS, WILDCARD);
+  const masked = token.replace(DIGIT_RUNS, (run) => (NAME_WITH_DIGIT.test(run) && KEEP ? run : WILDCARD)).replace(WILDCARD_RUNS, WILDCARD);
   // Nothing but variables and punctuation left (`10.0.0.1:80`, `(12`, `3.5s`): one variable.
   return HAS_LETTER.test(masked.replaceAll(WILDCARD, '')) ? masked : WILDCARD;
 }
@@ -55,13 +61,17 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
   let text = message;
   for (const mask of extraMasks) text = text.replace(mask, WILDCARD);
   if (HAS_MONTH.test(text)) text = text.replace(SPACED_DATE, WILDCARD);
+  // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has.
+  if (QUOTE_VALUES) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
   const raw = text.split(/\s+/);
   const tokens: string[] = [];
   for (const token of raw) {
     if (token === '') continue;
-    // A unit after a number belongs to the value (`12 KB`, `3.5 ms`): one variable either way.
-    if (UNITS.test(token) && tokens[tokens.length - 1] === WILDCARD) continue;
-    tokens.push(typeToken(token));
+    const typed = typeToken(token);
+    const previous = tokens[tokens.length - 1];
+    // A variable may span several tokens (`12 KB`, `1, 2, 3`, a date): consecutive variables are one.
+    if (previous === WILDCARD && COLLAPSE && (typed === WILDCARD || UNITS.test(token))) continue;
+    tokens.push(typed);
   }
   return tokens;
 }
