@@ -61,7 +61,9 @@ class TemplateTable {
     const route = routeOf(tokens);
     const peers = this.byRoute.get(route) ?? [];
     if (laterChunk) {
-      const peer = peers.find((e) => e.tokens.every((t, i) => t === tokens[i] || isVariable(t) || isVariable(tokens[i] ?? '')));
+      const peer = peers.find((e) =>
+        e.tokens.every((t, i) => t === tokens[i] || isVariable(t) || isVariable(tokens[i] ?? '')),
+      );
       if (peer) {
         this.byText.delete(peer.tokens.join(' '));
         peer.tokens = peer.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
@@ -81,27 +83,26 @@ class TemplateTable {
   /** Folds the smallest templates into the catch-all `<*>` until at most `cap` remain. */
   enforceCap(): void {
     if (this.entries.length <= this.cap) return;
+    this.overflow ??= { tokens: [WILDCARD], indices: [] };
+    const overflow = this.overflow;
     const ranked = this.entries
+      .filter((e) => e !== overflow)
       .map((entry, order) => ({ entry, order }))
       .sort((a, b) => b.entry.indices.length - a.entry.indices.length || a.order - b.order);
-    this.overflow ??= { tokens: [WILDCARD], indices: [] };
-    const keep = ranked.slice(0, this.cap - 1).map((r) => r.entry);
-    for (const { entry } of ranked.slice(this.cap - 1)) {
-      if (entry !== this.overflow) for (const i of entry.indices) this.overflow.indices.push(i);
-    }
+    for (const { entry } of ranked.slice(this.cap - 1)) for (const i of entry.indices) overflow.indices.push(i);
     this.entries.length = 0;
-    this.entries.push(...keep.filter((e) => e !== this.overflow), this.overflow);
+    this.entries.push(...ranked.slice(0, this.cap - 1).map((r) => r.entry), overflow);
     this.byText.clear();
     this.byRoute.clear();
     for (const entry of this.entries) {
-      if (entry === this.overflow) continue;
+      if (entry === overflow) continue;
       this.byText.set(entry.tokens.join(' '), entry);
       const route = routeOf(entry.tokens);
       const peers = this.byRoute.get(route) ?? [];
       peers.push(entry);
       this.byRoute.set(route, peers);
     }
-    this.overflow.indices.sort((a, b) => a - b);
+    overflow.indices.sort((a, b) => a - b);
   }
 }
 

@@ -83,7 +83,11 @@ interface Group {
  * Partitions sequences of one length (`members`, indexes into `seqs`) into groups; returns each
  * member's template tokens.
  */
-export function mineSameLength(seqs: readonly Sequence[], members: readonly number[], length: number): Map<number, string[]> {
+export function mineSameLength(
+  seqs: readonly Sequence[],
+  members: readonly number[],
+  length: number,
+): Map<number, string[]> {
   const cols = columnsOf(seqs, members, length);
   const roots = new Map<string, number[]>();
   const cores = new Map<string, number[]>();
@@ -100,7 +104,9 @@ export function mineSameLength(seqs: readonly Sequence[], members: readonly numb
   }
 
   const templateOf = new Map<number, string[]>();
-  const stack: Group[] = [...roots].reverse().map(([key, group]) => ({ fixed: new Set(cores.get(key)), members: group }));
+  const stack: Group[] = [...roots]
+    .reverse()
+    .map(([key, group]) => ({ fixed: new Set(cores.get(key)), members: group }));
   for (let group = stack.pop(); group; group = stack.pop()) {
     const first = (seqs[group.members[0] as number] as Sequence).tokens;
     if (group.members.length === 1) {
@@ -126,10 +132,14 @@ export function mineSameLength(seqs: readonly Sequence[], members: readonly numb
       for (const part of [...parts.values()].reverse()) stack.push({ fixed, members: part });
       continue;
     }
-    // Positions that differ become `<*>`; a shared partly variable token (`id=<*>`) is kept.
-    const template = first.map((token, p) =>
-      group.members.every((m) => (seqs[m] as Sequence).tokens[p] === token) ? token : WILDCARD,
-    );
+    const template = first.map((token, p) => {
+      if (group.members.every((m) => (seqs[m] as Sequence).tokens[p] === token)) return token;
+      // Values of one key keep it: `user=<*>`.
+      const key = KEY_PREFIX.exec(token)?.[0];
+      return key && group.members.every((m) => (seqs[m] as Sequence).tokens[p]?.startsWith(key))
+        ? `${key}${WILDCARD}`
+        : WILDCARD;
+    });
     for (const m of group.members) templateOf.set(m, template);
   }
   return templateOf;

@@ -9,7 +9,6 @@ export const WILDCARD = '<*>';
 
 const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\\.?';
 const WEEKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\\.?,?';
-// ctime / syslog style dates span several tokens (`Fri Jul  1 07:57:30 2005`); the words in them vary too.
 const TIME = '\\d{1,2}:\\d{2}(?::\\d{2})?(?:[.,]\\d+)?';
 // ctime / syslog dates span several tokens (`Fri Jul  1 07:57:30 2005`), and their words vary too.
 const SPACED_DATE = new RegExp(
@@ -17,38 +16,64 @@ const SPACED_DATE = new RegExp(
   'g',
 );
 const HAS_MONTH = new RegExp(MONTH);
-// Runs of letters and digits that hold a digit: numbers, ids, versions, hex (`blk_123` → `blk_<*>`).
-const DIGIT_RUNS = /[A-Za-z0-9]*\d[A-Za-z0-9]*/g;
-// Variables joined by punctuation only (`<*>.<*>.<*>`, `<*>-<*>`) are one variable.
 // A name with a short number suffix (`eth0`, `ssh2`) is left to the frequency analysis.
 const NAME_WITH_DIGIT = /^[A-Za-z]{2,}\d{1,2}$/;
-const KEEP = process.env.KEEP !== '0';
-const WILDCARD_RUNS = /<\*>(?:[^A-Za-z\s<]*<\*>)*/g;
+// A comma-separated list without spaces (`yarn,curi`) is a value.
+const LIST = /^[^,]+(?:,[^,]+)+,?$/;
+// Units of a number that follow it as a separate token (`12 KB`, `3 ms`).
 const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|sec|secs|seconds?|min|mins|minutes?|hours?|ms|us|ns|%)[,;.)]*$/;
 const QUOTED_VALUE = /([=:])(?:"[^"]*"|'[^']*')/g;
-const COLLAPSE = process.env.COLLAPSE !== '0';
-const QUOTE_VALUES = process.env.QV !== '0';
-const HAS_LETTER = /[A-Za-z]/;
 // A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more slashes.
 const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\//;
 const EMAIL = /[\w.+-]@[\w-]+\./;
 
-function isPlainWord(token: string): boolean {
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    // digit, `/`, `@`, `\`
-    if ((c >= 48 && c <= 57) || c === 47 || c === 64 || c === 92) return false;
-  }
-  return true;
-}
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 /** The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. */
 export function typeToken(token: string): string {
-  if (isPlainWord(token)) return token;
-  if (PATH.test(token) || EMAIL.test(token)) return WILDCARD;
-  const masked = token.replace(DIGIT_RUNS, (run) => (NAME_WITH_DIGIT.test(run) && KEEP ? run : WILDCARD)).replace(WILDCARD_RUNS, WILDCARD);
+  let digits = false;
+  let special = false;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (isDigit(c)) digits = true;
+    // `/`, `@`, `\`, or a comma inside
+    else if (c === 47 || c === 64 || c === 92 || (c === 44 && i < token.length - 1)) special = true;
+  }
+  if (special && (PATH.test(token) || EMAIL.test(token) || LIST.test(token))) return WILDCARD;
+  if (!digits) return token;
+  // Runs of letters and digits that hold a digit are variables (`blk_123` → `blk_<*>`), unless a name
+  // with a short number suffix; variables joined by punctuation only (`<*>.<*>:<*>`) are one.
+  let out = '';
+  let letters = false;
+  let joinable = -1;
+  for (let i = 0; i < token.length; ) {
+    let j = i;
+    let digit = false;
+    while (j < token.length && (isDigit(token.charCodeAt(j)) || isLetter(token.charCodeAt(j)))) {
+      if (isDigit(token.charCodeAt(j))) digit = true;
+      j++;
+    }
+    if (j === i) {
+      if (token.charCodeAt(i) === 60) joinable = -1; // `<`
+      out += token[i];
+      i++;
+      continue;
+    }
+    const run = token.slice(i, j);
+    if (!digit || NAME_WITH_DIGIT.test(run)) {
+      out += run;
+      letters = true;
+      joinable = -1;
+    } else {
+      if (joinable >= 0) out = out.slice(0, joinable);
+      out += WILDCARD;
+      joinable = out.length - WILDCARD.length;
+    }
+    i = j;
+  }
   // Nothing but variables and punctuation left (`10.0.0.1:80`, `(12`, `3.5s`): one variable.
-  return HAS_LETTER.test(masked.replaceAll(WILDCARD, '')) ? masked : WILDCARD;
+  return letters ? out : WILDCARD;
 }
 
 /** A token that is or contains a variable counts as variable for routing and similarity. */
@@ -62,7 +87,7 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
   for (const mask of extraMasks) text = text.replace(mask, WILDCARD);
   if (HAS_MONTH.test(text)) text = text.replace(SPACED_DATE, WILDCARD);
   // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has.
-  if (QUOTE_VALUES) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
+  if (text.includes('"') || text.includes("'")) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
   const raw = text.split(/\s+/);
   const tokens: string[] = [];
   for (const token of raw) {
@@ -70,7 +95,7 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     const typed = typeToken(token);
     const previous = tokens[tokens.length - 1];
     // A variable may span several tokens (`12 KB`, `1, 2, 3`, a date): consecutive variables are one.
-    if (previous === WILDCARD && COLLAPSE && (typed === WILDCARD || UNITS.test(token))) continue;
+    if (previous === WILDCARD && (typed === WILDCARD || UNITS.test(token))) continue;
     tokens.push(typed);
   }
   return tokens;
