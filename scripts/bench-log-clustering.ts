@@ -265,17 +265,18 @@ function scale(n: number): void {
       ? Array.from({ length: 3 + Math.floor(rand() * 8) }, word).join(' ')
       : (pool[Math.floor(rand() * pool.length)] ?? '').replace(/\d+/g, digits),
   );
+  const inputMb = process.memoryUsage().rss / 2 ** 20;
   const started = performance.now();
   const cpu = process.cpuUsage();
   const templates = clusterMessages(messages);
   const { user, system } = process.cpuUsage(cpu);
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = (user + system) / 1e6;
-  const rssMb = process.resourceUsage().maxRSS / 1024;
+  const peakMb = process.resourceUsage().maxRSS / 1024;
   const rate = (s: number) => Math.round(n / s).toLocaleString('en-US');
   // CPU time is the fair figure on a shared machine; wall time is printed too.
   console.log(
-    `${n.toLocaleString('en-US')} ${values.unique ? 'unique random-word' : 'mixed Loghub-shaped'} lines: ${rate(cpuSeconds)} lines per CPU-second (${cpuSeconds.toFixed(2)} s CPU; wall ${seconds.toFixed(2)} s, ${rate(seconds)} lines/s), ${templates.length} templates, peak RSS ${Math.round(rssMb)} MB`,
+    `${n.toLocaleString('en-US')} ${values.unique ? 'unique random-word' : 'mixed Loghub-shaped'} lines: ${rate(cpuSeconds)} lines per CPU-second (${cpuSeconds.toFixed(2)} s CPU; wall ${seconds.toFixed(2)} s, ${rate(seconds)} lines/s), ${templates.length} templates, peak RSS ${Math.round(peakMb)} MB (${Math.round(inputMb)} MB with the input generated, before clustering)`,
   );
 }
 

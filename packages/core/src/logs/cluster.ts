@@ -12,7 +12,7 @@ import { isVariable, tokenize, WILDCARD } from './tokens.js';
 
 export { isVariable, maskMessage, tokenize, WILDCARD } from './tokens.js';
 
-const CHUNK_LINES = 65_536;
+const CHUNK_LINES = 16_384;
 const DEFAULT_MAX_TEMPLATES = 5_000;
 
 export interface ClusterOptions {

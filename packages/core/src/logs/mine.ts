@@ -104,9 +104,12 @@ export function mineSameLength(
   }
 
   const templateOf = new Map<number, string[]>();
-  const stack: Group[] = [...roots]
-    .reverse()
-    .map(([key, group]) => ({ fixed: new Set(cores.get(key)), members: group }));
+  const stack: Group[] = [];
+  for (const [key, group] of [...roots].reverse()) {
+    // A sequence alone in its group is its own template.
+    if (group.length === 1) templateOf.set(group[0] as number, (seqs[group[0] as number] as Sequence).tokens);
+    else stack.push({ fixed: new Set(cores.get(key)), members: group });
+  }
   for (let group = stack.pop(); group; group = stack.pop()) {
     const first = (seqs[group.members[0] as number] as Sequence).tokens;
     if (group.members.length === 1) {
