@@ -28,6 +28,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterMessages } from '../packages/core/src/logs/cluster.js';
+import { syntheticSets } from './synthetic-logs.js';
 
 interface DatasetInfo {
   log_format: string;
@@ -280,27 +281,31 @@ function scale(n: number): void {
   );
 }
 
-function accuracy(): void {
+function table(title: string, sets: readonly LoadedSet[]): void {
   const fmt = (x: number) => x.toFixed(3).padStart(6);
-  console.log('Loghub-2k, one generic configuration: ours vs reference Drain (depth 4, st 0.5)');
+  console.log(title);
   console.log(
-    `${'system'.padEnd(10)} ${'GA'.padStart(6)} ${'FGA'.padStart(6)} ${'pairF1'.padStart(6)} | ${'Drain GA'.padStart(8)} ${'FGA'.padStart(6)} ${'pairF1'.padStart(6)} | ${'groups'.padStart(6)} ${'ours'.padStart(5)} ${'Drain'.padStart(5)}`,
+    `${'system'.padEnd(14)} ${'GA'.padStart(6)} ${'FGA'.padStart(6)} ${'pairF1'.padStart(6)} | ${'Drain GA'.padStart(8)} ${'FGA'.padStart(6)} ${'pairF1'.padStart(6)} | ${'groups'.padStart(6)} ${'ours'.padStart(5)} ${'Drain'.padStart(5)}`,
   );
   const sums = { ours: [0, 0, 0], drain: [0, 0, 0] };
-  const sets = loadSets();
   for (const { name, messages, truth } of sets) {
     const ours = score(labelsOf(messages), truth);
     const ref = score(drain(messages), truth);
-    sums.ours = sums.ours.map((s, k) => s + [ours.ga, ours.fga, ours.pairF1][k]!);
-    sums.drain = sums.drain.map((s, k) => s + [ref.ga, ref.fga, ref.pairF1][k]!);
+    sums.ours = sums.ours.map((s, k) => s + ([ours.ga, ours.fga, ours.pairF1][k] ?? 0));
+    sums.drain = sums.drain.map((s, k) => s + ([ref.ga, ref.fga, ref.pairF1][k] ?? 0));
     console.log(
-      `${name.padEnd(10)} ${fmt(ours.ga)} ${fmt(ours.fga)} ${fmt(ours.pairF1)} | ${fmt(ref.ga).padStart(8)} ${fmt(ref.fga)} ${fmt(ref.pairF1)} | ${String(new Set(truth).size).padStart(6)} ${String(ours.groups).padStart(5)} ${String(ref.groups).padStart(5)}${ours.ga < ref.ga ? '  < Drain' : ''}`,
+      `${name.padEnd(14)} ${fmt(ours.ga)} ${fmt(ours.fga)} ${fmt(ours.pairF1)} | ${fmt(ref.ga).padStart(8)} ${fmt(ref.fga)} ${fmt(ref.pairF1)} | ${String(new Set(truth).size).padStart(6)} ${String(ours.groups).padStart(5)} ${String(ref.groups).padStart(5)}${ours.ga < ref.ga ? '  < Drain' : ''}`,
     );
   }
   const mean = (s: number[]) => s.map((x) => fmt(x / sets.length));
   const [g, f, p] = mean(sums.ours);
   const [dg, df, dp] = mean(sums.drain);
-  console.log(`${'mean'.padEnd(10)} ${g} ${f} ${p} | ${dg?.padStart(8)} ${df} ${dp}`);
+  console.log(`${'mean'.padEnd(14)} ${g} ${f} ${p} | ${dg?.padStart(8)} ${df} ${dp}\n`);
+}
+
+function accuracy(): void {
+  table('Loghub-2k, one generic configuration: ours vs reference Drain (depth 4, st 0.5)', loadSets());
+  if (!values.sets) table('Synthetic families (scripts/synthetic-logs.ts), 2,000 lines each', syntheticSets(random(7)));
 }
 
 if (values.lines) scale(Number(values.lines));

@@ -77,6 +77,39 @@ interface Group {
   /** Positions whose word is the same across the group. */
   fixed: Set<number>;
   members: number[];
+  /** Already split by similarity. */
+  compared?: boolean;
+}
+
+const SAFETY = process.env.SAFETY !== '0';
+/** Share of positions that must agree for a sequence to join a part, as in Drain. */
+const SIMILARITY = 0.5;
+
+/**
+ * Splits a group whose words vary more than they stay the same the way Drain would: each sequence, in
+ * order, joins the most similar part when at least half of its positions agree (a variable agrees with
+ * anything), else starts a new one.
+ */
+function bySimilarity(seqs: readonly Sequence[], members: readonly number[]): number[][] {
+  const parts: { template: string[]; members: number[] }[] = [];
+  for (const m of members) {
+    const tokens = (seqs[m] as Sequence).tokens;
+    let best: (typeof parts)[number] | undefined;
+    let bestScore = Math.ceil(SIMILARITY * tokens.length) - 1;
+    for (const part of parts) {
+      // Typed variables agree; words merged into `<*>` do not, or one part would swallow the rest.
+      const score = part.template.reduce((n, t, p) => (t === tokens[p] || isVariable(tokens[p] ?? '') ? n + 1 : n), 0);
+      if (score > bestScore) {
+        best = part;
+        bestScore = score;
+      }
+    }
+    if (best) {
+      best.members.push(m);
+      best.template = best.template.map((t, p) => (t === tokens[p] ? t : WILDCARD));
+    } else parts.push({ template: [...tokens], members: [m] });
+  }
+  return parts.map((p) => p.members);
 }
 
 /**
@@ -132,8 +165,17 @@ export function mineSameLength(
         else parts.set(token, [m]);
       }
       const fixed = new Set([...group.fixed, split]);
-      for (const part of [...parts.values()].reverse()) stack.push({ fixed, members: part });
+      for (const part of [...parts.values()].reverse()) stack.push({ fixed, members: part, compared: group.compared });
       continue;
+    }
+    const varying = groupCols.filter((col) => !col.variable && col.words.size > 1).length;
+    const constant = groupCols.filter((col) => !col.variable && col.words.size === 1).length;
+    if (!group.compared && varying > constant && SAFETY) {
+      const parts = bySimilarity(seqs, group.members);
+      if (parts.length > 1) {
+        for (const part of parts.reverse()) stack.push({ fixed: group.fixed, members: part, compared: true });
+        continue;
+      }
     }
     const template = first.map((token, p) => {
       if (group.members.every((m) => (seqs[m] as Sequence).tokens[p] === token)) return token;
