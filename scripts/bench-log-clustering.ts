@@ -165,15 +165,12 @@ function drain(messages: readonly string[], depth = 4, st = 0.5, maxChild = 100)
     let masked = message;
     for (const mask of DRAIN_MASKS) masked = masked.replace(mask, '<*>');
     const tokens = masked.trim().split(/\s+/).filter(Boolean);
-    let current = root.get(tokens.length);
-    if (!current) {
-      current = node();
-      root.set(tokens.length, current);
-    }
+    let current: DrainNode = root.get(tokens.length) ?? node();
+    root.set(tokens.length, current);
     for (let d = 0; d < Math.min(depth - 2, tokens.length); d++) {
       const token = tokens[d] ?? '';
       const key = /\d/.test(token) ? '<*>' : token;
-      let next = current.children.get(key);
+      let next: DrainNode | undefined = current.children.get(key);
       if (!next) {
         // A full node sends new tokens down its `<*>` child.
         const slot = current.children.size + 1 < maxChild || key === '<*>' ? key : '<*>';

@@ -16,7 +16,10 @@ interface Pick {
 }
 
 const USERS = ['root', 'news', 'cyrus', 'test', 'admin', 'guest', 'oracle', 'mysql', 'ftp', 'www'];
-const WORDS = 'amber birch cedar delta ember fjord grove harbor iris juniper kestrel lagoon meadow nectar opal prairie quartz raven sierra tundra umber violet willow xenon yarrow zephyr'.split(' ');
+const WORDS =
+  'amber birch cedar delta ember fjord grove harbor iris juniper kestrel lagoon meadow nectar opal prairie quartz raven sierra tundra umber violet willow xenon yarrow zephyr'.split(
+    ' ',
+  );
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Jun', 'Jul', 'Sep', 'Nov', 'Dec'];
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
@@ -32,14 +35,19 @@ function pick(rand: Rand): Pick {
 const ip = (p: Pick) => `${p.n(256)}.${p.n(256)}.${p.n(256)}.${p.n(256)}`;
 const host = (p: Pick) => `${p.of(WORDS)}.${p.of(WORDS)}.example.net`;
 const two = (n: number) => String(n).padStart(2, '0');
-const ctime = (p: Pick) => `${p.of(DAYS)} ${p.of(MONTHS)} ${String(1 + p.n(28)).padStart(2)} ${two(p.n(24))}:${two(p.n(60))}:${two(p.n(60))} 2005`;
+const ctime = (p: Pick) =>
+  `${p.of(DAYS)} ${p.of(MONTHS)} ${String(1 + p.n(28)).padStart(2)} ${two(p.n(24))}:${two(p.n(60))}:${two(p.n(60))} 2005`;
 const hex = (p: Pick, length: number) => Array.from({ length }, () => '0123456789abcdef'[p.n(16)]).join('');
 
 const FAMILIES: Record<string, Event[]> = {
   auth: [
     [20, (p) => `session opened for user ${p.skewed(USERS)} by (uid=${p.n(1000)})`],
     [20, (p) => `session closed for user ${p.skewed(USERS)}`],
-    [15, (p) => `authentication failure; logname= uid=${p.n(9)} euid=${p.n(9)} tty=NODEVssh ruser= rhost=${host(p)} user=${p.skewed(USERS)}`],
+    [
+      15,
+      (p) =>
+        `authentication failure; logname= uid=${p.n(9)} euid=${p.n(9)} tty=NODEVssh ruser= rhost=${host(p)} user=${p.skewed(USERS)}`,
+    ],
     [15, (p) => `authentication failure; logname= uid=${p.n(9)} euid=${p.n(9)} tty=NODEVssh ruser= rhost=${host(p)}`],
     [10, (p) => `connection from ${ip(p)} (${host(p)}) at ${ctime(p)}`],
     [10, (p) => `Failed password for ${p.skewed(USERS)} from ${ip(p)} port ${p.n(65536)} ssh2`],
@@ -58,23 +66,66 @@ const FAMILIES: Record<string, Event[]> = {
         return `${host(p)}:${p.n(65536)} close, ${size(p.n(1e6))} sent, ${size(p.n(1e6))} received, lifetime ${life}`;
       },
     ],
-    [5, (p) => `${host(p)}:${p.n(65536)} error : Could not connect through proxy proxy.example.net:${p.n(9000)} - Proxy server cannot establish a connection with the target, status code ${p.n(600)}`],
+    [
+      5,
+      (p) =>
+        `${host(p)}:${p.n(65536)} error : Could not connect through proxy proxy.example.net:${p.n(9000)} - Proxy server cannot establish a connection with the target, status code ${p.n(600)}`,
+    ],
     [5, (p) => `${host(p)}:${p.n(65536)} error : A connection request was canceled before the completion.`],
   ],
   keyvalue: [
-    [30, (p) => `acquire lock=${p.n()}, flags=0x${hex(p, 1)}, tag="${Array.from({ length: 1 + p.n(3) }, () => p.of(WORDS)).join(' ')}", name=com.${p.of(WORDS)}.app, ws=null, uid=${p.n()}, pid=${p.n()}`],
-    [30, (p) => `release lock=${p.n()}, flags=0x${hex(p, 1)}, tag="${Array.from({ length: 1 + p.n(3) }, () => p.of(WORDS)).join(' ')}", name=com.${p.of(WORDS)}.app, ws=null, uid=${p.n()}, pid=${p.n()}`],
-    [20, (p) => `setSystemUiVisibility vis=${hex(p, 8)} mask=${hex(p, 8)} oldVal=${hex(p, 8)} newVal=${hex(p, 8)} diff=${hex(p, 8)}`],
-    [10, (p) => `onStepChanged total=${p.n()} delta=${p.n(50)} state=${p.of(['walking', 'idle', 'running', 'cycling', 'driving'])}`],
+    [
+      30,
+      (p) =>
+        `acquire lock=${p.n()}, flags=0x${hex(p, 1)}, tag="${Array.from({ length: 1 + p.n(3) }, () => p.of(WORDS)).join(' ')}", name=com.${p.of(WORDS)}.app, ws=null, uid=${p.n()}, pid=${p.n()}`,
+    ],
+    [
+      30,
+      (p) =>
+        `release lock=${p.n()}, flags=0x${hex(p, 1)}, tag="${Array.from({ length: 1 + p.n(3) }, () => p.of(WORDS)).join(' ')}", name=com.${p.of(WORDS)}.app, ws=null, uid=${p.n()}, pid=${p.n()}`,
+    ],
+    [
+      20,
+      (p) =>
+        `setSystemUiVisibility vis=${hex(p, 8)} mask=${hex(p, 8)} oldVal=${hex(p, 8)} newVal=${hex(p, 8)} diff=${hex(p, 8)}`,
+    ],
+    [
+      10,
+      (p) =>
+        `onStepChanged total=${p.n()} delta=${p.n(50)} state=${p.of(['walking', 'idle', 'running', 'cycling', 'driving'])}`,
+    ],
     [10, (p) => `getTodaySteps = ${p.n()}##${p.n()}##${p.n()}`],
   ],
   http: [
-    [30, (p) => `${ip(p)} "GET /v2/${hex(p, 32)}/servers/detail HTTP/1.1" status: 200 len: ${p.n(5000)} time: 0.${p.n()}`],
-    [10, (p) => `${ip(p)} "POST /v2/${hex(p, 32)}/os-server-external-events HTTP/1.1" status: 200 len: ${p.n(5000)} time: 0.${p.n()}`],
-    [5, (p) => `${ip(p)} "DELETE /v2/${hex(p, 32)}/servers/${hex(p, 8)}-${hex(p, 4)} HTTP/1.1" status: 204 len: 0 time: 0.${p.n()}`],
-    [10, (p) => `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] VM ${p.of(['Started', 'Stopped', 'Paused', 'Resumed'])} (Lifecycle Event)`],
-    [10, (p) => `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Took ${p.n(30)}.${p.n(99)} seconds to spawn the instance on the hypervisor.`],
-    [10, (p) => `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Total disk: ${p.n(100)} GB, used: ${p.n(100)}.${p.n(99)} GB`],
+    [
+      30,
+      (p) => `${ip(p)} "GET /v2/${hex(p, 32)}/servers/detail HTTP/1.1" status: 200 len: ${p.n(5000)} time: 0.${p.n()}`,
+    ],
+    [
+      10,
+      (p) =>
+        `${ip(p)} "POST /v2/${hex(p, 32)}/os-server-external-events HTTP/1.1" status: 200 len: ${p.n(5000)} time: 0.${p.n()}`,
+    ],
+    [
+      5,
+      (p) =>
+        `${ip(p)} "DELETE /v2/${hex(p, 32)}/servers/${hex(p, 8)}-${hex(p, 4)} HTTP/1.1" status: 204 len: 0 time: 0.${p.n()}`,
+    ],
+    [
+      10,
+      (p) =>
+        `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] VM ${p.of(['Started', 'Stopped', 'Paused', 'Resumed'])} (Lifecycle Event)`,
+    ],
+    [
+      10,
+      (p) =>
+        `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Took ${p.n(30)}.${p.n(99)} seconds to spawn the instance on the hypervisor.`,
+    ],
+    [
+      10,
+      (p) =>
+        `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Total disk: ${p.n(100)} GB, used: ${p.n(100)}.${p.n(99)} GB`,
+    ],
     [5, (p) => `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Creating image`],
   ],
   // Many rare events of one length that share their first words and differ in all the rest.

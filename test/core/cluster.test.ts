@@ -140,6 +140,18 @@ describe('clusterMessages', () => {
       expected: [[8, 'sent <*> to <*> in <*> tag=<*>']],
     },
     {
+      name: 'names that differ only in a number are values, other names ending in one are words',
+      messages: [0, 1, 2, 0, 1].flatMap((n) => [
+        `cpu${n} went offline`,
+        `link up on interface ${n % 2 ? 'ee0' : 'alt0'}`,
+      ]),
+      expected: [
+        [5, '<*> went offline'],
+        [3, 'link up on interface alt0'],
+        [2, 'link up on interface ee0'],
+      ],
+    },
+    {
       name: 'different first words',
       messages: ['timeout calling payments 1', 'retrying calling payments 2', 'timeout calling payments 3'],
       expected: [
@@ -157,6 +169,24 @@ describe('clusterMessages', () => {
     },
   ])('$name', ({ messages, expected }) => {
     expect(shape(messages)).toEqual(expected);
+  });
+
+  it('keeps apart rare events that share only their first words, as Drain does', () => {
+    const words =
+      'amber birch cedar delta ember fjord grove harbor iris juniper kestrel lagoon meadow nectar opal prairie quartz raven sierra tundra umber violet willow xenon yarrow zephyr'.split(
+        ' ',
+      );
+    // 30 events `Failed to a b c`: each `a` is its own, `b` and `c` are shared with other events.
+    const events = Array.from(
+      { length: 30 },
+      (_, k) => `${words[k % 26]}${k < 26 ? '' : 'ish'} ${words[(k * 7 + 3) % 26]} ${words[(k * 11 + 5) % 26]}`,
+    );
+    const messages = events.flatMap((rest, k) => Array.from({ length: 1 + (k % 5) }, () => `Failed to ${rest}`));
+
+    const templates = clusterMessages(messages);
+
+    expect(templates).toHaveLength(30);
+    for (const t of templates) expect(new Set(t.indices.map((i) => messages[i]))).toEqual(new Set([t.template]));
   });
 
   it('orders templates by count, then first occurrence', () => {

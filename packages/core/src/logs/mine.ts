@@ -15,21 +15,25 @@ export interface Sequence {
 
 /** At most this many distinct words in a column are event words (`opened`/`closed`); more are values. */
 const MAX_EVENT_WORDS = 3;
-const KEY_PREFIX = /^[^=:]*[=:]/;
+// `key=` or `key:` before a value.
+const KEY_PREFIX = /^[A-Za-z_][\w.-]*[=:](?=[^=:])/;
+const TRAILING_DIGITS = /\d+$/;
 
 /**
  * Whether a group should be split on a column of differing words. The first word of a message names the
- * event (Drain routes on it); elsewhere only a handful of distinct words do. Values of one `key=` are data.
+ * event (Drain routes on it); elsewhere only a handful of distinct words do. Values of one `key=` are
+ * data, and so are names that differ only in a number (`cpu0`, `cpu1`).
  */
-function isEventColumn(values: Map<string, number>, position: number): boolean {
-  if (values.size <= 1) return false;
-  let key: string | undefined;
-  for (const word of values.keys()) {
-    const k = KEY_PREFIX.exec(word)?.[0];
-    if (k === undefined || (key !== undefined && k !== key)) return position === 0 || values.size <= MAX_EVENT_WORDS;
-    key = k;
+function isEventColumn(words: Map<string, number>, position: number): boolean {
+  if (words.size <= 1) return false;
+  const keys = new Set<string | undefined>();
+  const stems = new Set<string>();
+  for (const word of words.keys()) {
+    keys.add(KEY_PREFIX.exec(word)?.[0]);
+    stems.add(word.replace(TRAILING_DIGITS, ''));
   }
-  return false;
+  if ((keys.size === 1 && !keys.has(undefined)) || stems.size < words.size) return false;
+  return position === 0 || words.size <= MAX_EVENT_WORDS;
 }
 
 interface Column {
@@ -74,21 +78,18 @@ function coreOf(tokens: readonly string[], cols: readonly Column[]): number[] {
 }
 
 interface Group {
-  /** Positions whose word is the same across the group. */
-  fixed: Set<number>;
   members: number[];
   /** Already split by similarity. */
-  compared?: boolean;
+  compared: boolean;
 }
 
-const SAFETY = process.env.SAFETY !== '0';
 /** Share of positions that must agree for a sequence to join a part, as in Drain. */
 const SIMILARITY = 0.5;
 
 /**
  * Splits a group whose words vary more than they stay the same the way Drain would: each sequence, in
- * order, joins the most similar part when at least half of its positions agree (a variable agrees with
- * anything), else starts a new one.
+ * order, joins the most similar part when at least half of its positions agree (a variable of the
+ * sequence agrees with anything), else starts a new one.
  */
 function bySimilarity(seqs: readonly Sequence[], members: readonly number[]): number[][] {
   const parts: { template: string[]; members: number[] }[] = [];
@@ -123,28 +124,21 @@ export function mineSameLength(
 ): Map<number, string[]> {
   const cols = columnsOf(seqs, members, length);
   const roots = new Map<string, number[]>();
-  const cores = new Map<string, number[]>();
   for (const m of members) {
     const tokens = (seqs[m] as Sequence).tokens;
-    const core = coreOf(tokens, cols);
-    const key = core.map((p) => `${p}\u0001${tokens[p]}`).join('\u0000');
+    const key = coreOf(tokens, cols)
+      .map((p) => `${p}\u0001${tokens[p]}`)
+      .join('\u0000');
     const root = roots.get(key);
     if (root) root.push(m);
-    else {
-      roots.set(key, [m]);
-      cores.set(key, core);
-    }
+    else roots.set(key, [m]);
   }
 
   const templateOf = new Map<number, string[]>();
-  const stack: Group[] = [];
-  for (const [key, group] of [...roots].reverse()) {
-    // A sequence alone in its group is its own template.
-    if (group.length === 1) templateOf.set(group[0] as number, (seqs[group[0] as number] as Sequence).tokens);
-    else stack.push({ fixed: new Set(cores.get(key)), members: group });
-  }
+  const stack: Group[] = [...roots.values()].reverse().map((group) => ({ members: group, compared: false }));
   for (let group = stack.pop(); group; group = stack.pop()) {
     const first = (seqs[group.members[0] as number] as Sequence).tokens;
+    // A sequence alone in its group is its own template.
     if (group.members.length === 1) {
       templateOf.set(group.members[0] as number, first);
       continue;
@@ -153,7 +147,7 @@ export function mineSameLength(
     // Split on the event-word column with the fewest words, the leftmost on a tie.
     let split = -1;
     groupCols.forEach((col, p) => {
-      if (group.fixed.has(p) || col.variable || !isEventColumn(col.words, p)) return;
+      if (col.variable || !isEventColumn(col.words, p)) return;
       if (split < 0 || col.words.size < (groupCols[split] as Column).words.size) split = p;
     });
     if (split >= 0) {
@@ -164,16 +158,15 @@ export function mineSameLength(
         if (part) part.push(m);
         else parts.set(token, [m]);
       }
-      const fixed = new Set([...group.fixed, split]);
-      for (const part of [...parts.values()].reverse()) stack.push({ fixed, members: part, compared: group.compared });
+      for (const part of [...parts.values()].reverse()) stack.push({ members: part, compared: group.compared });
       continue;
     }
     const varying = groupCols.filter((col) => !col.variable && col.words.size > 1).length;
     const constant = groupCols.filter((col) => !col.variable && col.words.size === 1).length;
-    if (!group.compared && varying > constant && SAFETY) {
+    if (!group.compared && varying > constant) {
       const parts = bySimilarity(seqs, group.members);
       if (parts.length > 1) {
-        for (const part of parts.reverse()) stack.push({ fixed: group.fixed, members: part, compared: true });
+        for (const part of parts.reverse()) stack.push({ members: part, compared: true });
         continue;
       }
     }
