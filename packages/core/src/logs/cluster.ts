@@ -10,7 +10,7 @@
 import { mineSameLength, type Sequence } from './mine.js';
 import { isVariable, tokenize, WILDCARD } from './tokens.js';
 
-export { isVariable, maskMessage, tokenize, WILDCARD } from './tokens.js';
+export { maskMessage, WILDCARD } from './tokens.js';
 
 const CHUNK_LINES = 16_384;
 const DEFAULT_MAX_TEMPLATES = 5_000;

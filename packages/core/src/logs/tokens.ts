@@ -23,15 +23,15 @@ const LIST = /^[^,]+(?:,[^,]+)+,?$/;
 // Units of a number that follow it as a separate token (`12 KB`, `3 ms`).
 const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|sec|secs|seconds?|min|mins|minutes?|hours?|ms|us|ns|%)[,;.)]*$/;
 const QUOTED_VALUE = /([=:])(?:"[^"]*"|'[^']*')/g;
-// A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more slashes.
-const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\//;
+// A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more (back)slashes.
+const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\/|\\[^\\]*\\/;
 const EMAIL = /[\w.+-]@[\w-]+\./;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 /** The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. */
-export function typeToken(token: string): string {
+function typeToken(token: string): string {
   let digits = false;
   let special = false;
   for (let i = 0; i < token.length; i++) {
