@@ -19,8 +19,8 @@ export interface ClusterOptions {
   /** Extra global regexes replaced by `<*>` before tokenising, e.g. a system's block-id format. */
   extraMasks?: readonly RegExp[];
   /**
-   * Most templates kept (default 5,000). When a chunk of input leaves more, the templates with the fewest
-   * lines (ties: the most recently created) are folded into one catch-all template `<*>`.
+   * Most templates kept (default 5,000, at least 2). When a chunk of input leaves more, the templates with
+   * the fewest lines (ties: the most recently created) are folded into one catch-all template `<*>`.
    */
   maxTemplates?: number;
 }
@@ -83,7 +83,8 @@ class TemplateTable {
   /** Folds the smallest templates into the catch-all `<*>` until at most `cap` remain. */
   enforceCap(): void {
     if (this.entries.length <= this.cap) return;
-    this.overflow ??= { tokens: [WILDCARD], indices: [] };
+    // A template that is one variable already reads `<*>`: it becomes the catch-all.
+    this.overflow ??= this.byText.get(WILDCARD) ?? { tokens: [WILDCARD], indices: [] };
     const overflow = this.overflow;
     const ranked = this.entries
       .filter((e) => e !== overflow)
@@ -93,6 +94,7 @@ class TemplateTable {
     this.entries.length = 0;
     this.entries.push(...ranked.slice(0, this.cap - 1).map((r) => r.entry), overflow);
     this.byText.clear();
+    this.byText.set(WILDCARD, overflow);
     this.byRoute.clear();
     for (const entry of this.entries) {
       if (entry === overflow) continue;
