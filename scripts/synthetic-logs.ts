@@ -3,7 +3,8 @@
  * weight and a generator, drawn in a seeded random order. They exercise the failure classes of
  * statistical parsers on shapes no benchmark system was tuned to: word values (users, hosts) beside event
  * words, partly masked tokens, quoted requests, ctime dates, lists and sizes spanning several tokens,
- * quoted multi-word values, and many rare events that share their first words.
+ * quoted multi-word values, rare events that share their first words, and many rare events with word
+ * values.
  */
 
 type Rand = () => number;
@@ -39,7 +40,7 @@ const ctime = (p: Pick) =>
   `${p.of(DAYS)} ${p.of(MONTHS)} ${String(1 + p.n(28)).padStart(2)} ${two(p.n(24))}:${two(p.n(60))}:${two(p.n(60))} 2005`;
 const hex = (p: Pick, length: number) => Array.from({ length }, () => '0123456789abcdef'[p.n(16)]).join('');
 
-const FAMILIES: Record<string, Event[]> = {
+const FIXED_FAMILIES: Record<string, Event[]> = {
   auth: [
     [20, (p) => `session opened for user ${p.skewed(USERS)} by (uid=${p.n(1000)})`],
     [20, (p) => `session closed for user ${p.skewed(USERS)}`],
@@ -135,10 +136,52 @@ const FAMILIES: Record<string, Event[]> = {
   }),
 };
 
+const COMMON = 'the for to with from in on of failed error unable could not is was at by and cannot'.split(' ');
+const PROCESSES = [
+  'kernel',
+  'WindowServer',
+  'mDNSResponder',
+  'coreaudiod',
+  'Safari',
+  'sharingd',
+  'bluetoothd',
+  'locationd',
+  'Finder',
+  'Dock',
+  'launchd',
+  'configd',
+];
+
+/**
+ * 200 events of 3 to 16 tokens with Zipf-like weights, made of common words, made-up words and slots
+ * (numbers, hex, paths, process and host names): most events are rare, many share words, and their word
+ * values are mostly seen once — as on a desktop OS.
+ */
+function manyRareEvents(rand: Rand, p: Pick): Event[] {
+  const syllables = (k: number) =>
+    Array.from({ length: k }, () => `${p.of([...'bcdfghjklmnprstvz'])}${p.of([...'aeiou'])}`).join('');
+  const vocabulary = Array.from({ length: 400 }, (_, i) => syllables(2 + (i % 3)));
+  const slots: ((p: Pick) => string)[] = [
+    (q) => String(q.n()),
+    (q) => `0x${hex(q, 8)}`,
+    (q) => `/Users/${q.of(vocabulary)}/Library/${q.of(vocabulary)}.plist`,
+    (q) => q.of(PROCESSES),
+    (q) => `${q.of(vocabulary)}.${q.of(vocabulary)}.com`,
+  ];
+  return Array.from({ length: 200 }, (_, e): Event => {
+    const parts = Array.from({ length: 3 + p.n(14) }, (_, k) => {
+      const r = rand();
+      return r < 0.3 ? p.of(COMMON) : r < 0.45 && k > 0 ? p.of(slots) : p.of(vocabulary);
+    });
+    return [1 / (1 + e) ** 1.1, (q) => parts.map((part) => (typeof part === 'string' ? part : part(q))).join(' ')];
+  });
+}
+
 /** Every family as `messages` with the event index of each line as `truth`. */
 export function syntheticSets(rand: Rand, lines = 2000): { name: string; messages: string[]; truth: string[] }[] {
   const p = pick(rand);
-  return Object.entries(FAMILIES).map(([name, events]) => {
+  const families = { ...FIXED_FAMILIES, many: manyRareEvents(rand, p) };
+  return Object.entries(families).map(([name, events]) => {
     const total = events.reduce((s, [w]) => s + w, 0);
     const messages: string[] = [];
     const truth: string[] = [];

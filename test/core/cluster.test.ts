@@ -98,6 +98,11 @@ describe('clusterMessages', () => {
       ],
     },
     {
+      name: 'a few word values seen once each are values, not event words',
+      messages: ['Finder', 'sharingd', 'bluetoothd'].map((name) => `icon cache rebuilt for ${name} after wake`),
+      expected: [[3, 'icon cache rebuilt for <*> after wake']],
+    },
+    {
       name: 'values of one key stay one column however few they are',
       messages: USERS.slice(0, 2).flatMap((u) => [`login ok user=${u}`, `login ok user=${u}`]),
       expected: [[4, 'login ok user=<*>']],

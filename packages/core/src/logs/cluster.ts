@@ -39,6 +39,8 @@ const routeOf = (tokens: readonly string[]) => `${tokens.length} ${isVariable(to
 
 interface Entry {
   tokens: string[];
+  /** `tokens` joined by spaces. */
+  text: string;
   indices: number[];
 }
 
@@ -55,7 +57,7 @@ class TemplateTable {
    * The entry for a template: an equal one, else (from a later chunk) one of the same length that agrees
    * wherever neither has a variable — then the differing positions become `<*>`.
    */
-  find(template: string, tokens: string[], laterChunk: boolean): Entry {
+  find(tokens: string[], template: string, laterChunk: boolean): Entry {
     const same = this.byText.get(template);
     if (same) return same;
     const route = routeOf(tokens);
@@ -65,14 +67,15 @@ class TemplateTable {
         e.tokens.every((t, i) => t === tokens[i] || isVariable(t) || isVariable(tokens[i] ?? '')),
       );
       if (peer) {
-        this.byText.delete(peer.tokens.join(' '));
+        this.byText.delete(peer.text);
         peer.tokens = peer.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
-        this.byText.set(peer.tokens.join(' '), peer);
+        peer.text = peer.tokens.join(' ');
+        this.byText.set(peer.text, peer);
         this.byText.set(template, peer);
         return peer;
       }
     }
-    const entry: Entry = { tokens, indices: [] };
+    const entry: Entry = { tokens, text: template, indices: [] };
     this.entries.push(entry);
     this.byText.set(template, entry);
     peers.push(entry);
@@ -84,7 +87,7 @@ class TemplateTable {
   enforceCap(): void {
     if (this.entries.length <= this.cap) return;
     // A template that is one variable already reads `<*>`: it becomes the catch-all.
-    this.overflow ??= this.byText.get(WILDCARD) ?? { tokens: [WILDCARD], indices: [] };
+    this.overflow ??= this.byText.get(WILDCARD) ?? { tokens: [WILDCARD], text: WILDCARD, indices: [] };
     const overflow = this.overflow;
     const ranked = this.entries
       .filter((e) => e !== overflow)
@@ -98,7 +101,7 @@ class TemplateTable {
     this.byRoute.clear();
     for (const entry of this.entries) {
       if (entry === overflow) continue;
-      this.byText.set(entry.tokens.join(' '), entry);
+      this.byText.set(entry.text, entry);
       const route = routeOf(entry.tokens);
       const peers = this.byRoute.get(route) ?? [];
       peers.push(entry);
@@ -135,6 +138,7 @@ export function clusterMessages(messages: readonly string[], options: ClusterOpt
     const end = Math.min(messages.length, start + CHUNK_LINES);
     const ids = new Map<string, number>();
     const seqs: Sequence[] = [];
+    const keys: string[] = [];
     const seqOf = new Int32Array(end - start);
     for (let i = start; i < end; i++) {
       const tokens = tokenize(messages[i] ?? '', extraMasks);
@@ -144,18 +148,22 @@ export function clusterMessages(messages: readonly string[], options: ClusterOpt
         id = seqs.length;
         ids.set(key, id);
         seqs.push({ tokens, weight: 0 });
+        keys.push(key);
       }
       (seqs[id] as Sequence).weight++;
       seqOf[i - start] = id;
     }
     const templateOf = mineChunk(seqs);
-    const entryOf = templateOf.map((tokens) => table.find(tokens.join(' '), tokens, start > 0));
+    // A sequence that is its own template already has its text.
+    const entryOf = templateOf.map((tokens, id) =>
+      table.find(tokens, tokens === seqs[id]?.tokens ? (keys[id] as string) : tokens.join(' '), start > 0),
+    );
     for (let i = start; i < end; i++) entryOf[seqOf[i - start] as number]?.indices.push(i);
     table.enforceCap();
   }
 
   return table.entries
     .filter((e) => e.indices.length > 0)
-    .map((e) => ({ template: e.tokens.join(' '), count: e.indices.length, indices: e.indices }))
+    .map((e) => ({ template: e.text, count: e.indices.length, indices: e.indices }))
     .sort((a, b) => b.count - a.count || (a.indices[0] ?? 0) - (b.indices[0] ?? 0));
 }

@@ -21,8 +21,8 @@ const TRAILING_DIGITS = /\d+$/;
 
 /**
  * Whether a group should be split on a column of differing words. The first word of a message names the
- * event (Drain routes on it); elsewhere only a handful of distinct words do. Values of one `key=` are
- * data, and so are names that differ only in a number (`cpu0`, `cpu1`).
+ * event (Drain routes on it); elsewhere only a handful of distinct words do, and not when most of them
+ * occur once. Values of one `key=` are data, and so are names that differ only in a number (`cpu0`, `cpu1`).
  */
 function isEventColumn(words: Map<string, number>, position: number): boolean {
   if (words.size <= 1) return false;
@@ -33,7 +33,12 @@ function isEventColumn(words: Map<string, number>, position: number): boolean {
     stems.add(word.replace(TRAILING_DIGITS, ''));
   }
   if ((keys.size === 1 && !keys.has(undefined)) || stems.size < words.size) return false;
-  return position === 0 || words.size <= MAX_EVENT_WORDS;
+  if (position === 0) return true;
+  // Mostly one-off words are values seen once each (a process or host name in a rare event).
+  let once = 0;
+  for (const w of words.values()) if (w === 1) once++;
+  if (once * 2 > words.size) return false;
+  return words.size <= MAX_EVENT_WORDS;
 }
 
 interface Column {
