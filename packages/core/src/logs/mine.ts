@@ -96,24 +96,44 @@ const SIMILARITY = 0.5;
  * order, joins the most similar part when at least half of its positions agree (a variable of the
  * sequence agrees with anything), else starts a new one.
  */
-function bySimilarity(seqs: readonly Sequence[], members: readonly number[]): number[][] {
+function bySimilarity(seqs: readonly Sequence[], members: readonly number[], cols: readonly Column[]): number[][] {
   const parts: { template: string[]; members: number[] }[] = [];
+  // Parts by the words they hold where tokens differ: a sequence is compared only with the parts that
+  // share one of those words; elsewhere all parts agree with it alike, so without one, part 0 is as good.
+  const holding = new Map<string, number[]>();
+  const wordKey = (p: number, token: string) => `${p}\u0001${token}`;
+  const differing = cols.flatMap((col, p) => (col.words.size > 1 || (col.variable && col.words.size > 0) ? [p] : []));
   for (const m of members) {
     const tokens = (seqs[m] as Sequence).tokens;
-    let best: (typeof parts)[number] | undefined;
+    const candidates = new Set<number>();
+    for (const p of differing) for (const k of holding.get(wordKey(p, tokens[p] as string)) ?? []) candidates.add(k);
+    if (parts.length > 0 && candidates.size === 0) candidates.add(0);
+    let best = -1;
     let bestScore = Math.ceil(SIMILARITY * tokens.length) - 1;
-    for (const part of parts) {
+    for (const k of [...candidates].sort((x, y) => x - y)) {
       // Typed variables agree; words merged into `<*>` do not, or one part would swallow the rest.
-      const score = part.template.reduce((n, t, p) => (t === tokens[p] || isVariable(tokens[p] ?? '') ? n + 1 : n), 0);
+      const score = (parts[k] as (typeof parts)[number]).template.reduce(
+        (n, t, p) => (t === tokens[p] || isVariable(tokens[p] ?? '') ? n + 1 : n),
+        0,
+      );
       if (score > bestScore) {
-        best = part;
+        best = k;
         bestScore = score;
       }
     }
-    if (best) {
-      best.members.push(m);
-      best.template = best.template.map((t, p) => (t === tokens[p] ? t : WILDCARD));
-    } else parts.push({ template: [...tokens], members: [m] });
+    const part = parts[best];
+    if (part) {
+      part.members.push(m);
+      part.template = part.template.map((t, p) => (t === tokens[p] ? t : WILDCARD));
+    } else {
+      best = parts.push({ template: [...tokens], members: [m] }) - 1;
+      for (const p of differing) {
+        const key = wordKey(p, tokens[p] as string);
+        const list = holding.get(key);
+        if (list) list.push(best);
+        else holding.set(key, [best]);
+      }
+    }
   }
   return parts.map((p) => p.members);
 }
@@ -169,7 +189,7 @@ export function mineSameLength(
     const varying = groupCols.filter((col) => !col.variable && col.words.size > 1).length;
     const constant = groupCols.filter((col) => !col.variable && col.words.size === 1).length;
     if (!group.compared && varying > constant) {
-      const parts = bySimilarity(seqs, group.members);
+      const parts = bySimilarity(seqs, group.members, groupCols);
       if (parts.length > 1) {
         for (const part of parts.reverse()) stack.push({ members: part, compared: true });
         continue;

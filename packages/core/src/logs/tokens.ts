@@ -21,7 +21,7 @@ const NAME_WITH_DIGIT = /^[A-Za-z]{2,}\d{1,2}$/;
 // A comma-separated list without spaces (`yarn,curi`) is a value.
 const LIST = /^[^,]+(?:,[^,]+)+,?$/;
 // Units of a number that follow it as a separate token (`12 KB`, `3 ms`).
-const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|sec|secs|seconds?|min|mins|minutes?|hours?|ms|us|ns|%)[,;.)]*$/;
+const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|secs?|seconds?|mins?|minutes?|hours?|%)[,;.)]*$/;
 const QUOTED_VALUE = /([=:])(?:"[^"]*"|'[^']*')/g;
 // A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more (back)slashes.
 const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\/|\\[^\\]*\\/;
