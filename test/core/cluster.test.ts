@@ -250,6 +250,16 @@ describe('clusterMessages', () => {
     expect(clusterMessages(messages)).toEqual(clusterMessages([...messages]));
   });
 
+  it('joins a template of a later chunk to the one it generalises', () => {
+    // Only alice in the first 16,384 lines; many users after.
+    const messages = Array.from(
+      { length: 20_000 },
+      (_, i) => `job ${i} done for ${i < 16_384 ? 'alice' : USERS[i % 8]}`,
+    );
+
+    expect(shape(messages)).toEqual([[20_000, 'job <*> done for <*>']]);
+  });
+
   it('folds the templates with the fewest lines into `<*>` beyond maxTemplates', () => {
     const messages = ['a', 'a', 'a', 'a', 'b', 'b', 'b', 'c', 'c', 'd'].map((w) => `${w}x happened`);
 
