@@ -313,5 +313,9 @@ function accuracy(): void {
   if (!values.sets) table('Synthetic families (scripts/synthetic-logs.ts), 2,000 lines each', syntheticSets(random(7)));
 }
 
-if (values.lines) scale(Number(values.lines));
-else accuracy();
+if (values.lines === undefined) accuracy();
+else if (Number.isInteger(Number(values.lines)) && Number(values.lines) > 0) scale(Number(values.lines));
+else {
+  console.error('--lines takes a positive whole number, e.g. --lines 1000000');
+  process.exit(1);
+}
