@@ -93,10 +93,14 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
   for (const token of raw) {
     if (token === '') continue;
     const typed = typeToken(token);
-    const previous = tokens[tokens.length - 1];
-    // A variable may span several tokens (`12 KB`, `1, 2, 3`, a date): consecutive variables are one.
-    if (previous === WILDCARD && (typed === WILDCARD || UNITS.test(token))) continue;
-    tokens.push(typed);
+    const last = tokens.length - 1;
+    const previous = tokens[last];
+    // A variable may span several tokens: a number with its unit is one token that keeps the unit
+    // (`<*> ms`, a variable still); consecutive variables (`1, 2, 3`, `12 bytes (1.2 KB)`) are one `<*>`.
+    if (previous === WILDCARD && UNITS.test(token)) tokens[last] = `${WILDCARD} ${token}`;
+    else if (typed === WILDCARD && (previous === WILDCARD || previous?.startsWith(`${WILDCARD} `))) {
+      tokens[last] = WILDCARD;
+    } else tokens.push(typed);
   }
   return tokens;
 }
