@@ -1,56 +1,28 @@
 /**
- * Log template clustering: mask the variable parts of each message, then group messages whose token
- * sequences match, Drain-style (He et al., ICWS 2017). Pure and deterministic: the same messages in
- * the same order always give the same templates.
+ * Log template clustering. Each message is split into typed tokens (`tokens.ts`: anything holding a
+ * digit, paths, URLs, dates become `<*>`); lines with the same typed sequence are counted once; the
+ * distinct sequences of each length are grouped by token frequency (`mine.ts`). Pure and deterministic:
+ * the same messages in the same order always give the same templates.
+ *
+ * Memory is bounded whatever the input: messages are mined in chunks of `CHUNK_LINES`, and at most
+ * `maxTemplates` templates are kept (see {@link ClusterOptions.maxTemplates}).
  */
+import { mineSameLength, type Sequence } from './mine.js';
+import { isVariable, tokenize, WILDCARD } from './tokens.js';
 
-/** What a masked variable looks like in a template. */
-export const WILDCARD = '<*>';
+export { maskMessage, WILDCARD } from './tokens.js';
 
-// Order matters: wider shapes (URLs, emails, UUIDs, IPs) go before the numbers they contain.
-const MASKS: readonly RegExp[] = [
-  /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, // URL
-  /\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b/g, // email
-  /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, // UUID
-  /\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b/gi, // date[time]
-  /\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b/g, // time of day
-  /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])/g, // IPv4[:port]
-  /(?<![\w:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}(?![\w:])/gi, // IPv6 (uncompressed or mostly so)
-  /(?<![\w/.])(?:\.{0,2}\/[\w.@%+~-]+)+\/?/g, // Unix path
-  /\b[a-z]:\\[^\s"']*/gi, // Windows path
-  /"[^"\n]*"|(?<!\w)'[^'\n]*'(?!\w)/g, // quoted value
-  /\b0x[0-9a-f]+\b/gi, // hex literal
-  /\b(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{8,}\b/gi, // bare hex id: commit, span or request id
-  /\d+(?:\.\d+)*/g, // number, version, decimal; also inside identifiers such as `blk_123`
-];
-
-const RUNS_OF_WILDCARDS = /(?:<\*>)+/g;
-
-/**
- * Replaces the variable parts of a log message — URLs, emails, UUIDs, IPs, paths, quoted values,
- * hex ids and numbers — with `<*>`. `extraMasks` (global regexes) run first.
- */
-export function maskMessage(message: string, extraMasks: readonly RegExp[] = []): string {
-  let out = message;
-  for (const mask of [...extraMasks, ...MASKS]) out = out.replace(mask, WILDCARD);
-  return out.replace(RUNS_OF_WILDCARDS, WILDCARD);
-}
-
-/** Splits a masked message into tokens on whitespace. */
-export function tokenize(masked: string): string[] {
-  return masked.split(/\s+/).filter((t) => t.length > 0);
-}
+const CHUNK_LINES = 16_384;
+const DEFAULT_MAX_TEMPLATES = 5_000;
 
 export interface ClusterOptions {
-  /**
-   * Share of positions that must match for a message to join an existing template of the same
-   * length (Drain's `st`). Lower merges more eagerly.
-   */
-  similarity?: number;
-  /** Leading tokens used to route a message before comparing (Drain's tree depth − 3). */
-  prefixTokens?: number;
-  /** Extra global regexes masked before the built-in ones, e.g. a system's block-id format. */
+  /** Extra global regexes replaced by `<*>` before tokenising, e.g. a system's block-id format. */
   extraMasks?: readonly RegExp[];
+  /**
+   * Most templates kept (default 5,000, at least 2). When a chunk of input leaves more, the templates with
+   * the fewest lines (ties: the most recently created) are folded into one catch-all template `<*>`.
+   */
+  maxTemplates?: number;
 }
 
 /** One template and the messages it covers. */
@@ -62,83 +34,136 @@ export interface LogTemplate {
   indices: number[];
 }
 
-interface Cluster {
+/** Templates that may merge across chunks share their length and first word. */
+const routeOf = (tokens: readonly string[]) => `${tokens.length} ${isVariable(tokens[0] ?? '') ? WILDCARD : tokens[0]}`;
+
+interface Entry {
   tokens: string[];
+  /** `tokens` joined by spaces. */
+  text: string;
   indices: number[];
 }
 
-const hasDigit = /\d/;
+/** Templates across chunks: the same template from a later chunk joins the earlier one. */
+class TemplateTable {
+  readonly entries: Entry[] = [];
+  private readonly byText = new Map<string, Entry>();
+  private readonly byRoute = new Map<string, Entry[]>();
+  private overflow: Entry | undefined;
 
-// A prefix token that varies (a number, a masked value) must not split the routing tree.
-function routeToken(token: string): string {
-  return token === WILDCARD || hasDigit.test(token) ? WILDCARD : token;
+  constructor(private readonly cap: number) {}
+
+  /**
+   * The entry for a template: an equal one, else (from a later chunk) one of the same length that agrees
+   * wherever neither has a variable — then the differing positions become `<*>`.
+   */
+  find(tokens: string[], template: string, laterChunk: boolean): Entry {
+    const same = this.byText.get(template);
+    if (same) return same;
+    const route = routeOf(tokens);
+    const peers = this.byRoute.get(route) ?? [];
+    if (laterChunk) {
+      const peer = peers.find((e) =>
+        e.tokens.every((t, i) => t === tokens[i] || isVariable(t) || isVariable(tokens[i] ?? '')),
+      );
+      if (peer) {
+        this.byText.delete(peer.text);
+        peer.tokens = peer.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
+        peer.text = peer.tokens.join(' ');
+        this.byText.set(peer.text, peer);
+        this.byText.set(template, peer);
+        return peer;
+      }
+    }
+    const entry: Entry = { tokens, text: template, indices: [] };
+    this.entries.push(entry);
+    this.byText.set(template, entry);
+    peers.push(entry);
+    this.byRoute.set(route, peers);
+    return entry;
+  }
+
+  /** Folds the smallest templates into the catch-all `<*>` until at most `cap` remain. */
+  enforceCap(): void {
+    if (this.entries.length <= this.cap) return;
+    // A template that is one variable already reads `<*>`: it becomes the catch-all.
+    this.overflow ??= this.byText.get(WILDCARD) ?? { tokens: [WILDCARD], text: WILDCARD, indices: [] };
+    const overflow = this.overflow;
+    const ranked = this.entries
+      .filter((e) => e !== overflow)
+      .map((entry, order) => ({ entry, order }))
+      .sort((a, b) => b.entry.indices.length - a.entry.indices.length || a.order - b.order);
+    for (const { entry } of ranked.slice(this.cap - 1)) for (const i of entry.indices) overflow.indices.push(i);
+    this.entries.length = 0;
+    this.entries.push(...ranked.slice(0, this.cap - 1).map((r) => r.entry), overflow);
+    this.byText.clear();
+    this.byText.set(WILDCARD, overflow);
+    this.byRoute.clear();
+    for (const entry of this.entries) {
+      if (entry === overflow) continue;
+      this.byText.set(entry.text, entry);
+      const route = routeOf(entry.tokens);
+      const peers = this.byRoute.get(route) ?? [];
+      peers.push(entry);
+      this.byRoute.set(route, peers);
+    }
+    overflow.indices.sort((a, b) => a - b);
+  }
 }
 
-/** Share of positions where the template and the message agree; a wildcard agrees with anything. */
-function similarity(template: readonly string[], tokens: readonly string[]): { score: number; wildcards: number } {
-  let same = 0;
-  let wildcards = 0;
-  for (let i = 0; i < template.length; i++) {
-    const t = template[i];
-    if (t === WILDCARD) wildcards++;
-    else if (t === tokens[i]) same++;
+/** Distinct sequences of one chunk, mined; returns each sequence's template tokens. */
+function mineChunk(seqs: readonly Sequence[]): string[][] {
+  const byLength = new Map<number, number[]>();
+  seqs.forEach((s, i) => {
+    const members = byLength.get(s.tokens.length);
+    if (members) members.push(i);
+    else byLength.set(s.tokens.length, [i]);
+  });
+  const templateOf: string[][] = new Array(seqs.length);
+  for (const [length, members] of byLength) {
+    for (const [m, tokens] of mineSameLength(seqs, members, length)) templateOf[m] = tokens;
   }
-  return { score: template.length === 0 ? 1 : same / template.length, wildcards };
+  return templateOf;
 }
 
 /**
- * Groups messages into templates. Messages are masked and tokenised; identical token sequences
- * share a template; otherwise a message joins the most similar template of the same length and
- * routing prefix when at least `similarity` of its positions match, and the positions that differ
- * become `<*>`. Result: most frequent first, ties by first occurrence.
+ * Groups messages into templates: most frequent first, ties by first occurrence. Every input index is
+ * in exactly one template.
  */
 export function clusterMessages(messages: readonly string[], options: ClusterOptions = {}): LogTemplate[] {
-  const threshold = options.similarity ?? 0.5;
-  const prefixTokens = options.prefixTokens ?? 1;
   const extraMasks = options.extraMasks ?? [];
-  const exact = new Map<string, Cluster>();
-  const buckets = new Map<string, Cluster[]>();
-  const all: Cluster[] = [];
+  const table = new TemplateTable(Math.max(2, options.maxTemplates ?? DEFAULT_MAX_TEMPLATES));
 
-  for (const [index, message] of messages.entries()) {
-    const masked = maskMessage(message, extraMasks);
-    const seen = exact.get(masked);
-    if (seen) {
-      seen.indices.push(index);
-      continue;
-    }
-    const tokens = tokenize(masked);
-    const key = [String(tokens.length), ...tokens.slice(0, prefixTokens).map(routeToken)].join('\u0000');
-    let bucket = buckets.get(key);
-    if (!bucket) {
-      bucket = [];
-      buckets.set(key, bucket);
-    }
-    let best: Cluster | undefined;
-    let bestScore = -1;
-    let bestWildcards = -1;
-    for (const cluster of bucket) {
-      const { score, wildcards } = similarity(cluster.tokens, tokens);
-      // Ties go to the more general template, as in Drain.
-      if (score > bestScore || (score === bestScore && wildcards > bestWildcards)) {
-        best = cluster;
-        bestScore = score;
-        bestWildcards = wildcards;
+  for (let start = 0; start < messages.length; start += CHUNK_LINES) {
+    const end = Math.min(messages.length, start + CHUNK_LINES);
+    const ids = new Map<string, number>();
+    const seqs: Sequence[] = [];
+    const keys: string[] = [];
+    const seqOf = new Int32Array(end - start);
+    for (let i = start; i < end; i++) {
+      const tokens = tokenize(messages[i] ?? '', extraMasks);
+      const key = tokens.join(' ');
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = seqs.length;
+        ids.set(key, id);
+        seqs.push({ tokens, weight: 0 });
+        keys.push(key);
       }
+      (seqs[id] as Sequence).weight++;
+      seqOf[i - start] = id;
     }
-    if (best && bestScore >= threshold) {
-      best.tokens = best.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
-      best.indices.push(index);
-      exact.set(masked, best);
-    } else {
-      const cluster: Cluster = { tokens, indices: [index] };
-      bucket.push(cluster);
-      all.push(cluster);
-      exact.set(masked, cluster);
-    }
+    const templateOf = mineChunk(seqs);
+    // A sequence that is its own template already has its text.
+    const entryOf = templateOf.map((tokens, id) =>
+      table.find(tokens, tokens === seqs[id]?.tokens ? (keys[id] as string) : tokens.join(' '), start > 0),
+    );
+    for (let i = start; i < end; i++) entryOf[seqOf[i - start] as number]?.indices.push(i);
+    table.enforceCap();
   }
 
-  return all
-    .map((c) => ({ template: c.tokens.join(' '), count: c.indices.length, indices: c.indices }))
+  return table.entries
+    .filter((e) => e.indices.length > 0)
+    .map((e) => ({ template: e.text, count: e.indices.length, indices: e.indices }))
     .sort((a, b) => b.count - a.count || (a.indices[0] ?? 0) - (b.indices[0] ?? 0));
 }

@@ -1,0 +1,114 @@
+/**
+ * Token typing for log template mining: split a message on whitespace and replace what is certainly
+ * variable — anything holding a digit, paths, URLs, addresses, dates — with `<*>`, token by token, so the
+ * grouping only has to decide about plain words.
+ */
+
+/** What a masked variable looks like in a template. */
+export const WILDCARD = '<*>';
+
+const MONTH = '(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\\.?';
+const WEEKDAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\\.?,?';
+const TIME = '\\d{1,2}:\\d{2}(?::\\d{2})?(?:[.,]\\d+)?';
+// ctime / syslog dates span several tokens (`Fri Jul  1 07:57:30 2005`), and their words vary too.
+const SPACED_DATE = new RegExp(
+  `(?<!\\w)(?:${WEEKDAY}\\s+)?(?:${MONTH}\\s+\\d{1,2}|\\d{1,2}\\s+${MONTH}),?(?:\\s+\\d{4}(?:\\s+${TIME})?|\\s+${TIME}(?:\\s+\\d{4})?)(?!\\w)`,
+  'g',
+);
+const HAS_MONTH = new RegExp(MONTH);
+// A name with a short number suffix (`eth0`, `ssh2`) is left to the frequency analysis.
+const NAME_WITH_DIGIT = /^[A-Za-z]{2,}\d{1,2}$/;
+// A comma-separated list without spaces (`yarn,curi`) is a value.
+const LIST = /^[^,]+(?:,[^,]+)+,?$/;
+// Units of a number that follow it as a separate token (`12 KB`, `3 ms`).
+const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|secs?|seconds?|mins?|minutes?|hours?|%)[,;.)]*$/;
+const QUOTED_VALUE = /([=:])(?:"[^"]*"|'[^']*')/g;
+// A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more (back)slashes.
+const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\/|\\[^\\]*\\/;
+const EMAIL = /[\w.+-]@[\w-]+\./;
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. */
+function typeToken(token: string): string {
+  let digits = false;
+  let special = false;
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (isDigit(c)) digits = true;
+    // `/`, `@`, `\`, or a comma inside
+    else if (c === 47 || c === 64 || c === 92 || (c === 44 && i < token.length - 1)) special = true;
+  }
+  if (special && (PATH.test(token) || EMAIL.test(token) || LIST.test(token))) return WILDCARD;
+  if (!digits) return token;
+  // Runs of letters and digits that hold a digit are variables (`blk_123` → `blk_<*>`), unless a name
+  // with a short number suffix; variables joined by punctuation only (`<*>.<*>:<*>`) are one.
+  let out = '';
+  let letters = false;
+  let joinable = -1;
+  for (let i = 0; i < token.length; ) {
+    let j = i;
+    let digit = false;
+    while (j < token.length && (isDigit(token.charCodeAt(j)) || isLetter(token.charCodeAt(j)))) {
+      if (isDigit(token.charCodeAt(j))) digit = true;
+      j++;
+    }
+    if (j === i) {
+      if (token.charCodeAt(i) === 60) joinable = -1; // `<`
+      out += token[i];
+      i++;
+      continue;
+    }
+    const run = token.slice(i, j);
+    if (!digit || NAME_WITH_DIGIT.test(run)) {
+      out += run;
+      letters = true;
+      joinable = -1;
+    } else {
+      if (joinable >= 0) out = out.slice(0, joinable);
+      out += WILDCARD;
+      joinable = out.length - WILDCARD.length;
+    }
+    i = j;
+  }
+  // Nothing but variables and punctuation left (`10.0.0.1:80`, `(12`, `3.5s`): one variable.
+  return letters ? out : WILDCARD;
+}
+
+/** A token that is or contains a variable counts as variable for routing and similarity. */
+export const isVariable = (token: string): boolean => token.includes(WILDCARD);
+
+/**
+ * Splits a message into typed tokens. `extraMasks` (global regexes) are replaced by `<*>` first.
+ */
+export function tokenize(message: string, extraMasks: readonly RegExp[] = []): string[] {
+  let text = message;
+  for (const mask of extraMasks) text = text.replace(mask, WILDCARD);
+  if (HAS_MONTH.test(text)) text = text.replace(SPACED_DATE, WILDCARD);
+  // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has.
+  if (text.includes('"') || text.includes("'")) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
+  const raw = text.split(/\s+/);
+  const tokens: string[] = [];
+  for (const token of raw) {
+    if (token === '') continue;
+    const typed = typeToken(token);
+    const last = tokens.length - 1;
+    const previous = tokens[last];
+    // A variable may span several tokens: a number with its unit is one token that keeps the unit
+    // (`<*> ms`, a variable still); consecutive variables (`1, 2, 3`, `12 bytes (1.2 KB)`) are one `<*>`.
+    if (previous === WILDCARD && UNITS.test(token)) tokens[last] = `${WILDCARD} ${token}`;
+    else if (typed === WILDCARD && (previous === WILDCARD || previous?.startsWith(`${WILDCARD} `))) {
+      tokens[last] = WILDCARD;
+    } else tokens.push(typed);
+  }
+  return tokens;
+}
+
+/**
+ * Replaces the variable parts of a log message — numbers and anything holding a digit, paths, URLs,
+ * emails, dates — with `<*>` and normalises whitespace. `extraMasks` (global regexes) run first.
+ */
+export function maskMessage(message: string, extraMasks: readonly RegExp[] = []): string {
+  return tokenize(message, extraMasks).join(' ');
+}

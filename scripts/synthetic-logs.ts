@@ -1,0 +1,197 @@
+/**
+ * Synthetic labelled logs for the log-clustering bench: each family is a list of events, each event a
+ * weight and a generator, drawn in a seeded random order. They exercise the failure classes of
+ * statistical parsers on shapes no benchmark system was tuned to: word values (users, hosts) beside event
+ * words, partly masked tokens, quoted requests, ctime dates, lists and sizes spanning several tokens,
+ * quoted multi-word values, rare events that share their first words, and many rare events with word
+ * values.
+ */
+
+type Rand = () => number;
+type Event = [weight: number, make: (r: Pick) => string];
+
+interface Pick {
+  n: (max?: number) => number;
+  of: <T>(items: readonly T[]) => T;
+  skewed: <T>(items: readonly T[]) => T;
+}
+
+const USERS = ['root', 'news', 'cyrus', 'test', 'admin', 'guest', 'oracle', 'mysql', 'ftp', 'www'];
+const WORDS =
+  'amber birch cedar delta ember fjord grove harbor iris juniper kestrel lagoon meadow nectar opal prairie quartz raven sierra tundra umber violet willow xenon yarrow zephyr'.split(
+    ' ',
+  );
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Jun', 'Jul', 'Sep', 'Nov', 'Dec'];
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+function pick(rand: Rand): Pick {
+  return {
+    n: (max = 100_000) => Math.floor(rand() * max),
+    of: (items) => items[Math.floor(rand() * items.length)] as (typeof items)[number],
+    // A few values dominate, as user names and hosts do in real logs.
+    skewed: (items) => items[Math.floor(rand() ** 3 * items.length)] as (typeof items)[number],
+  };
+}
+
+const ip = (p: Pick) => `${p.n(256)}.${p.n(256)}.${p.n(256)}.${p.n(256)}`;
+const host = (p: Pick) => `${p.of(WORDS)}.${p.of(WORDS)}.example.net`;
+const two = (n: number) => String(n).padStart(2, '0');
+const ctime = (p: Pick) =>
+  `${p.of(DAYS)} ${p.of(MONTHS)} ${String(1 + p.n(28)).padStart(2)} ${two(p.n(24))}:${two(p.n(60))}:${two(p.n(60))} 2005`;
+const hex = (p: Pick, length: number) => Array.from({ length }, () => '0123456789abcdef'[p.n(16)]).join('');
+
+const FIXED_FAMILIES: Record<string, Event[]> = {
+  auth: [
+    [20, (p) => `session opened for user ${p.skewed(USERS)} by (uid=${p.n(1000)})`],
+    [20, (p) => `session closed for user ${p.skewed(USERS)}`],
+    [
+      15,
+      (p) =>
+        `authentication failure; logname= uid=${p.n(9)} euid=${p.n(9)} tty=NODEVssh ruser= rhost=${host(p)} user=${p.skewed(USERS)}`,
+    ],
+    [15, (p) => `authentication failure; logname= uid=${p.n(9)} euid=${p.n(9)} tty=NODEVssh ruser= rhost=${host(p)}`],
+    [10, (p) => `connection from ${ip(p)} (${host(p)}) at ${ctime(p)}`],
+    [10, (p) => `Failed password for ${p.skewed(USERS)} from ${ip(p)} port ${p.n(65536)} ssh2`],
+    [0.1, (p) => `Accepted password for ${p.skewed(USERS)} from ${ip(p)} port ${p.n(65536)} ssh2`],
+    [5, () => 'check pass; user unknown'],
+    [5, (p) => `ALERT exited abnormally with [${p.n(3)}]`],
+  ],
+  proxy: [
+    [30, (p) => `${host(p)}:${p.n(65536)} open through proxy proxy.${p.of(WORDS)}.example.net:${p.n(9000)} HTTPS`],
+    [10, (p) => `${host(p)}:${p.n(65536)} open through proxy proxy.${p.of(WORDS)}.example.net:${p.n(9000)} SOCKS5`],
+    [
+      30,
+      (p) => {
+        const size = (n: number) => (n > 1024 ? `${n} bytes (${(n / 1024).toFixed(2)} KB)` : `${n} bytes`);
+        const life = p.n(2) ? `${two(p.n(60))}:${two(p.n(60))}` : '<1 sec';
+        return `${host(p)}:${p.n(65536)} close, ${size(p.n(1e6))} sent, ${size(p.n(1e6))} received, lifetime ${life}`;
+      },
+    ],
+    [
+      5,
+      (p) =>
+        `${host(p)}:${p.n(65536)} error : Could not connect through proxy proxy.example.net:${p.n(9000)} - Proxy server cannot establish a connection with the target, status code ${p.n(600)}`,
+    ],
+    [5, (p) => `${host(p)}:${p.n(65536)} error : A connection request was canceled before the completion.`],
+  ],
+  keyvalue: [
+    [
+      30,
+      (p) =>
+        `acquire lock=${p.n()}, flags=0x${hex(p, 1)}, tag="${Array.from({ length: 1 + p.n(3) }, () => p.of(WORDS)).join(' ')}", name=com.${p.of(WORDS)}.app, ws=null, uid=${p.n()}, pid=${p.n()}`,
+    ],
+    [
+      30,
+      (p) =>
+        `release lock=${p.n()}, flags=0x${hex(p, 1)}, tag="${Array.from({ length: 1 + p.n(3) }, () => p.of(WORDS)).join(' ')}", name=com.${p.of(WORDS)}.app, ws=null, uid=${p.n()}, pid=${p.n()}`,
+    ],
+    [
+      20,
+      (p) =>
+        `setSystemUiVisibility vis=${hex(p, 8)} mask=${hex(p, 8)} oldVal=${hex(p, 8)} newVal=${hex(p, 8)} diff=${hex(p, 8)}`,
+    ],
+    [
+      10,
+      (p) =>
+        `onStepChanged total=${p.n()} delta=${p.n(50)} state=${p.of(['walking', 'idle', 'running', 'cycling', 'driving'])}`,
+    ],
+    [10, (p) => `getTodaySteps = ${p.n()}##${p.n()}##${p.n()}`],
+  ],
+  http: [
+    [
+      30,
+      (p) => `${ip(p)} "GET /v2/${hex(p, 32)}/servers/detail HTTP/1.1" status: 200 len: ${p.n(5000)} time: 0.${p.n()}`,
+    ],
+    [
+      10,
+      (p) =>
+        `${ip(p)} "POST /v2/${hex(p, 32)}/os-server-external-events HTTP/1.1" status: 200 len: ${p.n(5000)} time: 0.${p.n()}`,
+    ],
+    [
+      5,
+      (p) =>
+        `${ip(p)} "DELETE /v2/${hex(p, 32)}/servers/${hex(p, 8)}-${hex(p, 4)} HTTP/1.1" status: 204 len: 0 time: 0.${p.n()}`,
+    ],
+    [
+      10,
+      (p) =>
+        `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] VM ${p.of(['Started', 'Stopped', 'Paused', 'Resumed'])} (Lifecycle Event)`,
+    ],
+    [
+      10,
+      (p) =>
+        `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Took ${p.n(30)}.${p.n(99)} seconds to spawn the instance on the hypervisor.`,
+    ],
+    [
+      10,
+      (p) =>
+        `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Total disk: ${p.n(100)} GB, used: ${p.n(100)}.${p.n(99)} GB`,
+    ],
+    [5, (p) => `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Creating image`],
+  ],
+  // Many rare events of one length that share their first words and differ in all the rest.
+  rare: Array.from({ length: 40 }, (_, k): Event => {
+    const [a, b, c] = [`${WORDS[k % 26]}${k < 26 ? '' : 'ish'}`, WORDS[(k * 7 + 3) % 26], WORDS[(k * 11 + 5) % 26]];
+    return [1 + (k % 5), () => `Failed to ${a} ${b} ${c}`];
+  }),
+};
+
+const COMMON = 'the for to with from in on of failed error unable could not is was at by and cannot'.split(' ');
+const PROCESSES = [
+  'kernel',
+  'WindowServer',
+  'mDNSResponder',
+  'coreaudiod',
+  'Safari',
+  'sharingd',
+  'bluetoothd',
+  'locationd',
+  'Finder',
+  'Dock',
+  'launchd',
+  'configd',
+];
+
+/**
+ * 200 events of 3 to 16 tokens with Zipf-like weights, made of common words, made-up words and slots
+ * (numbers, hex, paths, process and host names): most events are rare, many share words, and their word
+ * values are mostly seen once — as on a desktop OS.
+ */
+function manyRareEvents(rand: Rand, p: Pick): Event[] {
+  const syllables = (k: number) =>
+    Array.from({ length: k }, () => `${p.of([...'bcdfghjklmnprstvz'])}${p.of([...'aeiou'])}`).join('');
+  const vocabulary = Array.from({ length: 400 }, (_, i) => syllables(2 + (i % 3)));
+  const slots: ((p: Pick) => string)[] = [
+    (q) => String(q.n()),
+    (q) => `0x${hex(q, 8)}`,
+    (q) => `/Users/${q.of(vocabulary)}/Library/${q.of(vocabulary)}.plist`,
+    (q) => q.of(PROCESSES),
+    (q) => `${q.of(vocabulary)}.${q.of(vocabulary)}.com`,
+  ];
+  return Array.from({ length: 200 }, (_, e): Event => {
+    const parts = Array.from({ length: 3 + p.n(14) }, (_, k) => {
+      const r = rand();
+      return r < 0.3 ? p.of(COMMON) : r < 0.45 && k > 0 ? p.of(slots) : p.of(vocabulary);
+    });
+    return [1 / (1 + e) ** 1.1, (q) => parts.map((part) => (typeof part === 'string' ? part : part(q))).join(' ')];
+  });
+}
+
+/** Every family as `messages` with the event index of each line as `truth`. */
+export function syntheticSets(rand: Rand, lines = 2000): { name: string; messages: string[]; truth: string[] }[] {
+  const p = pick(rand);
+  const families = { ...FIXED_FAMILIES, many: manyRareEvents(rand, p) };
+  return Object.entries(families).map(([name, events]) => {
+    const total = events.reduce((s, [w]) => s + w, 0);
+    const messages: string[] = [];
+    const truth: string[] = [];
+    for (let i = 0; i < lines; i++) {
+      let x = rand() * total;
+      let e = 0;
+      while (e < events.length - 1 && x >= (events[e] as Event)[0]) x -= (events[e++] as Event)[0];
+      messages.push((events[e] as Event)[1](p));
+      truth.push(String(e));
+    }
+    return { name: `syn-${name}`, messages, truth };
+  });
+}
