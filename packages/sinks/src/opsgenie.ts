@@ -76,13 +76,15 @@ export const opsgenieAlias = (incident: Incident) => clip(incident.id, OPSGENIE_
 function findingsText(incident: Incident): string {
   const findings = [...incident.findings].sort(compareFindings);
   if (findings.length === 0) return 'No rule found a likely cause; start from the alert runbook.';
-  const blocks = findings.slice(0, MAX_FINDINGS).map((f, i) =>
-    [
-      `${i + 1}. [${f.severity} · ${f.confidence} confidence] ${oneLine(f.summary)} (${f.ruleId})`,
-      `   Try: ${oneLine(f.suggestion)}`,
-      ...f.evidence.slice(0, MAX_EVIDENCE).map((e) => `   - ${e.kind} ${oneLine(e.ref)}: ${oneLine(e.detail)}`),
-    ].join('\n'),
-  );
+  const blocks = findings
+    .slice(0, MAX_FINDINGS)
+    .map((f, i) =>
+      [
+        `${i + 1}. [${f.severity} · ${f.confidence} confidence] ${oneLine(f.summary)} (${f.ruleId})`,
+        `   Try: ${oneLine(f.suggestion)}`,
+        ...f.evidence.slice(0, MAX_EVIDENCE).map((e) => `   - ${e.kind} ${oneLine(e.ref)}: ${oneLine(e.detail)}`),
+      ].join('\n'),
+    );
   if (findings.length > MAX_FINDINGS) blocks.push(`…and ${findings.length - MAX_FINDINGS} more findings`);
   return blocks.join('\n');
 }

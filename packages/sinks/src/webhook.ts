@@ -10,8 +10,8 @@
  */
 import { createHmac } from 'node:crypto';
 import {
-  IncidentPilotError,
   type IncidentEvent,
+  IncidentPilotError,
   type Sink,
   WEBHOOK_MAX_ALERTS,
   WEBHOOK_SCHEMA_VERSION,

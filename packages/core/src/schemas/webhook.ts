@@ -56,9 +56,7 @@ export const webhookPayloadSchema = z.object({
   /** `updated` only: the revision announced, 1, 2, … */
   revision: z.number().int().positive().optional(),
   /** `updated` only: what changed since the previous notification, most important first. */
-  changes: z
-    .array(z.object({ kind: z.string(), summary: z.string(), ruleId: z.string().optional() }))
-    .optional(),
+  changes: z.array(z.object({ kind: z.string(), summary: z.string(), ruleId: z.string().optional() })).optional(),
   incident: webhookPayloadIncidentSchema,
 });
 
