@@ -1,11 +1,11 @@
+import { type IncidentEvent, PermanentSinkError, TransientError } from '@incident-pilot/core';
 import {
-  type IncidentEvent,
-  PermanentSinkError,
-  TransientError,
+  buildWebhookPayload,
+  createWebhookSink,
+  signWebhook,
   WEBHOOK_MAX_ALERTS,
   webhookPayloadSchema,
-} from '@incident-pilot/core';
-import { buildWebhookPayload, createWebhookSink, signWebhook } from '@incident-pilot/sinks';
+} from '@incident-pilot/sinks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { baseIncident } from './incidents.js';

@@ -20,5 +20,4 @@ export * from './schemas/alertmanager.js';
 export * from './schemas/context.js';
 export * from './schemas/incident.js';
 export * from './schemas/time.js';
-export * from './schemas/webhook.js';
 export * from './validation.js';
