@@ -5,7 +5,7 @@
  * a header or a key into an error message: fetch's own messages can quote the URL, so only error names
  * and codes are kept.
  */
-import { type Incident, PermanentSinkError, TransientError } from '@incident-pilot/core';
+import { type Incident, IncidentPilotError, PermanentSinkError, TransientError } from '@incident-pilot/core';
 import { oneLine } from './escape.js';
 import { parseRetryAfter } from './slack.js';
 
@@ -77,6 +77,13 @@ export async function postJson(options: PostOptions): Promise<PostAnswer> {
       throw new TransientError(retryAfter === undefined ? what : `${what}; retry after ${retryAfter}s`, retryAfter);
     }
     await sleep(delayMs);
+  }
+}
+
+/** Refuses a URL that is not http(s), without echoing it (it may carry a token). */
+export function requireHttpUrl(sink: string, url: string): void {
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
+    throw new IncidentPilotError(`${sink} sink: the URL is not a valid http(s) URL`);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type Sink,
 } from '@incident-pilot/core';
 import { oneLine, sanitizeText } from './escape.js';
-import { clip, incidentLinks, jsonOf, type PostAnswer, postJson, requireSuccess } from './http.js';
+import { clip, incidentLinks, jsonOf, type PostAnswer, postJson, requireHttpUrl, requireSuccess } from './http.js';
 
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
 
@@ -112,23 +112,17 @@ function details(incident: Incident, apiUrl: string): Record<string, string> {
     ['team', incident.team || 'unassigned'],
     ['severity', incident.severity],
     ['alerts', `${incident.firingCount} firing, ${incident.resolvedAlertCount} resolved`],
-    ...(top
-      ? ([
-          ['likely cause', top.summary],
-          ['suggestion', top.suggestion],
-          ['rule', top.ruleId],
-        ] as [string, string][])
-      : []),
-    ...(incidentLinks(incident, apiUrl).map((l) => ['link', l.href]) as [string, string][]),
-    ...(incident.previousIncidentId ? ([['recurs after', incident.previousIncidentId]] as [string, string][]) : []),
   ];
+  if (top) entries.push(['likely cause', top.summary], ['suggestion', top.suggestion], ['rule', top.ruleId]);
+  for (const link of incidentLinks(incident, apiUrl)) entries.push(['link', link.href]);
+  if (incident.previousIncidentId) entries.push(['recurs after', incident.previousIncidentId]);
   const out: Record<string, string> = {};
-  let budget = OPSGENIE_LIMITS.details;
+  let used = 0;
   for (const [key, raw] of entries) {
-    const value = clip(oneLine(raw), Math.min(1000, budget - key.length));
-    if (value.length === 0 || budget - key.length - value.length < 0) break;
+    const value = clip(oneLine(raw), 1000);
+    if (used + key.length + value.length > OPSGENIE_LIMITS.details) break;
     out[key] = value;
-    budget -= key.length + value.length;
+    used += key.length + value.length;
   }
   return out;
 }
@@ -209,9 +203,7 @@ export function createOpsgenieSink({
   attempts = 3,
   backoffMs = 250,
 }: OpsgenieSinkOptions): Sink {
-  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
-    throw new IncidentPilotError(`${name} sink: the Opsgenie API URL is not a valid http(s) URL`);
-  }
+  requireHttpUrl(name, url);
   if (!apiKey) throw new IncidentPilotError(`${name} sink: an API key is required`);
   const base = url.replace(/\/+$/, '');
   const post = (path: string, body: unknown) =>

@@ -15,7 +15,7 @@ import {
   type Sink,
 } from '@incident-pilot/core';
 import { oneLine, sanitizeText } from './escape.js';
-import { clip, incidentLinks, jsonOf, type PostAnswer, postJson, requireSuccess } from './http.js';
+import { clip, incidentLinks, jsonOf, type PostAnswer, postJson, requireHttpUrl, requireSuccess } from './http.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
@@ -156,12 +156,6 @@ function problemOf(answer: PostAnswer): string {
   return problem ? clip(oneLine(problem), 300) : answer.detail;
 }
 
-function checkUrl(name: string, url: string) {
-  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
-    throw new IncidentPilotError(`${name} sink: the Events API URL is not a valid http(s) URL`);
-  }
-}
-
 /**
  * A `Sink` sending Events API v2 requests. 2xx (PagerDuty answers 202): delivered. 429, 5xx and
  * dropped connections: retried in-call, then TransientError. 400 (an invalid event) and any other
@@ -177,7 +171,7 @@ export function createPagerDutySink({
   attempts = 3,
   backoffMs = 250,
 }: PagerDutySinkOptions): Sink {
-  checkUrl(name, url);
+  requireHttpUrl(name, url);
   if (!routingKey) throw new IncidentPilotError(`${name} sink: a routing key is required`);
   return {
     name,

@@ -18,7 +18,7 @@ import {
   severity,
 } from '@incident-pilot/core';
 import * as z from 'zod';
-import { postJson, requireSuccess } from './http.js';
+import { postJson, requireHttpUrl, requireSuccess } from './http.js';
 
 // The payload, version 1: what a receiver can rely on. Fields are only ever added within a version;
 // a breaking change bumps `schemaVersion`. The OpenAPI document can publish `webhookPayloadSchema`.
@@ -167,9 +167,7 @@ export function createWebhookSink({
   backoffMs = 250,
   now = Date.now,
 }: WebhookSinkOptions): Sink {
-  if (!/^https?:\/\//.test(url) || !URL.canParse(url)) {
-    throw new IncidentPilotError(`${name} sink: the webhook URL is not a valid http(s) URL`);
-  }
+  requireHttpUrl(name, url);
   if (!secret) throw new IncidentPilotError(`${name} sink: a signing secret is required`);
   return {
     name,
