@@ -200,7 +200,11 @@ export class IncidentPilotStack extends Stack {
     output('TokenSecretArn', secrets.token.secretArn, 'Secret holding the inbound bearer token');
     output('SlackSecretArn', secrets.slackWebhook.secretArn, 'Secret to fill with the Slack incoming-webhook URL');
     output('LlmSecretArn', secrets.llmApiKey.secretArn, 'Secret to fill with the LLM provider API key');
-    output('PagerDutySecretArn', secrets.pagerDutyRoutingKey.secretArn, 'Secret to fill with the PagerDuty routing key');
+    output(
+      'PagerDutySecretArn',
+      secrets.pagerDutyRoutingKey.secretArn,
+      'Secret to fill with the PagerDuty routing key',
+    );
     output('OpsgenieSecretArn', secrets.opsgenieApiKey.secretArn, 'Secret to fill with the Opsgenie API key');
     output('WebhookSecretArn', secrets.webhookSecret.secretArn, 'Secret holding the signed webhook HMAC key');
     output('DeadLetterQueueUrl', jobs.deadLetterQueue.queueUrl, 'Jobs that failed 5 times (redrive after fixing)');

@@ -36,9 +36,7 @@ export class PipelineSecrets extends Construct {
           excludePunctuation: true,
           includeSpace: false,
           passwordLength: length,
-          ...(placeholder
-            ? { secretStringTemplate: JSON.stringify({ placeholder }), generateStringKey: 'nonce' }
-            : {}),
+          ...(placeholder ? { secretStringTemplate: JSON.stringify({ placeholder }), generateStringKey: 'nonce' } : {}),
         },
       });
       secret.applyRemovalPolicy(props.removalPolicy);

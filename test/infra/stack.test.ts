@@ -514,7 +514,8 @@ describe('incident-pilot stack with a non-default configuration', () => {
       if (!found) throw new Error(`no ${name} function`);
       return found[1];
     };
-    const vars = (name: string) => (fn(name).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const vars = (name: string) =>
+      (fn(name).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     const secretGrants = (name: string) =>
       grantsOf(resourcesOf, (fn(name).Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '').filter(
         (g) => g.startsWith('secretsmanager:'),
