@@ -69,6 +69,25 @@ describe('paging sinks on the local stack', () => {
     expect(stats).toMatchObject({ notificationsSent: 6, notificationsFailed: 1 });
   });
 
+  it('announces a material update: PagerDuty folds it, Opsgenie gets a note, the webhook an updated event', async () => {
+    const local = await start({ INCIDENT_PILOT_UPDATE_MIN_SECONDS: '0' });
+    const grown = fixture('firing-group-3-alerts.json');
+    const first = { ...grown, alerts: grown.alerts.slice(0, 1) };
+
+    await local.api('/alerts', { body: first });
+    await waitFor(async () => pd.alerts().length === 1 && og.alerts().length === 1 && hook.events.length === 1);
+    await local.api('/alerts', { body: grown });
+    await waitFor(async () => hook.events.some((e) => e.type === 'updated'));
+    await waitFor(async () => pd.alerts()[0]?.triggers === 2 && og.alerts()[0]?.notes.length === 1);
+
+    const update = hook.events.find((e) => e.type === 'updated');
+    expect(update).toMatchObject({ schemaVersion: 1, revision: 1, incident: { firingCount: 3 } });
+    expect(update.changes.map((c: { kind: string }) => c.kind)).toContain('alerts_firing');
+    expect(pd.alerts()).toEqual([expect.objectContaining({ dedupKey: update.incident.id, triggers: 2 })]);
+    expect(pd.events.at(-1).payload.custom_details).toMatchObject({ revision: 1 });
+    expect(og.alerts()[0]?.notes[0]).toContain('incident-pilot update #1');
+  });
+
   it('forwards posted deploys as PagerDuty change events, and stores them even when PagerDuty fails', async () => {
     const local = await start();
     const deploy = { service: 'checkout', commit: 'a1b2c3d', author: 'alice', when: new Date().toISOString() };

@@ -106,6 +106,8 @@ describe('paging sinks on the worker path (processJob + dynalite + stand-ins)', 
           await processJob(
             {
               store: deps.store,
+              // Refresh jobs the worker may schedule are not under test here.
+              queue: { async enqueue() {} },
               sinks,
               rules,
               config: defaultEngineConfig,

@@ -192,6 +192,7 @@ describe('PagerDuty sink', () => {
 
       expect(error).toBeInstanceOf(TransientError);
       expect(error.message).toContain('no answer within 100ms');
+      expect((error as TransientError).ambiguous).toBe(true);
       expect(pd.requests).toHaveLength(1);
     });
 

@@ -116,7 +116,9 @@ function redact(text: string, secrets: string[] = []): string {
 function transportError(sink: string, error: unknown, timeoutMs: number): { error: TransientError; timedOut: boolean } {
   const name = (error as { name?: unknown } | null)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return { error: new TransientError(`${sink} sink: no answer within ${timeoutMs}ms`), timedOut: true };
+    // Ambiguous: the API may have acted on it, so the worker keeps the claim until its lease ends.
+    const error = new TransientError(`${sink} sink: no answer within ${timeoutMs}ms`, undefined, true);
+    return { error, timedOut: true };
   }
   const cause = (error as { cause?: { code?: unknown; name?: unknown } } | null)?.cause;
   const code = [cause?.code, cause?.name, name].find((c) => typeof c === 'string' && /^[\w.-]{1,40}$/.test(c));
