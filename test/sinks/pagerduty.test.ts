@@ -208,10 +208,20 @@ describe('PagerDuty sink', () => {
     });
   });
 
+  it('takes a bare origin as its /v2/enqueue (e.g. the EU service region)', async () => {
+    await sink({ url: pd.origin }).deliver(opened());
+
+    expect(pd.requests.map((r) => r.path)).toEqual(['/v2/enqueue']);
+    expect(pd.alerts()).toHaveLength(1);
+  });
+
   describe('change events', () => {
     it('derives the Change Events URL from the Events API URL', () => {
       expect(pagerDutyChangeUrl()).toBe('https://events.pagerduty.com/v2/change/enqueue');
       expect(pagerDutyChangeUrl('http://127.0.0.1:9/v2/enqueue')).toBe('http://127.0.0.1:9/v2/change/enqueue');
+      expect(pagerDutyChangeUrl('https://events.eu.pagerduty.com')).toBe(
+        'https://events.eu.pagerduty.com/v2/change/enqueue',
+      );
     });
 
     it('forwards deploys with service, commit and author', async () => {

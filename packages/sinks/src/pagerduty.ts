@@ -173,13 +173,14 @@ export function createPagerDutySink({
 }: PagerDutySinkOptions): Sink {
   requireHttpUrl(name, url);
   if (!routingKey) throw new IncidentPilotError(`${name} sink: a routing key is required`);
+  const eventsUrl = pagerDutyEventsUrl(url);
   return {
     name,
     async deliver(event) {
       const body = JSON.stringify(buildPagerDutyEvent(event, routingKey, apiUrl));
       const answer = await postJson({
         sink: name,
-        url,
+        url: eventsUrl,
         headers: () => ({}),
         body,
         fetch,
@@ -191,6 +192,12 @@ export function createPagerDutySink({
       requireSuccess(name, answer, problemOf(answer));
     },
   };
+}
+
+/** The Events API URL; a bare origin (`https://events.eu.pagerduty.com`) means its `/v2/enqueue`. */
+export function pagerDutyEventsUrl(url = PAGERDUTY_EVENTS_URL): string {
+  const parsed = new URL(url);
+  return parsed.pathname === '/' ? new URL('/v2/enqueue', parsed).toString() : url;
 }
 
 /** The Change Events URL next to an Events API URL: `…/v2/enqueue` → `…/v2/change/enqueue`. */
