@@ -56,15 +56,17 @@ function notification(status: 'firing' | 'resolved') {
   };
 }
 
-/** Fails `completeNotification` `times` times: the event went out, the worker "crashed" before recording it. */
-function crashingBeforeMarker(store: Store, times: number): Store {
-  let left = times;
+/**
+ * While `crash.on`, every `completeNotification` fails: the events went out, but the worker "died"
+ * before recording them.
+ */
+function crashingBeforeMarker(store: Store, crash: { on: boolean }): Store {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop !== 'completeNotification' || typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
-        if (left-- > 0) throw new TransientError('injected: the worker died before recording the marker');
+        if (crash.on) throw new TransientError('injected: the worker died before recording the marker');
         return value.apply(target, args);
       };
     },
@@ -97,8 +99,11 @@ describe('paging sinks on the worker path (processJob + dynalite + stand-ins)', 
     const ingest = async (status: 'firing' | 'resolved', at: string) => {
       await ingestAlerts({ store, queue }, parseAlertPayload(notification(status), at), at);
     };
-    /** Runs the queued jobs the way SQS redelivers them: a failed job is received again (at most 5 times). */
-    const drain = async (deps: { store: Store; notificationLeaseMs?: number }) => {
+    /**
+     * Runs the queued jobs the way SQS redelivers them: a failed job is received again (at most 5
+     * times); `afterFailure` runs after each failed receive.
+     */
+    const drain = async (deps: { store: Store; notificationLeaseMs?: number }, afterFailure = () => {}) => {
       let failures = 0;
       for (let receives = 0; jobs.length > 0 && receives < 5; receives++) {
         const job = jobs[0] as CorrelationJob;
@@ -122,6 +127,7 @@ describe('paging sinks on the worker path (processJob + dynalite + stand-ins)', 
           receives = -1;
         } catch {
           failures += 1;
+          afterFailure();
         }
       }
       return failures;
@@ -158,9 +164,12 @@ describe('paging sinks on the worker path (processJob + dynalite + stand-ins)', 
     const { store, ingest, drain } = await setup();
     await ingest('firing', '2026-11-25T04:01:00.000Z');
 
-    // The first job sends to every sink and "dies" before any marker is written; the claims it left
-    // behind are abandoned (lease 0), so the retried job sends again.
-    const failedJobs = await drain({ store: crashingBeforeMarker(store, 3 * 5), notificationLeaseMs: 0 });
+    // The first receive sends to every sink and "dies" before any marker is written; the claims it left
+    // behind are abandoned (lease 0), so the second receive sends again.
+    const crash = { on: true };
+    const failedJobs = await drain({ store: crashingBeforeMarker(store, crash), notificationLeaseMs: 0 }, () => {
+      crash.on = false;
+    });
 
     expect(failedJobs).toBe(1);
     expect(pd.events.filter((e) => e.event_action === 'trigger')).toHaveLength(2);
