@@ -34,6 +34,7 @@ export function inferenceProfileOf(id: string): { geography: string; modelId: st
   const geography = id.slice(0, dot);
   return dot > 0 && PROFILE_GEOGRAPHIES.includes(geography) ? { geography, modelId: id.slice(dot + 1) } : undefined;
 }
+const requiredHttpsUrl = z.url({ protocol: /^https$/ });
 
 export const configSchema = z.object({
   /** Deployment stage; part of the stack name (`IncidentPilot-<stage>`) and of alarm names. */
@@ -129,6 +130,27 @@ export const configSchema = z.object({
       minSeverity: 'high',
       maxCallsPerHour: 60,
       maxTokens: 4096,
+    }),
+  /**
+   * Paging sinks' non-secret settings (keys live in Secrets Manager): the PagerDuty Events API and
+   * Opsgenie API URLs, PagerDuty change events for posted deploys, and the signed webhook's URL
+   * (empty: no webhook).
+   */
+  paging: z
+    .preprocess(
+      fromJsonString,
+      z.strictObject({
+        pagerdutyUrl: requiredHttpsUrl.default('https://events.pagerduty.com/v2/enqueue'),
+        pagerdutyChangeEvents: bool.default(false),
+        opsgenieUrl: requiredHttpsUrl.default('https://api.opsgenie.com'),
+        webhookUrl: httpsUrl,
+      }),
+    )
+    .default({
+      pagerdutyUrl: 'https://events.pagerduty.com/v2/enqueue',
+      pagerdutyChangeEvents: false,
+      opsgenieUrl: 'https://api.opsgenie.com',
+      webhookUrl: '',
     }),
   /** Log level of the functions' structured logs. */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -136,6 +136,21 @@ export class IncidentPilotStack extends Stack {
     } else {
       bindSecret(worker.function, 'INCIDENT_PILOT_LLM_SECRET_ARN', secrets.llmApiKey);
     }
+    // Paging sinks: each off until its secret holds a key (the webhook: until it has a URL).
+    bindSecret(worker.function, 'INCIDENT_PILOT_PAGERDUTY_SECRET_ARN', secrets.pagerDutyRoutingKey);
+    bindSecret(worker.function, 'INCIDENT_PILOT_OPSGENIE_SECRET_ARN', secrets.opsgenieApiKey);
+    worker.function.addEnvironment('INCIDENT_PILOT_PAGERDUTY_URL', config.paging.pagerdutyUrl);
+    worker.function.addEnvironment('INCIDENT_PILOT_OPSGENIE_URL', config.paging.opsgenieUrl);
+    if (config.paging.webhookUrl) {
+      worker.function.addEnvironment('INCIDENT_PILOT_WEBHOOK_URL', config.paging.webhookUrl);
+      bindSecret(worker.function, 'INCIDENT_PILOT_WEBHOOK_SECRET_ARN', secrets.webhookSecret);
+    }
+    // Change events are sent at ingest, so only then may the context function read the routing key.
+    if (config.paging.pagerdutyChangeEvents) {
+      context.function.addEnvironment('INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS', '1');
+      context.function.addEnvironment('INCIDENT_PILOT_PAGERDUTY_URL', config.paging.pagerdutyUrl);
+      bindSecret(context.function, 'INCIDENT_PILOT_PAGERDUTY_SECRET_ARN', secrets.pagerDutyRoutingKey);
+    }
     // Also grants the consumer actions (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes/Url).
     worker.function.addEventSource(
       new SqsEventSource(jobs.queue, {
@@ -155,6 +170,9 @@ export class IncidentPilotStack extends Stack {
       logRetention,
       removalPolicy,
     });
+
+    // Pages link back to the incident in the API.
+    worker.function.addEnvironment('INCIDENT_PILOT_API_URL', api.url);
 
     const alarms = new PipelineAlarms(this, 'Alarms', {
       stage: config.stage,
@@ -182,6 +200,13 @@ export class IncidentPilotStack extends Stack {
     output('TokenSecretArn', secrets.token.secretArn, 'Secret holding the inbound bearer token');
     output('SlackSecretArn', secrets.slackWebhook.secretArn, 'Secret to fill with the Slack incoming-webhook URL');
     output('LlmSecretArn', secrets.llmApiKey.secretArn, 'Secret to fill with the LLM provider API key');
+    output(
+      'PagerDutySecretArn',
+      secrets.pagerDutyRoutingKey.secretArn,
+      'Secret to fill with the PagerDuty routing key',
+    );
+    output('OpsgenieSecretArn', secrets.opsgenieApiKey.secretArn, 'Secret to fill with the Opsgenie API key');
+    output('WebhookSecretArn', secrets.webhookSecret.secretArn, 'Secret holding the signed webhook HMAC key');
     output('DeadLetterQueueUrl', jobs.deadLetterQueue.queueUrl, 'Jobs that failed 5 times (redrive after fixing)');
     output('JobQueueUrl', jobs.queue.queueUrl, 'The jobs queue (the target of a DLQ redrive)');
     output('IncidentsTableName', tables.incidents.table.tableName, 'DynamoDB table with one item per incident');
@@ -222,6 +247,20 @@ export class IncidentPilotStack extends Stack {
     Validations.of(secrets.slackWebhook).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'A Slack incoming-webhook URL is issued by Slack; Secrets Manager cannot rotate it.',
+    });
+    Validations.of(secrets.pagerDutyRoutingKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'A PagerDuty routing key is issued by PagerDuty; Secrets Manager cannot rotate it.',
+    });
+    Validations.of(secrets.opsgenieApiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'An Opsgenie API key is issued by Opsgenie; Secrets Manager cannot rotate it.',
+    });
+    Validations.of(secrets.webhookSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The webhook receiver holds a copy of the HMAC key; an automatic rotation would make it reject every ' +
+        'event until updated. Rotate deliberately: put-secret-value, then update the receiver (functions cache 5 min).',
     });
     Validations.of(secrets.llmApiKey).acknowledge({
       id: 'AwsSolutions-SMG4',

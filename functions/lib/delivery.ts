@@ -1,13 +1,17 @@
 /**
  * The worker's half of the composition root: the sinks and the narrator. Kept apart so that only the
- * worker's bundle carries Slack, stdout and LLM code.
+ * worker's bundle carries the sinks' and LLM code.
  */
 import type { Incident, NarrationRequest, Sink } from '@incident-pilot/core';
 import {
   createLlmClient,
   createLlmNarrator,
+  createOpsgenieSink,
+  createPagerDutySink,
   createSlackSink,
   createStdoutSink,
+  createWebhookSink,
+  isUsableKey,
   type LlmNarrator,
   type LlmProviderName,
   type NarrationFallback,
@@ -38,6 +42,66 @@ export function createDelivery(root: Root): Delivery {
       slackNoticeLogged = true;
     }
     return isUrl(url) ? url : '';
+  };
+
+  // A key from Secrets Manager that is not one token is the stack's placeholder: the sink stays off.
+  const placeholderLogged = new Set<string>();
+  const key = async (sink: string, arn: string, value: string) => {
+    const found = arn ? await root.secret(arn) : value;
+    if (!found || isUsableKey(found)) return found;
+    if (!placeholderLogged.has(sink)) {
+      root.log.info(`${sink} is not configured: its secret does not hold a key yet`);
+      placeholderLogged.add(sink);
+    }
+    return '';
+  };
+
+  /**
+   * The paging sinks that are configured, each from its own settings. A secret that cannot be read
+   * right now fails only its own sink (its deliveries throw, so the job retries them), never the others.
+   */
+  const pagingSinks = async (): Promise<Sink[]> => {
+    const apiUrl = env.INCIDENT_PILOT_API_URL;
+    const build = async (name: string, make: () => Promise<Sink | null>): Promise<Sink | null> => {
+      try {
+        return await make();
+      } catch (error) {
+        return {
+          name,
+          deliver: async () => {
+            throw error;
+          },
+        };
+      }
+    };
+    const sinks = await Promise.all([
+      build('pagerduty', async () => {
+        const routingKey = await key(
+          'PagerDuty',
+          env.INCIDENT_PILOT_PAGERDUTY_SECRET_ARN,
+          env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY,
+        );
+        return routingKey
+          ? createPagerDutySink({ routingKey, url: env.INCIDENT_PILOT_PAGERDUTY_URL, apiUrl, fetch })
+          : null;
+      }),
+      build('opsgenie', async () => {
+        const apiKey = await key(
+          'Opsgenie',
+          env.INCIDENT_PILOT_OPSGENIE_SECRET_ARN,
+          env.INCIDENT_PILOT_OPSGENIE_API_KEY,
+        );
+        return apiKey ? createOpsgenieSink({ apiKey, url: env.INCIDENT_PILOT_OPSGENIE_URL, apiUrl, fetch }) : null;
+      }),
+      build('webhook', async () => {
+        if (!env.INCIDENT_PILOT_WEBHOOK_URL) return null;
+        const secret = env.INCIDENT_PILOT_WEBHOOK_SECRET_ARN
+          ? await root.secret(env.INCIDENT_PILOT_WEBHOOK_SECRET_ARN)
+          : env.INCIDENT_PILOT_WEBHOOK_SECRET;
+        return createWebhookSink({ url: env.INCIDENT_PILOT_WEBHOOK_URL, secret, fetch });
+      }),
+    ]);
+    return sinks.filter((s): s is Sink => s !== null);
   };
 
   // One JSON line per discarded rewording, in CloudWatch embedded metric format: the line is the log
@@ -93,6 +157,7 @@ export function createDelivery(root: Root): Delivery {
       if (!env.INCIDENT_PILOT_QUIET) sinks.push(createStdoutSink(overrides.write ? { write: overrides.write } : {}));
       const url = await slackUrl();
       if (url) sinks.push(createSlackSink({ webhookUrl: url, fetch }));
+      sinks.push(...(await pagingSinks()));
       return sinks;
     },
     async narrate(incident, request) {

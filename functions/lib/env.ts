@@ -19,6 +19,8 @@ const jsonObject = z
   });
 
 const httpUrl = z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default('');
+// Where a sink posts: http(s) only, and never echoed in an error (it may carry a token).
+const sinkUrl = z.string().refine((s) => /^https?:\/\//i.test(s) && URL.canParse(s), 'is not a valid http(s) URL');
 
 /**
  * Every environment variable the functions read, parsed once at cold start. In AWS the stack sets
@@ -75,6 +77,23 @@ export const envSchema = z.object({
   INCIDENT_PILOT_LLM_MAX_CALLS_PER_HOUR: z.coerce.number().int().min(0).default(60),
   /** Tokens one call may use (prompt and answer); a larger report stays templated. */
   INCIDENT_PILOT_LLM_MAX_TOKENS: z.coerce.number().int().min(256).max(200_000).default(4096),
+  /** Base URL of this deployment's API, for links to incidents in pages; empty: no links. */
+  INCIDENT_PILOT_API_URL: httpUrl,
+  /** PagerDuty Events API v2 routing key (local) or the secret holding it (AWS); neither: off. */
+  INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: z.string().default(''),
+  INCIDENT_PILOT_PAGERDUTY_SECRET_ARN: z.string().default(''),
+  INCIDENT_PILOT_PAGERDUTY_URL: sinkUrl.default('https://events.pagerduty.com/v2/enqueue'),
+  /** `1` forwards deploys posted to /context/deploys as PagerDuty Change Events. */
+  INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS: flag,
+  /** Opsgenie API integration key (local) or the secret holding it (AWS); neither: off. */
+  INCIDENT_PILOT_OPSGENIE_API_KEY: z.string().default(''),
+  INCIDENT_PILOT_OPSGENIE_SECRET_ARN: z.string().default(''),
+  /** `https://api.eu.opsgenie.com` for the EU instance. */
+  INCIDENT_PILOT_OPSGENIE_URL: sinkUrl.default('https://api.opsgenie.com'),
+  /** Signed generic webhook: where to POST (empty: off) and the HMAC secret (local) or its secret (AWS). */
+  INCIDENT_PILOT_WEBHOOK_URL: z.union([z.literal(''), sinkUrl]).default(''),
+  INCIDENT_PILOT_WEBHOOK_SECRET: z.string().default(''),
+  INCIDENT_PILOT_WEBHOOK_SECRET_ARN: z.string().default(''),
 });
 
 export type Env = z.output<typeof envSchema>;
@@ -111,10 +130,41 @@ function llmProblems(env: Env): [LlmVariable, string][] {
   return problems;
 }
 
+/** A secret given as a value (local) and as a Secrets Manager ARN (AWS): one of each pair at most. */
+const SECRET_PAIRS = [
+  ['INCIDENT_PILOT_TOKEN', 'INCIDENT_PILOT_TOKEN_SECRET_ARN'],
+  ['INCIDENT_PILOT_SLACK_WEBHOOK', 'INCIDENT_PILOT_SLACK_SECRET_ARN'],
+  ['INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY', 'INCIDENT_PILOT_PAGERDUTY_SECRET_ARN'],
+  ['INCIDENT_PILOT_OPSGENIE_API_KEY', 'INCIDENT_PILOT_OPSGENIE_SECRET_ARN'],
+  ['INCIDENT_PILOT_WEBHOOK_SECRET', 'INCIDENT_PILOT_WEBHOOK_SECRET_ARN'],
+] as const;
+
+/** Combinations of the secret and paging variables that cannot work, each naming the variable to fix. */
+function secretProblems(env: Env): [keyof Env, string][] {
+  const problems: [keyof Env, string][] = [];
+  for (const [value, arn] of SECRET_PAIRS) {
+    if (env[value] && env[arn]) problems.push([arn, `set either ${value} or ${arn}, not both`]);
+  }
+  if (env.INCIDENT_PILOT_WEBHOOK_URL && !env.INCIDENT_PILOT_WEBHOOK_SECRET && !env.INCIDENT_PILOT_WEBHOOK_SECRET_ARN) {
+    problems.push([
+      'INCIDENT_PILOT_WEBHOOK_SECRET',
+      'is required with INCIDENT_PILOT_WEBHOOK_URL (webhooks are always signed)',
+    ]);
+  }
+  const hasRoutingKey = env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY || env.INCIDENT_PILOT_PAGERDUTY_SECRET_ARN;
+  if (env.INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS && !hasRoutingKey) {
+    problems.push([
+      'INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS',
+      'needs INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY (or INCIDENT_PILOT_PAGERDUTY_SECRET_ARN)',
+    ]);
+  }
+  return problems;
+}
+
 /** Parses the environment or throws one error naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = envSchema.safeParse(source);
-  const problems = result.success ? llmProblems(result.data) : [];
+  const problems = result.success ? [...llmProblems(result.data), ...secretProblems(result.data)] : [];
   if (result.success && problems.length === 0) return result.data;
   const lines = result.success
     ? problems.map(([name, message]) => `  ${name}: ${message}`)

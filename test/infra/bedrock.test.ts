@@ -46,6 +46,8 @@ describe('stack with the bedrock LLM provider', () => {
     it('allows InvokeModel on that model only, and reads no LLM key', () => {
       expect(result.grants).toEqual([
         `bedrock:InvokeModel on arn:AWS::Partition:bedrock:eu-central-1::foundation-model/${HAIKU}`,
+        'secretsmanager:GetSecretValue on SecretsOpsgenieApiKey',
+        'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
         'secretsmanager:GetSecretValue on SecretsSlackWebhook',
       ]);
     });
@@ -92,6 +94,8 @@ describe('stack with the bedrock LLM provider', () => {
           ...['eu-central-1', 'eu-west-1', 'eu-west-3'].map(
             (r) => `bedrock:InvokeModel on arn:AWS::Partition:bedrock:${r}::foundation-model/${SONNET}`,
           ),
+          'secretsmanager:GetSecretValue on SecretsOpsgenieApiKey',
+          'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
           'secretsmanager:GetSecretValue on SecretsSlackWebhook',
         ].sort(),
       );

@@ -31,14 +31,16 @@ describe('function bundles', () => {
     expect(alerts?.packageBytes).toBeLessThanOrEqual(250 * 1024);
   });
 
-  it('leave Slack, stdout and LLM code (and the Bedrock client) out of the HTTP functions', () => {
+  it('leave Slack, stdout, LLM (and the Bedrock client) and paging sink code out of the HTTP functions', () => {
     const worker = readFileSync(sizes.find((s) => s.name === 'worker')?.file ?? '', 'utf8');
     expect(worker).toContain('unfurl_links');
     expect(worker).toContain('/converse');
+    expect(worker).toContain('GenieKey');
     for (const { name, file } of sizes.filter((s) => s.name !== 'worker')) {
       const code = readFileSync(file, 'utf8');
-      expect(code, name).not.toContain('unfurl_links');
-      expect(code, name).not.toContain('/converse');
+      for (const marker of ['unfurl_links', '/converse', 'GenieKey', 'x-incident-pilot-signature', 'alertsOmitted']) {
+        expect(code, `${name}: ${marker}`).not.toContain(marker);
+      }
     }
   });
 

@@ -79,6 +79,21 @@ describe('stack configuration (CDK context)', () => {
     );
   });
 
+  it('takes the paging URLs and switches, refusing a non-https one', () => {
+    expect(parseConfig({}).paging).toEqual({
+      pagerdutyUrl: 'https://events.pagerduty.com/v2/enqueue',
+      pagerdutyChangeEvents: false,
+      opsgenieUrl: 'https://api.opsgenie.com',
+      webhookUrl: '',
+    });
+    expect(
+      parseConfig({ paging: '{"opsgenieUrl":"https://api.eu.opsgenie.com","pagerdutyChangeEvents":true}' }).paging,
+    ).toMatchObject({ opsgenieUrl: 'https://api.eu.opsgenie.com', pagerdutyChangeEvents: true });
+    expect(() => parseConfig({ paging: { webhookUrl: 'http://hooks.internal/ip' } })).toThrowError(
+      /paging\.webhookUrl/,
+    );
+  });
+
   it('refuses a non-https LLM endpoint', () => {
     expect(() =>
       parseConfig({ llm: { provider: 'openai', model: 'm', endpoint: 'http://llm.internal' } }),

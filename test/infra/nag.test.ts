@@ -59,8 +59,11 @@ describe('cdk-nag AwsSolutions', () => {
     for (const path of routes) expect(path).toMatch(/^Api\/HttpApi\//);
     expect(all.filter((f) => f.rule !== 'AwsSolutions-APIG4')).toEqual([
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/LlmApiKey/Resource' },
+      { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/OpsgenieApiKey/Resource' },
+      { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/PagerDutyRoutingKey/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/SlackWebhook/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/Token/Resource' },
+      { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/WebhookSecret/Resource' },
     ]);
   });
 

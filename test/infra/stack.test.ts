@@ -31,7 +31,7 @@ describe('incident-pilot stack', () => {
       'AWS::Lambda::Function': 4,
       'AWS::DynamoDB::Table': 2,
       'AWS::SQS::Queue': 2,
-      'AWS::SecretsManager::Secret': 3,
+      'AWS::SecretsManager::Secret': 6,
       'AWS::CloudWatch::Alarm': 8,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::SNS::Topic': 1,
@@ -108,6 +108,9 @@ describe('incident-pilot stack', () => {
         ...shared,
         INCIDENT_PILOT_SLACK_SECRET_ARN: 'SecretsSlackWebhook',
         INCIDENT_PILOT_LLM_SECRET_ARN: 'SecretsLlmApiKey',
+        INCIDENT_PILOT_PAGERDUTY_SECRET_ARN: 'SecretsPagerDutyRoutingKey',
+        INCIDENT_PILOT_OPSGENIE_SECRET_ARN: 'SecretsOpsgenieApiKey',
+        INCIDENT_PILOT_API_URL: 'ApiHttpApi',
       });
     });
   });
@@ -159,7 +162,7 @@ describe('incident-pilot stack', () => {
       );
     });
 
-    it('worker: the data table, incidents and the open index, consume the queue, Slack and LLM secrets', () => {
+    it('worker: the data table, incidents and the open index, consume the queue, Slack, LLM and paging secrets', () => {
       expect(grantsOf(resources, roleOf('Worker') ?? '')).toEqual(
         [
           ...logs('Worker'),
@@ -177,6 +180,8 @@ describe('incident-pilot stack', () => {
           ].map((a) => `sqs:${a} on QueueJobs`),
           'secretsmanager:GetSecretValue on SecretsSlackWebhook',
           'secretsmanager:GetSecretValue on SecretsLlmApiKey',
+          'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
+          'secretsmanager:GetSecretValue on SecretsOpsgenieApiKey',
         ].sort(),
       );
     });
@@ -410,6 +415,9 @@ describe('incident-pilot stack', () => {
           'TokenSecretArn',
           'SlackSecretArn',
           'LlmSecretArn',
+          'PagerDutySecretArn',
+          'OpsgenieSecretArn',
+          'WebhookSecretArn',
           'DeadLetterQueueUrl',
           'JobQueueUrl',
           'AlertmanagerConfig',
@@ -458,6 +466,11 @@ describe('incident-pilot stack with a non-default configuration', () => {
         workerMaxConcurrency: '7', // as `-c workerMaxConcurrency=7` passes it
         engineConfig: '{"deploy":{"windowMinutes":45}}',
         llm: { provider: 'anthropic', model: 'claude-x', endpoint: '' },
+        paging: {
+          opsgenieUrl: 'https://api.eu.opsgenie.com',
+          pagerdutyChangeEvents: true,
+          webhookUrl: 'https://hooks.example.com/incident-pilot',
+        },
       },
       FAST,
     );
@@ -490,5 +503,36 @@ describe('incident-pilot stack with a non-default configuration', () => {
       },
     });
     other.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'incident-pilot-dev-dlq-not-empty' });
+  });
+
+  it('wires the webhook and change events only when configured, each with just its secret', () => {
+    const resourcesOf = other.toJSON().Resources as Record<string, Resource>;
+    const fn = (name: string) => {
+      const found = Object.entries(resourcesOf).find(
+        ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(`${name}Function`),
+      );
+      if (!found) throw new Error(`no ${name} function`);
+      return found[1];
+    };
+    const vars = (name: string) =>
+      (fn(name).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const secretGrants = (name: string) =>
+      grantsOf(resourcesOf, (fn(name).Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '').filter(
+        (g) => g.startsWith('secretsmanager:'),
+      );
+
+    expect(vars('Worker')).toMatchObject({
+      INCIDENT_PILOT_OPSGENIE_URL: 'https://api.eu.opsgenie.com',
+      INCIDENT_PILOT_WEBHOOK_URL: 'https://hooks.example.com/incident-pilot',
+    });
+    expect(secretGrants('Worker')).toContain('secretsmanager:GetSecretValue on SecretsWebhookSecret');
+    expect(vars('Context')).toMatchObject({
+      INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS: '1',
+      INCIDENT_PILOT_PAGERDUTY_URL: 'https://events.pagerduty.com/v2/enqueue',
+    });
+    expect(secretGrants('Context')).toEqual([
+      'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
+      'secretsmanager:GetSecretValue on SecretsToken',
+    ]);
   });
 });

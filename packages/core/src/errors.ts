@@ -52,3 +52,19 @@ export class TransientError extends IncidentPilotError {
     super(message);
   }
 }
+
+/**
+ * A sink refused an event for a reason retrying will not fix (an invalid event, a bad or revoked key):
+ * not transient, so the job fails loudly into the dead-letter queue and its alarm. The message names
+ * the sink and the problem, never the key or the URL.
+ */
+export class PermanentSinkError extends IncidentPilotError {
+  override name = 'PermanentSinkError';
+  constructor(
+    message: string,
+    readonly sink: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}

@@ -9,6 +9,9 @@ const localEnv = z.object({
   INCIDENT_PILOT_DATA_DIR: z.string().min(1).default('.data'),
   INCIDENT_PILOT_TOKEN: z.string().default(''),
   INCIDENT_PILOT_SLACK_WEBHOOK: z.string().default(''),
+  INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: z.string().default(''),
+  INCIDENT_PILOT_OPSGENIE_API_KEY: z.string().default(''),
+  INCIDENT_PILOT_WEBHOOK_URL: z.string().default(''),
   INCIDENT_PILOT_QUIET: z.string().default(''),
   INCIDENT_PILOT_LOG_LEVEL: z.string().default('warn'),
 });
@@ -35,6 +38,9 @@ async function main() {
     `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats)`,
     `  data       ${dataDir}   (DynamoDB on dynalite; the job queue is in memory)`,
     `  Slack      ${env.INCIDENT_PILOT_SLACK_WEBHOOK ? 'on' : 'off (set INCIDENT_PILOT_SLACK_WEBHOOK to post incidents to Slack)'}`,
+    `  PagerDuty  ${env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY ? 'on' : 'off (set INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY)'}`,
+    `  Opsgenie   ${env.INCIDENT_PILOT_OPSGENIE_API_KEY ? 'on' : 'off (set INCIDENT_PILOT_OPSGENIE_API_KEY)'}`,
+    `  webhook    ${env.INCIDENT_PILOT_WEBHOOK_URL ? 'on (signed)' : 'off (set INCIDENT_PILOT_WEBHOOK_URL and INCIDENT_PILOT_WEBHOOK_SECRET)'}`,
     `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
   ];
   lines.push(

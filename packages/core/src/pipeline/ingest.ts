@@ -80,7 +80,8 @@ export const MAX_CONTEXT_BATCH = 500;
 /**
  * Validates and stores one context item or a batch. Missing timestamps become `receivedAt`.
  * Every bad item is named by its index and field (`[3].level: …`); nothing is stored then. Open
- * incidents of the batch's services are asked to refresh.
+ * incidents of the batch's services are asked to refresh. Returns the stored items (parsed, timestamps
+ * filled) for whatever the caller forwards.
  */
 export async function ingestContext(
   deps: { store: ContextRepository & RefreshRepository; queue: JobQueue; pacing?: Pacing },
@@ -88,7 +89,7 @@ export async function ingestContext(
   body: unknown,
   receivedAt: string,
   expiresAt: number,
-): Promise<{ stored: number }> {
+): Promise<{ stored: number; items: ContextItem[] }> {
   const batch = Array.isArray(body);
   const items: unknown[] = batch ? body : [body];
   if (items.length === 0) throw new ValidationError([{ path: '', message: 'expected at least one item' }], kind);
@@ -123,5 +124,5 @@ export async function ingestContext(
       await requestRefresh(deps, groupId, nowMs, deps.pacing ?? defaultPacing);
     }
   }
-  return { stored: parsed.length };
+  return { stored: parsed.length, items: parsed };
 }
