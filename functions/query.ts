@@ -8,8 +8,22 @@ const listQuery = z.object({
   cursor: z.string().min(1).optional(),
 });
 
-export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
+// Incident ids are `inc-` and 12 hex digits; anything far from that shape is a caller's mistake (and
+// a 3,000-character id would be a key DynamoDB refuses).
+const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+function incidentId(event: HttpRequest['event']): string {
   const id = event.pathParameters?.id ?? '';
+  if (!INCIDENT_ID.test(id)) {
+    throw new ValidationError(
+      [{ path: 'id', message: 'expected an incident id like inc-0123456789ab (at most 128 letters, digits, . _ : -)' }],
+      'path',
+    );
+  }
+  return id;
+}
+
+export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
   switch (event.routeKey) {
     case 'GET /healthz':
       return json(200, { status: 'ok' });
@@ -27,11 +41,13 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       return json(200, { incidents: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
     }
     case 'GET /api/incidents/{id}': {
+      const id = incidentId(event);
       const incident = await root.store.getIncident(id);
       if (!incident) throw new NotFoundError(`no incident ${id}`);
       return json(200, incident);
     }
     case 'POST /api/incidents/{id}/resolve': {
+      const id = incidentId(event);
       const { incident, changed } = await resolveIncident(
         { store: root.store, narrate: (i) => root.narrate(i) },
         id,

@@ -1,9 +1,11 @@
 import {
-  IncidentPilotError,
+  ConflictError,
+  clipText,
   NotFoundError,
   PayloadTooLargeError,
   TransientError,
   UnauthorizedError,
+  UnprocessableError,
   ValidationError,
 } from '@incident-pilot/core';
 import middy from '@middy/core';
@@ -31,24 +33,70 @@ export const json = (statusCode: number, body: unknown): HttpResult => ({
   body: JSON.stringify(body),
 });
 
-/** The single place where errors become status codes. Unknown errors never leak their message. */
-export function errorResponse(error: unknown, root?: Root): HttpResult {
+/** Longest `message` of an error body: it may quote a caller's value (an id, a path). */
+const MAX_MESSAGE = 500;
+
+/**
+ * The single place where errors become status codes. A caller's mistake is a 4xx; a transient fault
+ * is a 503 with `Retry-After` (Alertmanager retries 5xx); valid input the store refuses as it is is a
+ * final 422; anything unclassified is a bug: a 500 whose body says nothing about it.
+ */
+export function errorResponse(error: unknown, root?: Root, requestId?: string): HttpResult {
+  const answer = (status: number, code: string, message: string, extra: object = {}) =>
+    json(status, { error: code, message: clipText(message, MAX_MESSAGE), ...extra });
   if (error instanceof ValidationError) {
-    return json(400, { error: 'invalid_request', message: error.message, issues: error.issues });
+    return answer(400, 'invalid_request', error.message, {
+      issues: error.issues,
+      ...(error.moreIssues ? { moreIssues: error.moreIssues } : {}),
+    });
   }
-  if (error instanceof UnauthorizedError) return json(401, { error: 'unauthorized', message: error.message });
-  if (error instanceof NotFoundError) return json(404, { error: 'not_found', message: error.message });
-  if (error instanceof PayloadTooLargeError) return json(413, { error: 'payload_too_large', message: error.message });
-  const transient = error instanceof TransientError || !(error instanceof IncidentPilotError);
+  if (error instanceof UnauthorizedError) return answer(401, 'unauthorized', error.message);
+  if (error instanceof NotFoundError) return answer(404, 'not_found', error.message);
+  if (error instanceof PayloadTooLargeError) return answer(413, 'payload_too_large', error.message);
   // Without a root (a bad environment at cold start) there is no logger yet: stderr it is.
   (root?.log ?? console).error('request failed', {
-    error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+    requestId,
+    error: error instanceof Error ? `${error.name}: ${clipText(error.message, MAX_MESSAGE)}` : 'unknown',
   });
-  // Alertmanager retries 5xx: a fault on our side must never lose an alert, so it is always a 503.
-  return {
-    ...json(503, { error: 'unavailable', message: 'temporarily unavailable, retry later' }),
-    headers: { 'content-type': 'application/json', 'retry-after': transient ? '1' : '5' },
-  };
+  if (error instanceof UnprocessableError) {
+    return answer(422, 'unprocessable', 'the request is valid but cannot be stored as it is; it was not accepted');
+  }
+  // A lost write race is transient too: the retry re-reads.
+  if (error instanceof TransientError || error instanceof ConflictError) {
+    const retryAfter = error instanceof TransientError ? (error.retryAfterSeconds ?? 1) : 1;
+    return {
+      ...answer(503, 'unavailable', 'temporarily unavailable, retry later'),
+      headers: { 'content-type': 'application/json', 'retry-after': String(retryAfter) },
+    };
+  }
+  return answer(500, 'internal_error', `internal error${requestId ? ` (request ${requestId})` : ''}`);
+}
+
+// Lone UTF-16 surrogates, which JSON escapes (`"\ud800"`) can produce but no UTF-8 store or API can carry.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Replaces lone surrogates in every key and string with U+FFFD, as Go's JSON encoder does, walking
+ * iteratively (a body may nest deeper than the call stack).
+ */
+function wellFormed(value: unknown): unknown {
+  const fix = (s: string) => s.replace(LONE_SURROGATE, '\ufffd');
+  if (typeof value === 'string') return fix(value);
+  const stack = [value];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    if (typeof node !== 'object' || node === null) continue;
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const child = record[key];
+      const fixed = typeof child === 'string' ? fix(child) : child;
+      const name = Array.isArray(node) ? key : fix(key);
+      if (name !== key) delete record[key];
+      record[name] = fixed;
+      if (typeof fixed === 'object' && fixed !== null) stack.push(fixed);
+    }
+  }
+  return value;
 }
 
 function readBody(event: APIGatewayProxyEventV2): unknown {
@@ -57,11 +105,14 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
   if (raw.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
   }
+  const text = raw.toString('utf8');
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch (error) {
     throw new ValidationError([{ path: '', message: `body is not valid JSON (${(error as Error).message})` }], 'body');
   }
+  return SURROGATE_ESCAPE.test(text) ? wellFormed(body) : body;
 }
 
 async function authenticate(event: APIGatewayProxyEventV2, root: Root): Promise<void> {
@@ -94,7 +145,7 @@ export function httpHandler(
       const body = readBody(event);
       return await route({ event, root, body, receivedAt: new Date(root.now()).toISOString() });
     } catch (error) {
-      return errorResponse(error, root);
+      return errorResponse(error, root, event.requestContext?.requestId);
     }
   });
 }

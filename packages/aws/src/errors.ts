@@ -1,4 +1,4 @@
-import { TransientError } from '@incident-pilot/core';
+import { TransientError, UnprocessableError } from '@incident-pilot/core';
 
 // Error names (DynamoDB, SQS, the SDK itself) that mean "the service is busy or briefly unreachable".
 const TRANSIENT_NAMES = new Set([
@@ -45,14 +45,22 @@ export function isTransientAwsError(error: unknown): boolean {
   return false;
 }
 
+// Error names that mean "this request, as it is, can never succeed": an item or key over DynamoDB's
+// limits, a value it cannot store. Retrying does not help, so they must never become a 503.
+const PERMANENT_NAMES = new Set(['ValidationException', 'SerializationException']);
+
 /**
  * The adapters' one error boundary: transient AWS failures become the core's TransientError (the
- * handlers answer 503, the worker retries the job); anything else is rethrown unchanged.
+ * handlers answer 503, the worker retries the job), refusals of the request as it is become an
+ * UnprocessableError (422); anything else is rethrown unchanged.
  */
 export function mapAwsError(error: unknown, operation: string): unknown {
-  if (error instanceof TransientError || !isTransientAwsError(error)) return error;
+  if (error instanceof TransientError || error instanceof UnprocessableError) return error;
   const name = error instanceof Error ? error.name : 'unknown error';
-  const mapped = new TransientError(`${operation} failed transiently (${name})`);
+  let mapped: Error;
+  if (isTransientAwsError(error)) mapped = new TransientError(`${operation} failed transiently (${name})`);
+  else if (PERMANENT_NAMES.has(name)) mapped = new UnprocessableError(`${operation} refused the request (${name})`);
+  else return error;
   mapped.cause = error;
   return mapped;
 }

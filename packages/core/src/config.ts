@@ -85,6 +85,14 @@ export function windowEnd(startsAtMs: number, correlatedAtMs: number, afterMinut
   return Math.max(startsAtMs, Math.min(correlatedAtMs, startsAtMs + afterMinutes * MINUTE));
 }
 
+// The span in which `toISOString()` writes a plain four-digit year: the store's keys sort as text.
+const MAX_WINDOW_MS = Date.parse('9999-12-31T23:59:59.999Z');
+/** A range clamped to years 1970–9999, so no stored time, however odd, makes a query the store refuses. */
+const clamped = (fromMs: number, toMs: number): TimeRange => ({
+  fromMs: Math.min(MAX_WINDOW_MS, Math.max(0, fromMs)),
+  toMs: Math.min(MAX_WINDOW_MS, Math.max(0, toMs)),
+});
+
 /** What the worker loads around an alert, per kind: exactly what the rules' windows read. */
 export function contextWindowOf(
   config: EngineConfig,
@@ -93,20 +101,17 @@ export function contextWindowOf(
 ): Record<'deploys' | 'logs' | 'traces', TimeRange> {
   const { deploy, logs, traces } = config;
   return {
-    deploys: {
-      fromMs: startsAtMs - deploy.windowMinutes * MINUTE,
-      toMs: Math.max(
-        startsAtMs + deploy.skewMinutes * MINUTE,
-        windowEnd(startsAtMs, correlatedAtMs, deploy.duringMinutes),
-      ),
-    },
-    logs: {
-      fromMs: startsAtMs - (logs.windowMinutes + logs.baselineMinutes) * MINUTE,
-      toMs: windowEnd(startsAtMs, correlatedAtMs, logs.afterMinutes),
-    },
-    traces: {
-      fromMs: startsAtMs - traces.windowMinutes * MINUTE,
-      toMs: windowEnd(startsAtMs, correlatedAtMs, traces.afterMinutes),
-    },
+    deploys: clamped(
+      startsAtMs - deploy.windowMinutes * MINUTE,
+      Math.max(startsAtMs + deploy.skewMinutes * MINUTE, windowEnd(startsAtMs, correlatedAtMs, deploy.duringMinutes)),
+    ),
+    logs: clamped(
+      startsAtMs - (logs.windowMinutes + logs.baselineMinutes) * MINUTE,
+      windowEnd(startsAtMs, correlatedAtMs, logs.afterMinutes),
+    ),
+    traces: clamped(
+      startsAtMs - traces.windowMinutes * MINUTE,
+      windowEnd(startsAtMs, correlatedAtMs, traces.afterMinutes),
+    ),
   };
 }

@@ -12,13 +12,28 @@ export interface FieldIssue {
   message: string;
 }
 
+/** Issues a ValidationError lists; the others are only counted, so a 400 body stays small. */
+export const MAX_LISTED_ISSUES = 20;
+/** Longest path or message of a listed issue (a path may hold a caller's huge key). */
+export const MAX_ISSUE_TEXT = 300;
+
+export const clipText = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 export class ValidationError extends IncidentPilotError {
   override name = 'ValidationError';
-  constructor(
-    readonly issues: FieldIssue[],
-    what = 'input',
-  ) {
-    super(`invalid ${what}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+  /** The first {@link MAX_LISTED_ISSUES} issues, each clipped to {@link MAX_ISSUE_TEXT}. */
+  readonly issues: FieldIssue[];
+  /** How many issues there were beyond `issues`. */
+  readonly moreIssues: number;
+  constructor(issues: FieldIssue[], what = 'input') {
+    const listed = issues
+      .slice(0, MAX_LISTED_ISSUES)
+      .map((i) => ({ path: clipText(i.path, MAX_ISSUE_TEXT), message: clipText(i.message, MAX_ISSUE_TEXT) }));
+    const more = issues.length - listed.length;
+    const text = listed.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
+    super(`invalid ${what}: ${text}${more ? `; and ${more} more` : ''}`);
+    this.issues = listed;
+    this.moreIssues = more;
   }
 }
 
@@ -33,6 +48,15 @@ export class UnauthorizedError extends IncidentPilotError {
 
 export class PayloadTooLargeError extends IncidentPilotError {
   override name = 'PayloadTooLargeError';
+}
+
+/**
+ * Valid input that a dependency refuses as it is (DynamoDB's ValidationException: an item or key over
+ * its limits). Retrying the same request cannot succeed, so it is final (422), never a 503. The limits
+ * of the schemas are meant to make it unreachable; it is the safety net.
+ */
+export class UnprocessableError extends IncidentPilotError {
+  override name = 'UnprocessableError';
 }
 
 /** A conditional write lost a race: re-read and try again. */

@@ -11,6 +11,7 @@ import type {
 } from '../ports.js';
 import type { AlertGroup } from '../schemas/alertmanager.js';
 import { type ContextKind, contextSchemas } from '../schemas/context.js';
+import { futureTimeIssues } from '../schemas/time.js';
 import { formatPath } from '../validation.js';
 import { defaultPacing, type Pacing, requestRefresh } from './pacing.js';
 
@@ -104,12 +105,15 @@ export async function ingestContext(
   const issues = [];
   for (const [index, item] of items.entries()) {
     const result = schema.safeParse(item);
+    const prefix = batch ? [index] : [];
     if (!result.success) {
-      const prefix = batch ? [index] : [];
       issues.push(
         ...result.error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message })),
       );
-    } else if ('when' in result.data) {
+      continue;
+    }
+    issues.push(...futureTimeIssues(result.data, ['when', 'timestamp'], receivedAt, prefix));
+    if ('when' in result.data) {
       parsed.push(result.data);
     } else {
       parsed.push({ ...result.data, timestamp: result.data.timestamp ?? receivedAt });

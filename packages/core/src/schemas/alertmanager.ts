@@ -1,47 +1,100 @@
 import * as z from 'zod';
-import { ValidationError } from '../errors.js';
+import { type FieldIssue, ValidationError } from '../errors.js';
 import { Fnv64 } from '../hash.js';
 import { formatPath, toFieldIssues } from '../validation.js';
-import { isZeroTime, timestamp } from './time.js';
+import { endTime, eventTime, futureTimeIssues, isZeroTime } from './time.js';
 
-// Bounds that keep every stored item far below DynamoDB's 400 KB item and 2 KB key limits. They are
-// generous for real alerts: Prometheus label values are short, annotations are a few sentences.
-const MAX_LABEL_VALUE = 1024;
-const MAX_ANNOTATION_VALUE = 16 * 1024;
-const MAX_PAIRS = 64;
+// Bounds that keep every stored item far below DynamoDB's 400 KB item and 2 KB key limits (an alert
+// record holds its labels, annotations, generatorURL and group key). They are generous for real
+// alerts: Prometheus label values are short, annotations are a few sentences.
+export const MAX_LABEL_NAME = 256;
+export const MAX_LABEL_VALUE = 1024;
+export const MAX_ANNOTATION_VALUE = 16 * 1024;
+export const MAX_PAIRS = 64;
+/** `generatorURL`, `externalURL` and `groupKey`, in characters. */
+export const MAX_URL_LENGTH = 8 * 1024;
+/** One alert's labels, annotations (names and values) and generatorURL together, in UTF-8 bytes. */
+export const MAX_ALERT_BYTES = 64 * 1024;
+/** Alerts one `POST /alerts` may carry: Alertmanager's own `max_alerts` cap is a fine size. */
+export const MAX_ALERTS_PER_REQUEST = 1000;
+/**
+ * Groups one `POST /alerts` may carry. A webhook is always one group; bare alerts form one group per
+ * service + alertname, and every group costs a queue message and its own writes.
+ */
+export const MAX_GROUPS_PER_REQUEST = 50;
 
 const pairs = (maxValue: number) =>
   z
-    .record(z.string().min(1).max(256), z.string().max(maxValue, `longer than ${maxValue} characters`))
+    .record(
+      z.string().min(1).max(MAX_LABEL_NAME, `a name is longer than ${MAX_LABEL_NAME} characters`),
+      z.string().max(maxValue, `longer than ${maxValue} characters`),
+    )
     .refine((m) => Object.keys(m).length <= MAX_PAIRS, { message: `more than ${MAX_PAIRS} entries` });
 const labelSet = pairs(MAX_LABEL_VALUE);
 const annotationSet = pairs(MAX_ANNOTATION_VALUE);
+const url = (what: string) => z.string().max(MAX_URL_LENGTH, `${what} is longer than ${MAX_URL_LENGTH} characters`);
+
+/** UTF-8 length without an encoder (the core stays free of runtime APIs). */
+function utf8Bytes(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A surrogate pair is 4 bytes, 2 per half.
+    n += c < 0x80 ? 1 : c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 2 : 3;
+  }
+  return n;
+}
+
+const pairBytes = (m: Record<string, string>) =>
+  Object.entries(m).reduce((n, [k, v]) => n + utf8Bytes(k) + utf8Bytes(v), 0);
+
+/** The per-alert size budget, reported on its largest part so the caller knows what to trim. */
+function withinAlertBudget(
+  alert: { labels: Record<string, string>; annotations: Record<string, string>; generatorURL: string },
+  ctx: z.RefinementCtx,
+) {
+  const parts = {
+    labels: pairBytes(alert.labels),
+    annotations: pairBytes(alert.annotations),
+    generatorURL: utf8Bytes(alert.generatorURL),
+  };
+  const total = parts.labels + parts.annotations + parts.generatorURL;
+  if (total <= MAX_ALERT_BYTES) return;
+  const largest = (Object.keys(parts) as (keyof typeof parts)[]).reduce((a, b) => (parts[b] > parts[a] ? b : a));
+  ctx.addIssue({
+    code: 'custom',
+    path: [largest],
+    message: `labels, annotations and generatorURL of one alert are ${total} bytes (UTF-8) together; the limit is ${MAX_ALERT_BYTES}`,
+  });
+}
 
 export const alertStatus = z.enum(['firing', 'resolved']);
 export type AlertStatus = z.infer<typeof alertStatus>;
 
 /** One alert inside an Alertmanager webhook (version 4). */
-export const webhookAlertSchema = z.object({
-  status: alertStatus,
-  labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
-  annotations: annotationSet.default({}),
-  startsAt: timestamp,
-  endsAt: timestamp.optional(),
-  generatorURL: z.string().default(''),
-  fingerprint: z.string().regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits'),
-});
+export const webhookAlertSchema = z
+  .object({
+    status: alertStatus,
+    labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
+    annotations: annotationSet.default({}),
+    startsAt: eventTime,
+    endsAt: endTime.optional(),
+    generatorURL: url('generatorURL').default(''),
+    fingerprint: z.string().regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits'),
+  })
+  .superRefine(withinAlertBudget);
 
 /** The Alertmanager webhook body, version 4. */
 export const webhookSchema = z.object({
   version: z.literal('4', { message: 'expected "4"' }).optional(),
-  receiver: z.string().default(''),
-  groupKey: z.string().min(1, 'groupKey must not be empty'),
+  receiver: z.string().max(MAX_LABEL_VALUE, `receiver is longer than ${MAX_LABEL_VALUE} characters`).default(''),
+  groupKey: url('groupKey').min(1, 'groupKey must not be empty'),
   status: alertStatus,
   truncatedAlerts: z.number().int().nonnegative().max(1_000_000_000).default(0),
   groupLabels: labelSet.default({}),
   commonLabels: labelSet.default({}),
   commonAnnotations: annotationSet.default({}),
-  externalURL: z.string().default(''),
+  externalURL: url('externalURL').default(''),
   alerts: z.array(webhookAlertSchema).min(1, 'at least one alert is required'),
 });
 export type Webhook = z.infer<typeof webhookSchema>;
@@ -51,18 +104,20 @@ export type Webhook = z.infer<typeof webhookSchema>;
  * required. A missing `startsAt` means "received now"; a missing fingerprint is computed the way
  * Alertmanager computes it, so the same label set always maps to the same alert.
  */
-export const bareAlertSchema = z.object({
-  status: alertStatus.optional(),
-  labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
-  annotations: annotationSet.default({}),
-  startsAt: timestamp.optional(),
-  endsAt: timestamp.optional(),
-  generatorURL: z.string().default(''),
-  fingerprint: z
-    .string()
-    .regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits')
-    .optional(),
-});
+export const bareAlertSchema = z
+  .object({
+    status: alertStatus.optional(),
+    labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
+    annotations: annotationSet.default({}),
+    startsAt: eventTime.optional(),
+    endsAt: endTime.optional(),
+    generatorURL: url('generatorURL').default(''),
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits')
+      .optional(),
+  })
+  .superRefine(withinAlertBudget);
 export type BareAlert = z.infer<typeof bareAlertSchema>;
 
 /** An alert as the rest of the system sees it, whatever shape it arrived in. */
@@ -155,44 +210,72 @@ export function bareGroupKey(service: string, alertname: string): string {
   return `bare:{alertname=${JSON.stringify(alertname)}, service=${JSON.stringify(service)}}`;
 }
 
-function fromBare(alert: BareAlert, receivedAt: string): AlertGroup {
-  const one = instance(alert, receivedAt);
-  return {
-    groupKey: bareGroupKey(one.service, one.alertname),
-    status: one.status,
-    receiver: '',
-    externalURL: '',
-    truncatedAlerts: 0,
-    groupLabels: { alertname: one.alertname, service: one.service },
-    commonLabels: one.labels,
-    commonAnnotations: one.annotations,
-    alerts: [one],
-  };
+/** Bare alerts, one group per service + alertname (in order of first appearance). */
+function fromBare(alerts: BareAlert[], receivedAt: string): AlertGroup[] {
+  const groups = new Map<string, AlertGroup>();
+  for (const alert of alerts) {
+    const one = instance(alert, receivedAt);
+    const groupKey = bareGroupKey(one.service, one.alertname);
+    const group = groups.get(groupKey);
+    if (group) {
+      group.alerts.push(one);
+      if (one.status === 'firing') group.status = 'firing';
+      continue;
+    }
+    groups.set(groupKey, {
+      groupKey,
+      status: one.status,
+      receiver: '',
+      externalURL: '',
+      truncatedAlerts: 0,
+      groupLabels: { alertname: one.alertname, service: one.service },
+      commonLabels: one.labels,
+      commonAnnotations: one.annotations,
+      alerts: [one],
+    });
+  }
+  return [...groups.values()];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+const TIME_FIELDS = ['startsAt', 'endsAt'] as const;
+
+function tooMany(path: string, count: number, max: number, what: string): ValidationError {
+  return new ValidationError([{ path, message: `at most ${max} ${what} per request, got ${count}` }], 'alert');
+}
+
 /**
  * Parses what `POST /alerts` accepts: an Alertmanager webhook body (recognised by `alerts` or
- * `groupKey`), a bare alert, or an array of bare alerts (one group each). Throws a ValidationError
- * naming every bad field.
+ * `groupKey`), a bare alert, or an array of bare alerts (one group per service + alertname). Throws
+ * a ValidationError naming every bad field, and for more than {@link MAX_ALERTS_PER_REQUEST} alerts or
+ * {@link MAX_GROUPS_PER_REQUEST} groups.
  *
- * @param receivedAt the reference "now" for bare alerts without `startsAt`.
+ * @param receivedAt the reference "now": for bare alerts without `startsAt`, and the end of the
+ *   accepted time range.
  */
 export function parseAlertPayload(body: unknown, receivedAt: string): AlertGroup[] {
   if (Array.isArray(body)) {
     if (body.length === 0) throw new ValidationError([{ path: '', message: 'expected at least one alert' }], 'alert');
-    const issues = [];
-    const groups: AlertGroup[] = [];
+    // Counted before parsing, so a huge array costs no more than a small one.
+    if (body.length > MAX_ALERTS_PER_REQUEST) throw tooMany('', body.length, MAX_ALERTS_PER_REQUEST, 'alerts');
+    const issues: FieldIssue[] = [];
+    const alerts: BareAlert[] = [];
     for (const [index, item] of body.entries()) {
       const result = bareAlertSchema.safeParse(item);
-      if (result.success) groups.push(fromBare(result.data, receivedAt));
-      else
+      if (result.success) {
+        alerts.push(result.data);
+        issues.push(...futureTimeIssues(result.data, TIME_FIELDS, receivedAt, [index]));
+      } else
         issues.push(...result.error.issues.map((i) => ({ path: formatPath([index, ...i.path]), message: i.message })));
     }
     if (issues.length) throw new ValidationError(issues, 'alert');
+    const groups = fromBare(alerts, receivedAt);
+    if (groups.length > MAX_GROUPS_PER_REQUEST) {
+      throw tooMany('', groups.length, MAX_GROUPS_PER_REQUEST, 'groups (distinct service + alertname)');
+    }
     return groups;
   }
   if (!isRecord(body)) {
@@ -202,9 +285,14 @@ export function parseAlertPayload(body: unknown, receivedAt: string): AlertGroup
     );
   }
   if ('alerts' in body || 'groupKey' in body) {
+    if (Array.isArray(body.alerts) && body.alerts.length > MAX_ALERTS_PER_REQUEST) {
+      throw tooMany('alerts', body.alerts.length, MAX_ALERTS_PER_REQUEST, 'alerts');
+    }
     const result = webhookSchema.safeParse(body);
     if (!result.success) throw new ValidationError(toFieldIssues(result.error), 'webhook');
     const hook = result.data;
+    const late = hook.alerts.flatMap((a, i) => futureTimeIssues(a, TIME_FIELDS, receivedAt, ['alerts', i]));
+    if (late.length) throw new ValidationError(late, 'webhook');
     return [
       {
         groupKey: hook.groupKey,
@@ -221,7 +309,9 @@ export function parseAlertPayload(body: unknown, receivedAt: string): AlertGroup
   }
   const result = bareAlertSchema.safeParse(body);
   if (!result.success) throw new ValidationError(toFieldIssues(result.error), 'alert');
-  return [fromBare(result.data, receivedAt)];
+  const late = futureTimeIssues(result.data, TIME_FIELDS, receivedAt);
+  if (late.length) throw new ValidationError(late, 'alert');
+  return fromBare([result.data], receivedAt);
 }
 
 /** The service a group is about: its common or group labels first, then its first alert. */

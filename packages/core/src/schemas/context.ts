@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { timestamp } from './time.js';
+import { eventTime } from './time.js';
 
 /** Longest service name: it is part of a DynamoDB partition key (at most 2 KB). */
 export const MAX_SERVICE_LENGTH = 256;
@@ -12,7 +12,7 @@ export const deploySchema = z.object({
   service: nonEmpty('service'),
   commit: nonEmpty('commit'),
   author: z.string().max(256, 'author is longer than 256 characters').optional(),
-  when: timestamp,
+  when: eventTime,
   /** Free text from the deploy tool, e.g. the commit message. */
   message: z.string().max(2000).optional(),
 });
@@ -38,7 +38,7 @@ export const logInputSchema = z.object({
   service: nonEmpty('service'),
   level: logLevel,
   message: z.string().max(8000, 'message is longer than 8000 characters'),
-  timestamp: timestamp.optional(),
+  timestamp: eventTime.optional(),
 });
 
 /** A trace summary, as posted to `POST /context/traces`. A missing timestamp means "now". */
@@ -52,7 +52,7 @@ export const traceInputSchema = z.object({
     .nonnegative()
     .max(604_800_000, 'durationMs is more than a week')
     .transform((ms) => Math.round(ms * 1000) / 1000),
-  timestamp: timestamp.optional(),
+  timestamp: eventTime.optional(),
 });
 
 export type LogLineInput = z.input<typeof logInputSchema>;
