@@ -27,6 +27,9 @@ export interface IngestResult {
   duplicates: number;
 }
 
+/** Groups of one request stored and queued at the same time. */
+const GROUP_CONCURRENCY = 4;
+
 export const alertKey = (r: { fingerprint: string; startsAt: string; status: string }) =>
   `${r.fingerprint}@${r.startsAt}:${r.status}`;
 
@@ -42,8 +45,7 @@ export async function ingestAlerts(
   groups: AlertGroup[],
   receivedAt: string,
 ): Promise<IngestResult> {
-  const result: IngestResult = { accepted: [], duplicates: 0 };
-  for (const group of groups) {
+  const ingestGroup = async (group: AlertGroup) => {
     const groupId = groupIdOf(group.groupKey);
     // The same alert twice in one payload is one alert.
     const unique = new Map<string, AlertRecord>();
@@ -66,10 +68,29 @@ export async function ingestAlerts(
     } else if (group.alerts.some((a) => a.status === 'firing')) {
       await requestRefresh(deps, groupId, Date.parse(receivedAt), deps.pacing ?? defaultPacing);
     }
-    for (const r of recorded) {
-      if (r.created) result.accepted.push(alertKey(r.record));
-      else result.duplicates += 1;
+    return recorded;
+  };
+  // A few groups at a time: a request of many groups (bare alerts) stays well inside API Gateway's
+  // 30 s. Every group runs to its end before a failure is thrown, so a retry has little left to do.
+  const perGroup = new Array<Awaited<ReturnType<typeof ingestGroup>>>(groups.length);
+  let next = 0;
+  const failures: unknown[] = [];
+  const lane = async () => {
+    for (let i = next++; i < groups.length; i = next++) {
+      try {
+        perGroup[i] = await ingestGroup(groups[i] as AlertGroup);
+      } catch (error) {
+        failures.push(error);
+      }
     }
+  };
+  await Promise.all(Array.from({ length: Math.min(GROUP_CONCURRENCY, groups.length) }, lane));
+  if (failures.length > 0) throw failures[0];
+
+  const result: IngestResult = { accepted: [], duplicates: 0 };
+  for (const r of perGroup.flat()) {
+    if (r.created) result.accepted.push(alertKey(r.record));
+    else result.duplicates += 1;
   }
   await deps.store.addStats({ alertsReceived: result.accepted.length, duplicatesDropped: result.duplicates });
   return result;
