@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mapAwsError } from '@incident-pilot/aws';
+import { ConflictError, TransientError, UnprocessableError, ValidationError } from '@incident-pilot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Root } from '../../functions/lib/composition.js';
+import { errorResponse } from '../../functions/lib/http.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
 
 const TOKEN = 's3cret-token-for-tests';
@@ -128,5 +132,59 @@ describe('HTTP handlers when DynamoDB is down', () => {
     } finally {
       await stack.stop().catch(() => undefined);
     }
+  });
+});
+
+describe('error policy (one mapping for every handler)', () => {
+  const body = (res: { body?: string }) => JSON.parse(res.body ?? '{}');
+  // Only the logger of the composition root is used here; the log is where the details go.
+  const logged: unknown[] = [];
+  const root = { log: { error: (_: string, data: unknown) => logged.push(data) } } as unknown as Root;
+  const dynamoRefusal = () =>
+    Object.assign(new Error('Item size has exceeded the maximum allowed size (table arn:aws:dynamodb:secret)'), {
+      name: 'ValidationException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+    });
+
+  it('lists at most 20 issues of a 400, counts the rest, and clips each', () => {
+    const issues = Array.from({ length: 10_000 }, (_, i) => ({
+      path: `alerts[${i}].${'k'.repeat(5000)}`,
+      message: 'bad',
+    }));
+    const res = errorResponse(new ValidationError(issues, 'webhook'));
+    expect(res.statusCode).toBe(400);
+    expect(body(res).issues).toHaveLength(20);
+    expect(body(res).moreIssues).toBe(9980);
+    expect(res.body?.length).toBeLessThan(10_000);
+  });
+
+  it('answers a store refusal of valid input 422 (final), naming nothing internal', () => {
+    const mapped = mapAwsError(dynamoRefusal(), 'DynamoDB PutItem');
+    const res = errorResponse(mapped, root);
+    expect(mapped).toBeInstanceOf(UnprocessableError);
+    expect(res.statusCode).toBe(422);
+    expect(body(res).error).toBe('unprocessable');
+    expect(res.body).not.toMatch(/arn|secret|Item size|DynamoDB/);
+  });
+
+  it('answers transient faults and lost write races 503 with Retry-After', () => {
+    for (const error of [new TransientError('throttled', 7), new ConflictError('version moved')]) {
+      const res = errorResponse(error, root);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers?.['retry-after']).toBe(error instanceof TransientError ? '7' : '1');
+    }
+  });
+
+  it('answers an unclassified error (a bug) 500 with a generic body and the request id', () => {
+    const res = errorResponse(
+      new TypeError("Cannot read properties of undefined (reading 'secret')"),
+      undefined,
+      'req-1',
+    );
+    expect(res.statusCode).toBe(500);
+    expect(body(res)).toEqual({ error: 'internal_error', message: 'internal error (request req-1)' });
+    expect(res.headers?.['retry-after']).toBeUndefined();
+    expect(logged.at(-1)).toEqual({ requestId: 'req-1', error: expect.stringContaining('TypeError') });
   });
 });

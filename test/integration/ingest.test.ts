@@ -1,0 +1,75 @@
+import { createDynamoStore } from '@incident-pilot/aws';
+import {
+  type CorrelationJob,
+  groupIdOf,
+  ingestAlerts,
+  type JobQueue,
+  parseAlertPayload,
+  TransientError,
+  UnprocessableError,
+} from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+import { freshTables, useEmulators } from '../helpers/emulators.js';
+
+const emulators = useEmulators();
+const RECEIVED = '2026-11-25T04:00:00.000Z';
+
+/** A queue that records what it took and refuses the calls numbered in `failing` (1-based). */
+function flakyQueue(failing: number[]): JobQueue & { queued: string[] } {
+  let calls = 0;
+  const queued: string[] = [];
+  return {
+    queued,
+    async enqueue(job: CorrelationJob) {
+      calls += 1;
+      if (failing.includes(calls)) throw new TransientError('injected: SendMessage failed');
+      queued.push(job.groupId);
+    },
+  };
+}
+
+describe('alert ingest over the real store', () => {
+  it('never leaves a request half done: a retry after a failed enqueue queues every stored group', async () => {
+    const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+    const body = ['Alpha', 'Beta', 'Gamma', 'Delta', 'Epsilon'].flatMap((alertname) =>
+      [1, 2].map((n) => ({ labels: { alertname, service: 'db', instance: `i-${n}` }, startsAt: RECEIVED })),
+    );
+    const groups = parseAlertPayload(body, RECEIVED);
+    const queue = flakyQueue([2]);
+
+    const first = ingestAlerts({ store, queue }, groups, RECEIVED);
+    await expect(first).rejects.toBeInstanceOf(TransientError);
+    const retry = await ingestAlerts({ store, queue }, groups, RECEIVED);
+
+    const groupIds = groups.map((g) => groupIdOf(g.groupKey));
+    expect(groups).toHaveLength(5);
+    // Every group was stored in the first attempt, one of them without its job; the retry queued that one.
+    expect(retry).toEqual({ accepted: [], duplicates: 10 });
+    expect(new Set(queue.queued)).toEqual(new Set(groupIds));
+    expect(queue.queued).toHaveLength(5);
+    for (const id of groupIds) expect(await store.pendingAlerts(id)).toHaveLength(2);
+    // Now every stored alert has its job: a third delivery queues nothing.
+    await ingestAlerts({ store, queue }, groups, RECEIVED);
+    expect(queue.queued).toHaveLength(5);
+  });
+});
+
+describe('store refusals', () => {
+  it('turns an item DynamoDB can never store into an UnprocessableError (final), not a TransientError', async () => {
+    const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+    // Past the API's limits on purpose: only a bug could hand the store such a record.
+    const [group] = parseAlertPayload({ labels: { alertname: 'Huge', service: 'db' } }, RECEIVED);
+    const [alert] = group?.alerts ?? [];
+    if (!group || !alert) throw new Error('no alert');
+    const record = {
+      ...alert,
+      annotations: { description: 'x'.repeat(500_000) },
+      groupKey: group.groupKey,
+      groupId: groupIdOf(group.groupKey),
+      receivedAt: RECEIVED,
+      truncatedAlerts: 0,
+      groupStatus: group.status,
+    };
+    await expect(store.recordAlerts([record])).rejects.toBeInstanceOf(UnprocessableError);
+  });
+});
