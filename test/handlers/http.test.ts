@@ -179,7 +179,7 @@ describe('error policy (one mapping for every handler)', () => {
   it('answers an unclassified error (a bug) 500 with a generic body and the request id', () => {
     const res = errorResponse(
       new TypeError("Cannot read properties of undefined (reading 'secret')"),
-      undefined,
+      root,
       'req-1',
     );
     expect(res.statusCode).toBe(500);
