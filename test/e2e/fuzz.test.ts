@@ -779,7 +779,7 @@ describe('fuzz: the HTTP API of the local stack', () => {
           expect(reply.status, `${endpoint.path} ${reply.text.slice(0, 300)}`).toBe(202);
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 15 },
     );
   });
 
@@ -896,7 +896,7 @@ describe('fuzz: the HTTP API of the local stack', () => {
             `${where}=${ts}`,
           ).toContain(path);
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
   });
 
