@@ -177,11 +177,7 @@ describe('error policy (one mapping for every handler)', () => {
   });
 
   it('answers an unclassified error (a bug) 500 with a generic body and the request id', () => {
-    const res = errorResponse(
-      new TypeError("Cannot read properties of undefined (reading 'secret')"),
-      root,
-      'req-1',
-    );
+    const res = errorResponse(new TypeError("Cannot read properties of undefined (reading 'secret')"), root, 'req-1');
     expect(res.statusCode).toBe(500);
     expect(body(res)).toEqual({ error: 'internal_error', message: 'internal error (request req-1)' });
     expect(res.headers?.['retry-after']).toBeUndefined();
