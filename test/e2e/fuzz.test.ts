@@ -1142,7 +1142,7 @@ describe('fuzz: the HTTP API of the local stack', () => {
       // Every failing run waits 10 s: no shrinking, the first counterexample is clear enough.
       { numRuns: 2, endOnFailure: true },
     );
-  });
+  }, 90_000);
 
   it('answers a path with malformed percent-encoding with a 4xx, and keeps serving', async () => {
     for (const path of ['/api/incidents/%E0%A4%A/resolve', '/context/%ZZ', '/api/incidents/%/resolve']) {
