@@ -112,6 +112,16 @@ describe('input limits', () => {
     expect(paths).toEqual(expect.arrayContaining(['alerts[0].generatorURL', 'groupKey']));
   });
 
+  it('holds a label that names the service to 256 characters: it becomes part of a key', () => {
+    const hook = oneAlertHook();
+    hook.alerts[0].labels.job = 'j'.repeat(257);
+    hook.commonLabels.service = '€'.repeat(257);
+    const paths = validationError(() => parseAlertPayload(hook, RECEIVED)).issues.map((i) => i.path);
+    const bareOk = parseAlertPayload(bare('A', { labels: { alertname: 'A', service: '€'.repeat(256) } }), RECEIVED);
+    expect(paths).toEqual(expect.arrayContaining(['alerts[0].labels.job', 'commonLabels.service']));
+    expect(bareOk[0]?.alerts[0]?.service).toHaveLength(256);
+  });
+
   it('refuses more than 1,000 alerts per request, without parsing them', () => {
     const hook = oneAlertHook();
     hook.alerts = Array.from({ length: 1001 }, () => ({}));

@@ -795,6 +795,7 @@ describe('fuzz: the HTTP API of the local stack', () => {
     // [what, limit, body of a value of n characters, the path a 400 must name]
     const limits: [string, number, (n: number) => [Endpoint, unknown], string][] = [
       ['label value', 1024, (n) => [ENDPOINTS.alerts, alertWith({}, { instance: x(n) })], 'alerts[0].labels.instance'],
+      ['service label', 256, (n) => [ENDPOINTS.alerts, alertWith({}, { service: x(n) })], 'alerts[0].labels.service'],
       [
         'annotation',
         16_384,

@@ -13,6 +13,7 @@ import {
   MAX_ALERTS_PER_REQUEST,
   MAX_GROUPS_PER_REQUEST,
   MAX_LABEL_VALUE,
+  MAX_SERVICE_LENGTH,
   MAX_URL_LENGTH,
 } from '@incident-pilot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -183,7 +184,7 @@ describe('hardening (local stack over HTTP)', () => {
       const wide = '€'; // 3 bytes in UTF-8, one UTF-16 unit: the most bytes per counted character
       const labels: Record<string, string> = {
         alertname: `Largest${wide.repeat(MAX_LABEL_VALUE - 7)}`,
-        service: wide.repeat(MAX_LABEL_VALUE),
+        service: wide.repeat(MAX_SERVICE_LENGTH),
         team: wide.repeat(MAX_LABEL_VALUE),
       };
       const annotations: Record<string, string> = { summary: wide.repeat(MAX_LABEL_VALUE) };
@@ -197,6 +198,8 @@ describe('hardening (local stack over HTTP)', () => {
       Object.assign(hook.alerts[0], { labels, annotations, generatorURL, startsAt: new Date().toISOString() });
       hook.alerts[0].fingerprint = 'fade0000fade0000';
       hook.groupKey = wide.repeat(MAX_URL_LENGTH);
+      hook.commonLabels = labels;
+      hook.groupLabels = { alertname: labels.alertname };
 
       const res = await post('/alerts', JSON.stringify(hook));
       expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(202);
@@ -205,13 +208,19 @@ describe('hardening (local stack over HTTP)', () => {
 
       const scan = async (table: string) =>
         (await stack.emulators.dynamoClient.send(new ScanCommand({ TableName: table }))).Items ?? [];
-      const alertItem = (await scan(stack.emulators.tableName)).find((i) => i.sk?.S?.startsWith('A#fade0000fade0000'));
+      const data = await scan(stack.emulators.tableName);
+      const alertItem = data.find((i) => i.sk?.S?.startsWith('A#fade0000fade0000'));
       const incidentItem = (await scan(stack.emulators.incidentsTableName)).find((i) => i.id?.S === incident.id);
       const sizes = { alert: itemBytes(alertItem ?? {}), incident: itemBytes(incidentItem ?? {}) };
       console.info(`largest accepted alert: alert record ${sizes.alert} B, incident item ${sizes.incident} B`);
       expect(sizes.alert).toBeGreaterThan(MAX_ALERT_BYTES);
       expect(sizes.alert).toBeLessThan(DYNAMO_ITEM_LIMIT / 3);
       expect(sizes.incident).toBeLessThan(DYNAMO_ITEM_LIMIT / 3);
+      // DynamoDB limits keys in UTF-8 bytes (2,048 partition, 1,024 sort); dynalite counts characters.
+      const keyBytes = (which: 'pk' | 'sk') => Math.max(...data.map((i) => Buffer.byteLength(i[which]?.S ?? '')));
+      expect(data.some((i) => i.pk?.S === `S#${labels.service}`)).toBe(true);
+      expect(keyBytes('pk')).toBeLessThanOrEqual(2048);
+      expect(keyBytes('sk')).toBeLessThanOrEqual(1024);
     });
 
     it('finishes the worst request it accepts, and every alert of it ends on an incident announced once', async () => {

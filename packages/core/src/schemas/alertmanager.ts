@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { type FieldIssue, ValidationError } from '../errors.js';
 import { Fnv64 } from '../hash.js';
 import { formatPath, toFieldIssues } from '../validation.js';
+import { MAX_SERVICE_LENGTH } from './context.js';
 import { endTime, eventTime, futureTimeIssues, isZeroTime } from './time.js';
 
 // Bounds that keep every stored item far below DynamoDB's 400 KB item and 2 KB key limits (an alert
@@ -30,7 +31,25 @@ const pairs = (maxValue: number) =>
       z.string().max(maxValue, `longer than ${maxValue} characters`),
     )
     .refine((m) => Object.keys(m).length <= MAX_PAIRS, { message: `more than ${MAX_PAIRS} entries` });
-const labelSet = pairs(MAX_LABEL_VALUE);
+/**
+ * Label names that name the service, in order of preference. `service` is the convention; the
+ * others are what Kubernetes and Prometheus scrape configs usually carry.
+ */
+export const SERVICE_LABELS = ['service', 'app', 'app_kubernetes_io_name', 'job', 'container'] as const;
+
+// A service name ends up in keys (`S#<service>`, `C#<kind>#<service>`), so it is held to the context
+// API's limit: DynamoDB keys are at most 2,048 bytes.
+const labelSet = pairs(MAX_LABEL_VALUE).superRefine((labels, ctx) => {
+  for (const name of SERVICE_LABELS) {
+    if ((labels[name]?.length ?? 0) > MAX_SERVICE_LENGTH) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `a service name is at most ${MAX_SERVICE_LENGTH} characters`,
+      });
+    }
+  }
+});
 const annotationSet = pairs(MAX_ANNOTATION_VALUE);
 const url = (what: string) => z.string().max(MAX_URL_LENGTH, `${what} is longer than ${MAX_URL_LENGTH} characters`);
 
@@ -147,12 +166,6 @@ export interface AlertGroup {
   commonAnnotations: Record<string, string>;
   alerts: AlertInstance[];
 }
-
-/**
- * Label names that name the service, in order of preference. `service` is the convention; the
- * others are what Kubernetes and Prometheus scrape configs usually carry.
- */
-export const SERVICE_LABELS = ['service', 'app', 'app_kubernetes_io_name', 'job', 'container'] as const;
 
 export function serviceOf(labels: Record<string, string>): string {
   for (const name of SERVICE_LABELS) {
