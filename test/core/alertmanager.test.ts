@@ -136,16 +136,16 @@ describe('input limits', () => {
     expect(array.issues).toEqual([{ path: '', message: 'at most 1000 alerts per request, got 5000' }]);
   });
 
-  it('groups bare alerts by service + alertname and refuses more than 50 groups per request', () => {
+  it('groups bare alerts by service + alertname and refuses more than 20 groups per request', () => {
     const fifty = Array.from({ length: 1000 }, (_, i) => ({
-      labels: { alertname: `A${i % 50}`, service: 'db', instance: `i-${i}` },
+      labels: { alertname: `A${i % 20}`, service: 'db', instance: `i-${i}` },
     }));
     const groups = parseAlertPayload(fifty, RECEIVED);
-    const tooMany = Array.from({ length: 51 }, (_, i) => bare(`A${i}`));
-    expect(groups).toHaveLength(50);
-    expect(groups.every((g) => g.alerts.length === 20)).toBe(true);
+    const tooMany = Array.from({ length: 21 }, (_, i) => bare(`A${i}`));
+    expect(groups).toHaveLength(20);
+    expect(groups.every((g) => g.alerts.length === 50)).toBe(true);
     expect(validationError(() => parseAlertPayload(tooMany, RECEIVED)).message).toContain(
-      'at most 50 groups (distinct service + alertname) per request, got 51',
+      'at most 20 groups (distinct service + alertname) per request, got 21',
     );
   });
 

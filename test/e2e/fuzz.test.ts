@@ -907,7 +907,9 @@ describe('fuzz: the HTTP API of the local stack', () => {
       fc.integer({ min: 1001, max: 100_000 }).map((n) => [ENDPOINTS.alerts, webhookOf('huge', Array(n).fill({}))]),
       fc.integer({ min: 1, max: 1000 }).map((n) => [ENDPOINTS.alerts, webhookOf('huge', Array(n).fill({}))]),
       fc.integer({ min: 1001, max: 15_000 }).map((n) => [ENDPOINTS.alerts, Array(n).fill(valid(0))]),
-      fc.integer({ min: 51, max: 200 }).map((n) => [ENDPOINTS.alerts, Array.from({ length: n }, (_, i) => valid(i))]),
+      fc
+        .integer({ min: MAX_GROUPS_PER_REQUEST + 1, max: 200 })
+        .map((n) => [ENDPOINTS.alerts, Array.from({ length: n }, (_, i) => valid(i))]),
       fc
         .constantFrom(ENDPOINTS.deploys, ENDPOINTS.logs, ENDPOINTS.traces)
         .chain((e) => fc.integer({ min: 501, max: 100_000 }).map((n) => [e, Array(n).fill({})])),

@@ -284,7 +284,9 @@ describe('hardening (local stack over HTTP)', () => {
         ['/alerts', JSON.stringify(thousandEmpties), 400, 'alerts[0].status'],
         [
           '/alerts',
-          JSON.stringify(Array.from({ length: 51 }, (_, i) => ({ labels: { alertname: `G${i}` } }))),
+          JSON.stringify(
+            Array.from({ length: MAX_GROUPS_PER_REQUEST + 1 }, (_, i) => ({ labels: { alertname: `G${i}` } })),
+          ),
           400,
           '',
         ],

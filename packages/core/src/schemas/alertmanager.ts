@@ -22,7 +22,7 @@ export const MAX_ALERTS_PER_REQUEST = 1000;
  * Groups one `POST /alerts` may carry. A webhook is always one group; bare alerts form one group per
  * service + alertname, and every group costs a queue message and its own writes.
  */
-export const MAX_GROUPS_PER_REQUEST = 50;
+export const MAX_GROUPS_PER_REQUEST = 20;
 
 const pairs = (maxValue: number) =>
   z
