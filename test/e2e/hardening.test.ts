@@ -17,7 +17,7 @@ import {
   MAX_URL_LENGTH,
 } from '@incident-pilot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
+import { type CaptureServer, slackMessages, startCaptureServer } from '../helpers/capture-server.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
 const TOKEN = 'hardening-token-8';
@@ -28,8 +28,6 @@ const fixture = (name: string) =>
 interface IncidentLike {
   id: string;
   alertname: string;
-  service: string;
-  groupKey: string;
   alertCount: number;
   findings: { ruleId: string }[];
 }
@@ -68,12 +66,11 @@ describe('hardening (local stack over HTTP)', () => {
     return out;
   }
 
-  /** Slack messages naming each incident id. */
+  /** "Opened" Slack messages per incident id. */
   function announcements(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const r of slack.requests) {
-      const id = /inc-[0-9a-f]{12}/.exec((r.json() as { text: string }).text)?.[0];
-      if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+    for (const m of slackMessages(slack)) {
+      if (m.type === 'opened' && m.incidentId) counts.set(m.incidentId, (counts.get(m.incidentId) ?? 0) + 1);
     }
     return counts;
   }
