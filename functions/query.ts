@@ -1,4 +1,4 @@
-/** The query API: incidents (list, get, resolve), stats and the health check. */
+/** The query API: incidents (list, get, resolve), stats, the rule scoreboard and the health check. */
 import { groupIdOf, NotFoundError, resolveIncident, ValidationError } from '@incident-pilot/core';
 import * as z from 'zod';
 import { type HttpRequest, httpHandler, json } from './lib/http.js';
@@ -29,6 +29,24 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       return json(200, { status: 'ok' });
     case 'GET /api/stats':
       return json(200, await root.store.getStats());
+    case 'GET /api/rules': {
+      // Every registered rule, voted on or not: precision is null until someone votes.
+      const scores = await root.store.ruleScores(root.rules.map((r) => r.id));
+      return json(200, {
+        rules: root.rules.map((rule, i) => {
+          const s = scores[i] ?? { fired: 0, up: 0, down: 0, lastFiredAt: null };
+          return {
+            id: rule.id,
+            description: rule.description,
+            fired: s.fired,
+            up: s.up,
+            down: s.down,
+            precision: s.up + s.down > 0 ? s.up / (s.up + s.down) : null,
+            lastFiredAt: s.lastFiredAt,
+          };
+        }),
+      });
+    }
     case 'GET /api/incidents': {
       const parsed = listQuery.safeParse(event.queryStringParameters ?? {});
       if (!parsed.success) {

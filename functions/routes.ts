@@ -2,7 +2,7 @@
  * The HTTP routes and the function behind each: one table read by the CDK stack (API Gateway
  * routes) and by the local stack (its dispatcher), so the two can never disagree.
  */
-export type FunctionName = 'alerts' | 'context' | 'query';
+export type FunctionName = 'alerts' | 'context' | 'query' | 'interactions';
 
 export interface Route {
   method: 'GET' | 'POST';
@@ -18,5 +18,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/incidents/{id}', fn: 'query' },
   { method: 'POST', path: '/api/incidents/{id}/resolve', fn: 'query' },
   { method: 'GET', path: '/api/stats', fn: 'query' },
+  { method: 'GET', path: '/api/rules', fn: 'query' },
   { method: 'GET', path: '/healthz', fn: 'query' },
+  // Signed by Slack (checked in the function), not the bearer token.
+  { method: 'POST', path: '/slack/interactions', fn: 'interactions' },
 ];

@@ -29,7 +29,7 @@ export const WORKER_BUNDLE_LIMIT = 650 * KIB;
 export const bundleLimitOf = (name: string) => (name === 'worker' ? WORKER_BUNDLE_LIMIT : BUNDLE_LIMIT);
 
 export interface BundleSize {
-  /** `alerts`, `context`, `query`, `worker` (the construct id, lowercased). */
+  /** `alerts`, `context`, `interactions`, `query`, `worker` (the construct id, lowercased). */
   readonly name: string;
   readonly file: string;
   /** index.mjs, unzipped. */
@@ -88,12 +88,12 @@ export function overBudget(s: BundleSize): string[] {
 /** A fixed-width table of the sizes, one line per function. */
 export function formatBundleSizes(sizes: readonly BundleSize[]): string {
   const kib = (n: number) => `${(n / KIB).toFixed(1)} KiB`;
-  const header = `${'function'.padEnd(8)} ${'bundle'.padStart(11)} ${'package'.padStart(11)}  budget`;
+  const header = `${'function'.padEnd(12)} ${'bundle'.padStart(11)} ${'package'.padStart(11)}  budget`;
   const rows = sizes.map((s) => {
     const bundle = `bundle ≤ ${bundleLimitOf(s.name) / KIB} KiB`;
     const budget = s.name === 'alerts' ? `${bundle}, package ≤ 250 KiB` : bundle;
     const verdict = overBudget(s).length === 0 ? 'ok' : 'OVER';
-    return `${s.name.padEnd(8)} ${kib(s.bytes).padStart(11)} ${kib(s.packageBytes).padStart(11)}  ${budget}  ${verdict}`;
+    return `${s.name.padEnd(12)} ${kib(s.bytes).padStart(11)} ${kib(s.packageBytes).padStart(11)}  ${budget}  ${verdict}`;
   });
   return [header, ...rows].join('\n');
 }

@@ -152,6 +152,13 @@ export const configSchema = z.object({
       opsgenieUrl: 'https://api.opsgenie.com',
       webhookUrl: '',
     }),
+  /** Slack app mode: the default channel id (empty = app mode off); `engineConfig.slack.channels` routes. */
+  slackChannel: z
+    .string()
+    .regex(/^$|^[CGD][A-Z0-9]{2,30}$/, 'must be a Slack channel id such as C0123ABCD')
+    .default(''),
+  /** Base URL people open incidents under (e.g. behind your SSO proxy); adds a link to Slack messages. */
+  publicUrl: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
   /** Log level of the functions' structured logs. */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** AWS X-Ray active tracing on the functions (adds X-Ray permissions and cost). */

@@ -31,7 +31,7 @@ export interface IncidentPilotStackProps extends StackProps {
  * alarms, a dashboard, and least-privilege roles (each function's grants are listed below, by call).
  */
 export class IncidentPilotStack extends Stack {
-  readonly functions: Record<'alerts' | 'context' | 'query' | 'worker', PipelineFunction>;
+  readonly functions: Record<'alerts' | 'context' | 'query' | 'interactions' | 'worker', PipelineFunction>;
 
   constructor(scope: Construct, id: string, props: IncidentPilotStackProps) {
     super(scope, id, props);
@@ -55,6 +55,11 @@ export class IncidentPilotStack extends Stack {
       INCIDENT_PILOT_UPDATE_MIN_SECONDS: String(config.updateMinSeconds),
       INCIDENT_PILOT_ENGINE_CONFIG: JSON.stringify(config.engineConfig),
       INCIDENT_PILOT_LOG_LEVEL: config.logLevel,
+    };
+    // Slack app mode: read by the worker (posts, edits) and the interactions function (re-renders).
+    const slackEnvironment = {
+      INCIDENT_PILOT_SLACK_CHANNEL: config.slackChannel,
+      INCIDENT_PILOT_PUBLIC_URL: config.publicUrl,
     };
     // Only the worker narrates with the LLM (a manual resolve re-renders the templates).
     const { llm } = config;
@@ -82,12 +87,15 @@ export class IncidentPilotStack extends Stack {
     const alerts = fn('Alerts', 'incident-pilot: POST /alerts (Alertmanager webhook)', {});
     const context = fn('Context', 'incident-pilot: POST /context/{kind} (deploys, logs, traces)', {});
     const query = fn('Query', 'incident-pilot: query API, manual resolve, health check', {});
+    const interactions = fn('Interactions', 'incident-pilot: POST /slack/interactions (Slack buttons, signed)', {
+      environment: { ...environment, ...slackEnvironment },
+    });
     const worker = fn('Worker', 'incident-pilot: correlation jobs → rule engine → incident → sinks', {
-      environment: { ...environment, ...llmEnvironment },
+      environment: { ...environment, ...llmEnvironment, ...slackEnvironment },
       memorySize: 512,
       timeout: WORKER_TIMEOUT,
     });
-    this.functions = { alerts, context, query, worker };
+    this.functions = { alerts, context, query, interactions, worker };
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
     // alerts: recordAlerts (BatchGet to find duplicates, conditional Put, Get after a lost race),
@@ -108,9 +116,9 @@ export class IncidentPilotStack extends Stack {
     bindQueue(context.function, jobs.queue, ['SendMessage']);
     bindSecret(context.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
-    // query: stats (Get), list (Query byOpenedAt), get; manual resolve = versioned Put, stats Update,
-    // and a job so the worker announces it.
-    bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'UpdateItem'] });
+    // query: stats (Get), rule scoreboard (Query of each rule's partition), list (Query byOpenedAt), get;
+    // manual resolve = versioned Put, stats Update, and a job so the worker announces it.
+    bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'UpdateItem', 'Query'] });
     bindTable(query.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
       actions: ['GetItem', 'PutItem'],
       queryIndexes: ['byOpenedAt'],
@@ -118,14 +126,25 @@ export class IncidentPilotStack extends Stack {
     bindQueue(query.function, jobs.queue, ['SendMessage']);
     bindSecret(query.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
+    // interactions: the Slack signing secret and bot token; acknowledge/mute/unmute patch the incident
+    // (Get, Update), resolve is a versioned Put, votes are Puts, and a job tells the worker.
+    bindTable(interactions.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['PutItem'] });
+    bindTable(interactions.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
+      actions: ['GetItem', 'PutItem', 'UpdateItem'],
+    });
+    bindQueue(interactions.function, jobs.queue, ['SendMessage']);
+    bindSecret(interactions.function, 'INCIDENT_PILOT_SLACK_SIGNING_SECRET_ARN', secrets.slackSigningSecret);
+    bindSecret(interactions.function, 'INCIDENT_PILOT_SLACK_BOT_SECRET_ARN', secrets.slackBotToken);
+
     // worker: group state, pending alerts and context (Query), notification markers (Put/Get/Update/
-    // Delete), stats, overflow alerts and wake-ups (Update), service links (Put/Delete); incidents are
-    // created and updated with versioned Puts; open ones via the index; delayed wake-up jobs.
+    // Delete), stats, overflow alerts and wake-ups (Update), service links (Put/Delete), rule firings
+    // (BatchWrite); incidents are created and updated with versioned Puts, the Slack message ref recorded
+    // with an Update; open ones via the index; delayed wake-up jobs.
     bindTable(worker.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'],
+      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'],
     });
     bindTable(worker.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
-      actions: ['GetItem', 'PutItem'],
+      actions: ['GetItem', 'PutItem', 'UpdateItem'],
       queryIndexes: ['openByOpenedAt'],
     });
     bindQueue(worker.function, jobs.queue, ['SendMessage']);
@@ -151,6 +170,7 @@ export class IncidentPilotStack extends Stack {
       context.function.addEnvironment('INCIDENT_PILOT_PAGERDUTY_URL', config.paging.pagerdutyUrl);
       bindSecret(context.function, 'INCIDENT_PILOT_PAGERDUTY_SECRET_ARN', secrets.pagerDutyRoutingKey);
     }
+    bindSecret(worker.function, 'INCIDENT_PILOT_SLACK_BOT_SECRET_ARN', secrets.slackBotToken);
     // Also grants the consumer actions (Receive, Delete, ChangeMessageVisibility, GetQueueAttributes/Url).
     worker.function.addEventSource(
       new SqsEventSource(jobs.queue, {
@@ -165,6 +185,7 @@ export class IncidentPilotStack extends Stack {
       alerts: alerts.function,
       context: context.function,
       query: query.function,
+      interactions: interactions.function,
       throttleRate: config.apiThrottleRate,
       throttleBurst: config.apiThrottleBurst,
       logRetention,
@@ -178,7 +199,12 @@ export class IncidentPilotStack extends Stack {
       stage: config.stage,
       email: config.alarmEmail,
       api: api.api,
-      httpFunctions: { alerts: alerts.function, context: context.function, query: query.function },
+      httpFunctions: {
+        alerts: alerts.function,
+        context: context.function,
+        query: query.function,
+        interactions: interactions.function,
+      },
       worker: worker.function,
       queue: jobs.queue,
       deadLetterQueue: jobs.deadLetterQueue,
@@ -207,6 +233,17 @@ export class IncidentPilotStack extends Stack {
     );
     output('OpsgenieSecretArn', secrets.opsgenieApiKey.secretArn, 'Secret to fill with the Opsgenie API key');
     output('WebhookSecretArn', secrets.webhookSecret.secretArn, 'Secret holding the signed webhook HMAC key');
+    output('SlackBotTokenSecretArn', secrets.slackBotToken.secretArn, 'Secret to fill with the Slack app bot token');
+    output(
+      'SlackSigningSecretArn',
+      secrets.slackSigningSecret.secretArn,
+      'Secret to fill with the Slack app signing secret',
+    );
+    output(
+      'SlackAppManifest',
+      slackAppManifest(api.url),
+      'Paste into api.slack.com/apps → Create New App → From a manifest, then install it and store its secrets',
+    );
     output('DeadLetterQueueUrl', jobs.deadLetterQueue.queueUrl, 'Jobs that failed 5 times (redrive after fixing)');
     output('JobQueueUrl', jobs.queue.queueUrl, 'The jobs queue (the target of a DLQ redrive)');
     output('IncidentsTableName', tables.incidents.table.tableName, 'DynamoDB table with one item per incident');
@@ -230,13 +267,14 @@ export class IncidentPilotStack extends Stack {
    * (never stack-wide), with the reason.
    */
   private acknowledgeNagFindings(api: PipelineApi, secrets: PipelineSecrets) {
-    // Covers the seven routes, which are children of the HttpApi construct.
+    // Covers every route, which are children of the HttpApi construct.
     Validations.of(api.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
         'Authorization is enforced in the handlers: a bearer token from Secrets Manager, compared in constant time, ' +
         'so the local stack and AWS authenticate identically. Alertmanager cannot sign IAM (SigV4) requests or ' +
-        'fetch OAuth tokens. Only GET /healthz is open, and it returns no data.',
+        "fetch OAuth tokens. POST /slack/interactions is authenticated by Slack's v0 request signature (HMAC with " +
+        'the signing secret, checked in constant time). Only GET /healthz is open, and it returns no data.',
     });
     Validations.of(secrets.token).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -262,11 +300,45 @@ export class IncidentPilotStack extends Stack {
         'The webhook receiver holds a copy of the HMAC key; an automatic rotation would make it reject every ' +
         'event until updated. Rotate deliberately: put-secret-value, then update the receiver (functions cache 5 min).',
     });
+    for (const secret of [secrets.slackBotToken, secrets.slackSigningSecret]) {
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: "A Slack app's bot token and signing secret are issued by Slack; Secrets Manager cannot rotate them.",
+      });
+    }
     Validations.of(secrets.llmApiKey).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: "An LLM provider's API key is issued by the provider; Secrets Manager cannot rotate it.",
     });
   }
+}
+
+/**
+ * A Slack app manifest (YAML) for app mode: a bot user, the one scope it needs (`chat:write`) and the
+ * interactivity request URL of this stack's API.
+ */
+export function slackAppManifest(apiUrl: string): string {
+  return [
+    'display_information:',
+    '  name: incident-pilot',
+    '  description: One message per incident, edited in place, with buttons to act',
+    'features:',
+    '  bot_user:',
+    '    display_name: incident-pilot',
+    '    always_online: true',
+    'oauth_config:',
+    '  scopes:',
+    '    bot:',
+    '      - chat:write',
+    'settings:',
+    '  interactivity:',
+    '    is_enabled: true',
+    `    request_url: ${apiUrl}/slack/interactions`,
+    '  org_deploy_enabled: false',
+    '  socket_mode_enabled: false',
+    '  token_rotation_enabled: false',
+    '',
+  ].join('\n');
 }
 
 /** The receiver block for alertmanager.yml; the token is read from a file, never inlined. */

@@ -4,10 +4,12 @@
  */
 import type { Incident, NarrationRequest, Sink } from '@incident-pilot/core';
 import {
+  createChannelPacer,
   createLlmClient,
   createLlmNarrator,
   createOpsgenieSink,
   createPagerDutySink,
+  createSlackAppSink,
   createSlackSink,
   createStdoutSink,
   createWebhookSink,
@@ -17,6 +19,7 @@ import {
   type NarrationFallback,
 } from '@incident-pilot/sinks';
 import type { Root } from './composition.js';
+import { slackApiOf, slackAppEnabled, slackBotToken } from './slack.js';
 
 export interface Delivery {
   sinks(): Promise<Sink[]>;
@@ -31,6 +34,11 @@ export function createDelivery(root: Root): Delivery {
   const fetch = overrides.fetch ?? globalThis.fetch;
   let narrator: LlmNarrator | undefined;
   let slackNoticeLogged = false;
+  let botNoticeLogged = false;
+  // One pacer and client per process: the sinks are rebuilt per job, the channel budget is not.
+  const pace = createChannelPacer();
+  const slackApi = slackApiOf(root, 10_000);
+  const publicUrl = env.INCIDENT_PILOT_PUBLIC_URL || undefined;
 
   const slackUrl = async () => {
     const url = env.INCIDENT_PILOT_SLACK_SECRET_ARN
@@ -156,7 +164,25 @@ export function createDelivery(root: Root): Delivery {
       const sinks: Sink[] = [];
       if (!env.INCIDENT_PILOT_QUIET) sinks.push(createStdoutSink(overrides.write ? { write: overrides.write } : {}));
       const url = await slackUrl();
-      if (url) sinks.push(createSlackSink({ webhookUrl: url, fetch }));
+      if (url) sinks.push(createSlackSink({ webhookUrl: url, fetch, publicUrl }));
+      if (slackAppEnabled(root)) {
+        if (await slackBotToken(root)) {
+          sinks.push(
+            createSlackAppSink({
+              api: slackApi,
+              store: root.store,
+              defaultChannel: env.INCIDENT_PILOT_SLACK_CHANNEL,
+              channels: root.config.slack.channels,
+              pace,
+              publicUrl,
+              now: root.now,
+            }),
+          );
+        } else if (!botNoticeLogged) {
+          root.log.info('Slack app mode is off: the bot-token secret does not hold a bot token (xoxb-…) yet');
+          botNoticeLogged = true;
+        }
+      }
       sinks.push(...(await pagingSinks()));
       return sinks;
     },

@@ -21,7 +21,7 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export interface HttpRequest {
   event: APIGatewayProxyEventV2;
   root: Root;
-  /** The parsed JSON body (undefined when there is none). */
+  /** The parsed JSON body (undefined when there is none); with the `raw` option, the bytes as sent. */
   body: unknown;
   /** Receipt time, ISO. */
   receivedAt: string;
@@ -99,12 +99,19 @@ function wellFormed(value: unknown): unknown {
   return value;
 }
 
-function readBody(event: APIGatewayProxyEventV2): unknown {
-  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+/** The body's bytes exactly as the client sent them (API Gateway base64-encodes non-text types). */
+export function rawBody(event: APIGatewayProxyEventV2): Buffer {
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.byteLength > MAX_BODY_BYTES) {
     throw new PayloadTooLargeError(`body is ${raw.byteLength} bytes; the limit is ${MAX_BODY_BYTES}`);
   }
+  return raw;
+}
+
+function readBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = rawBody(event);
+  if (raw.byteLength === 0) return undefined;
   const text = raw.toString('utf8');
   let body: unknown;
   try {
@@ -124,8 +131,10 @@ async function authenticate(event: APIGatewayProxyEventV2, root: Root): Promise<
 }
 
 export interface RouteOptions {
-  /** Skip authentication (only the health check). */
+  /** Skip the bearer token (the health check; Slack's requests, which the route checks itself). */
   open?: (event: APIGatewayProxyEventV2) => boolean;
+  /** Pass the body as raw bytes instead of parsing JSON (for signature checks over the exact bytes). */
+  raw?: boolean;
 }
 
 /**
@@ -142,7 +151,7 @@ export function httpHandler(
     try {
       root = rootOf();
       if (!options.open?.(event)) await authenticate(event, root);
-      const body = readBody(event);
+      const body = options.raw ? rawBody(event) : readBody(event);
       return await route({ event, root, body, receivedAt: new Date(root.now()).toISOString() });
     } catch (error) {
       return errorResponse(error, root, event.requestContext?.requestId);

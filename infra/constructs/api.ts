@@ -11,6 +11,7 @@ export interface PipelineApiProps {
   readonly alerts: IFunction;
   readonly context: IFunction;
   readonly query: IFunction;
+  readonly interactions: IFunction;
   readonly throttleRate: number;
   readonly throttleBurst: number;
   readonly logRetention: RetentionDays;
@@ -56,7 +57,7 @@ export class PipelineApi extends Construct {
 
     // The default stage is created by hand: HttpApi's built-in one takes no access-log settings.
     this.api = new HttpApi(this, 'HttpApi', {
-      description: 'incident-pilot: Alertmanager webhook, context ingest and query API',
+      description: 'incident-pilot: Alertmanager webhook, context ingest, query API and Slack interactivity',
       createDefaultStage: false,
     });
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -76,6 +77,7 @@ export class PipelineApi extends Construct {
       alerts: new HttpLambdaIntegration('Alerts', props.alerts),
       context: new HttpLambdaIntegration('Context', props.context),
       query: new HttpLambdaIntegration('Query', props.query),
+      interactions: new HttpLambdaIntegration('Interactions', props.interactions),
     };
     for (const route of ROUTES) {
       this.api.addRoutes({

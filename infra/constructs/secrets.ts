@@ -25,6 +25,10 @@ export class PipelineSecrets extends Construct {
   readonly opsgenieApiKey: Secret;
   /** The signed webhook's HMAC key: the generated value is ready to share with the receiver. */
   readonly webhookSecret: Secret;
+  /** Slack app bot token (`xoxb-…`); a placeholder (app mode off) until filled in. */
+  readonly slackBotToken: Secret;
+  /** Slack app signing secret; a random placeholder (every Slack request refused) until filled in. */
+  readonly slackSigningSecret: Secret;
 
   constructor(scope: Construct, id: string, props: PipelineSecretsProps) {
     super(scope, id);
@@ -69,6 +73,18 @@ export class PipelineSecrets extends Construct {
       'WebhookSecret',
       'incident-pilot signed-webhook HMAC key (share it with the receiver)',
       48,
+    );
+    this.slackBotToken = generated(
+      'SlackBotToken',
+      'incident-pilot Slack app bot token, xoxb-… (placeholder until set with put-secret-value)',
+      32,
+      'replace this whole value with the Slack app bot token (xoxb-…)',
+    );
+    this.slackSigningSecret = generated(
+      'SlackSigningSecret',
+      'incident-pilot Slack app signing secret (placeholder until set with put-secret-value)',
+      32,
+      'replace this whole value with the Slack app signing secret',
     );
   }
 }

@@ -48,6 +48,7 @@ describe('stack with the bedrock LLM provider', () => {
         `bedrock:InvokeModel on arn:AWS::Partition:bedrock:eu-central-1::foundation-model/${HAIKU}`,
         'secretsmanager:GetSecretValue on SecretsOpsgenieApiKey',
         'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
+        'secretsmanager:GetSecretValue on SecretsSlackBotToken',
         'secretsmanager:GetSecretValue on SecretsSlackWebhook',
       ]);
     });
@@ -97,6 +98,7 @@ describe('stack with the bedrock LLM provider', () => {
           'secretsmanager:GetSecretValue on SecretsOpsgenieApiKey',
           'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
           'secretsmanager:GetSecretValue on SecretsSlackWebhook',
+          'secretsmanager:GetSecretValue on SecretsSlackBotToken',
         ].sort(),
       );
       const models = result.bedrockStatements.find((s) => JSON.stringify(s.Resource).includes('foundation-model'));

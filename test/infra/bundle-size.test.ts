@@ -17,7 +17,7 @@ beforeAll(() => {
 
 describe('function bundles', () => {
   it('are ESM with the AWS SDK inside (no import left for the runtime to resolve)', () => {
-    expect(sizes.map((s) => s.name)).toEqual(['alerts', 'context', 'query', 'worker']);
+    expect(sizes.map((s) => s.name)).toEqual(['alerts', 'context', 'interactions', 'query', 'worker']);
     for (const { name, file } of sizes) {
       const code = readFileSync(file, 'utf8');
       expect(code.startsWith("import { createRequire as __ipCreateRequire } from 'node:module';"), name).toBe(true);
@@ -31,7 +31,7 @@ describe('function bundles', () => {
     expect(alerts?.packageBytes).toBeLessThanOrEqual(250 * 1024);
   });
 
-  it('leave Slack, stdout, LLM (and the Bedrock client) and paging sink code out of the HTTP functions', () => {
+  it('leave Slack, stdout, LLM (and the Bedrock client) and paging sink code out of the HTTP functions; interactions carries only the Slack app message', () => {
     const worker = readFileSync(sizes.find((s) => s.name === 'worker')?.file ?? '', 'utf8');
     expect(worker).toContain('unfurl_links');
     expect(worker).toContain('/converse');
@@ -39,9 +39,14 @@ describe('function bundles', () => {
     for (const { name, file } of sizes.filter((s) => s.name !== 'worker')) {
       const code = readFileSync(file, 'utf8');
       for (const marker of ['unfurl_links', '/converse', 'GenieKey', 'x-incident-pilot-signature', 'alertsOmitted']) {
+        if (name === 'interactions' && marker === 'unfurl_links') continue;
         expect(code, `${name}: ${marker}`).not.toContain(marker);
       }
     }
+    const interactions = readFileSync(sizes.find((s) => s.name === 'interactions')?.file ?? '', 'utf8');
+    expect(interactions).toContain('unfurl_links');
+    expect(interactions).not.toContain('anthropic-version');
+    expect(interactions).not.toContain('webhook answered');
   });
 
   it('keep the HTTP functions within 600 KiB and the worker within 650 KiB', () => {

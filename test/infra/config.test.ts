@@ -99,4 +99,13 @@ describe('stack configuration (CDK context)', () => {
       parseConfig({ llm: { provider: 'openai', model: 'm', endpoint: 'http://llm.internal' } }),
     ).toThrowError(/llm\.endpoint/);
   });
+
+  it('takes a Slack channel id and an https public URL, nothing else', () => {
+    expect(parseConfig({ slackChannel: 'C0123ABCD', publicUrl: 'https://pilot.example.com' })).toMatchObject({
+      slackChannel: 'C0123ABCD',
+      publicUrl: 'https://pilot.example.com',
+    });
+    expect(() => parseConfig({ slackChannel: '#incidents' })).toThrowError(/slackChannel: must be a Slack channel id/);
+    expect(() => parseConfig({ publicUrl: 'http://pilot.example.com' })).toThrowError(/publicUrl/);
+  });
 });

@@ -55,12 +55,14 @@ describe('cdk-nag AwsSolutions', () => {
     Object.defineProperty(pack, 'isAcknowledged', { value: () => false });
     const all = findings(pack.validateScope(built.app));
     const routes = all.filter((f) => f.rule === 'AwsSolutions-APIG4').map((f) => f.path);
-    expect(routes).toHaveLength(7);
+    expect(routes).toHaveLength(9);
     for (const path of routes) expect(path).toMatch(/^Api\/HttpApi\//);
     expect(all.filter((f) => f.rule !== 'AwsSolutions-APIG4')).toEqual([
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/LlmApiKey/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/OpsgenieApiKey/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/PagerDutyRoutingKey/Resource' },
+      { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/SlackBotToken/Resource' },
+      { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/SlackSigningSecret/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/SlackWebhook/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/Token/Resource' },
       { rule: 'AwsSolutions-SMG4', severity: 'error', path: 'Secrets/WebhookSecret/Resource' },
@@ -78,7 +80,7 @@ describe('cdk-nag AwsSolutions', () => {
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => r.Properties.PolicyDocument?.Statement ?? [])
       .filter((s) => s.Resource === '*');
-    expect(onStar).toHaveLength(4);
+    expect(onStar).toHaveLength(5);
     for (const s of onStar) expect(s.Action).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
   });
 });

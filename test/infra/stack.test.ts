@@ -28,20 +28,20 @@ beforeAll(() => {
 describe('incident-pilot stack', () => {
   it('has the expected resources, and no custom-resource functions', () => {
     const counts: Record<string, number> = {
-      'AWS::Lambda::Function': 4,
+      'AWS::Lambda::Function': 5,
       'AWS::DynamoDB::Table': 2,
       'AWS::SQS::Queue': 2,
-      'AWS::SecretsManager::Secret': 6,
-      'AWS::CloudWatch::Alarm': 8,
+      'AWS::SecretsManager::Secret': 8,
+      'AWS::CloudWatch::Alarm': 9,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::SNS::Topic': 1,
       'AWS::KMS::Key': 1,
-      'AWS::Logs::LogGroup': 5,
+      'AWS::Logs::LogGroup': 6,
       'AWS::ApiGatewayV2::Api': 1,
       'AWS::ApiGatewayV2::Stage': 1,
-      'AWS::ApiGatewayV2::Route': 7,
+      'AWS::ApiGatewayV2::Route': 9,
       'AWS::Lambda::EventSourceMapping': 1,
-      'AWS::IAM::Role': 4,
+      'AWS::IAM::Role': 5,
     };
     for (const [type, count] of Object.entries(counts)) template.resourceCountIs(type, count);
     // Explicit log groups, no LogRetention or other custom resources (and their hidden functions).
@@ -62,7 +62,7 @@ describe('incident-pilot stack', () => {
 
     it('gives the worker 30 s and the HTTP functions 10 s', () => {
       expect(functionId('Worker')[1].Properties).toMatchObject({ Timeout: 30, MemorySize: 512 });
-      for (const name of ['Alerts', 'Context', 'Query']) {
+      for (const name of ['Alerts', 'Context', 'Query', 'Interactions']) {
         expect(functionId(name)[1].Properties, name).toMatchObject({ Timeout: 10, MemorySize: 256 });
       }
     });
@@ -104,6 +104,11 @@ describe('incident-pilot stack', () => {
       expect(envOf('Alerts')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
       expect(envOf('Context')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
       expect(envOf('Query')).toEqual({ ...shared, INCIDENT_PILOT_TOKEN_SECRET_ARN: 'SecretsToken' });
+      expect(envOf('Interactions')).toEqual({
+        ...shared,
+        INCIDENT_PILOT_SLACK_SIGNING_SECRET_ARN: 'SecretsSlackSigningSecret',
+        INCIDENT_PILOT_SLACK_BOT_SECRET_ARN: 'SecretsSlackBotToken',
+      });
       expect(envOf('Worker')).toEqual({
         ...shared,
         INCIDENT_PILOT_SLACK_SECRET_ARN: 'SecretsSlackWebhook',
@@ -111,6 +116,7 @@ describe('incident-pilot stack', () => {
         INCIDENT_PILOT_PAGERDUTY_SECRET_ARN: 'SecretsPagerDutyRoutingKey',
         INCIDENT_PILOT_OPSGENIE_SECRET_ARN: 'SecretsOpsgenieApiKey',
         INCIDENT_PILOT_API_URL: 'ApiHttpApi',
+        INCIDENT_PILOT_SLACK_BOT_SECRET_ARN: 'SecretsSlackBotToken',
       });
     });
   });
@@ -147,12 +153,13 @@ describe('incident-pilot stack', () => {
       );
     });
 
-    it('query: read incidents and stats, resolve (versioned put, job), read the token', () => {
+    it('query: read incidents, stats and rule scores, resolve (versioned put, job), read the token', () => {
       expect(grantsOf(resources, roleOf('Query') ?? '')).toEqual(
         [
           ...logs('Query'),
           'dynamodb:GetItem on TablesData',
           'dynamodb:UpdateItem on TablesData',
+          'dynamodb:Query on TablesData',
           'dynamodb:GetItem on TablesIncidents',
           'dynamodb:PutItem on TablesIncidents',
           'dynamodb:Query on TablesIncidents/index/byOpenedAt',
@@ -162,13 +169,31 @@ describe('incident-pilot stack', () => {
       );
     });
 
+    it('interactions: patch and resolve incidents, votes, a job; the signing secret and bot token only', () => {
+      expect(grantsOf(resources, roleOf('Interactions') ?? '')).toEqual(
+        [
+          ...logs('Interactions'),
+          'dynamodb:PutItem on TablesData',
+          'dynamodb:GetItem on TablesIncidents',
+          'dynamodb:PutItem on TablesIncidents',
+          'dynamodb:UpdateItem on TablesIncidents',
+          'sqs:SendMessage on QueueJobs',
+          'secretsmanager:GetSecretValue on SecretsSlackSigningSecret',
+          'secretsmanager:GetSecretValue on SecretsSlackBotToken',
+        ].sort(),
+      );
+    });
+
     it('worker: the data table, incidents and the open index, consume the queue, Slack, LLM and paging secrets', () => {
       expect(grantsOf(resources, roleOf('Worker') ?? '')).toEqual(
         [
           ...logs('Worker'),
-          ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query'].map((a) => `dynamodb:${a} on TablesData`),
+          ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'].map(
+            (a) => `dynamodb:${a} on TablesData`,
+          ),
           'dynamodb:GetItem on TablesIncidents',
           'dynamodb:PutItem on TablesIncidents',
+          'dynamodb:UpdateItem on TablesIncidents',
           'dynamodb:Query on TablesIncidents/index/openByOpenedAt',
           ...[
             'SendMessage',
@@ -182,6 +207,7 @@ describe('incident-pilot stack', () => {
           'secretsmanager:GetSecretValue on SecretsLlmApiKey',
           'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
           'secretsmanager:GetSecretValue on SecretsOpsgenieApiKey',
+          'secretsmanager:GetSecretValue on SecretsSlackBotToken',
         ].sort(),
       );
     });
@@ -311,7 +337,9 @@ describe('incident-pilot stack', () => {
           'GET /api/incidents/{id}',
           'POST /api/incidents/{id}/resolve',
           'GET /api/stats',
+          'GET /api/rules',
           'GET /healthz',
+          'POST /slack/interactions',
         ].sort(),
       );
       const targets = Object.fromEntries(
@@ -322,7 +350,14 @@ describe('incident-pilot stack', () => {
         const integration = (route.Properties.Target as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1][1] as {
           Ref: string;
         };
-        const fn = key === 'POST /alerts' ? 'Alerts' : key.startsWith('POST /context') ? 'Context' : 'Query';
+        const fn =
+          key === 'POST /alerts'
+            ? 'Alerts'
+            : key.startsWith('POST /context')
+              ? 'Context'
+              : key.startsWith('POST /slack')
+                ? 'Interactions'
+                : 'Query';
         expect(targets[integration.Ref], key).toContain(functionId(fn)[0]);
       }
       for (const [id, i] of ofType('AWS::ApiGatewayV2::Integration')) {
@@ -361,6 +396,7 @@ describe('incident-pilot stack', () => {
           'AWS/Lambda Errors AlertsFunction > 0',
           'AWS/Lambda Errors ContextFunction > 0',
           'AWS/Lambda Errors QueryFunction > 0',
+          'AWS/Lambda Errors InteractionsFunction > 0',
           'AWS/ApiGateway 5xx ApiHttpApi > 0',
         ].sort(),
       );
@@ -422,6 +458,9 @@ describe('incident-pilot stack', () => {
           'JobQueueUrl',
           'AlertmanagerConfig',
           'FetchTokenCommand',
+          'SlackBotTokenSecretArn',
+          'SlackSigningSecretArn',
+          'SlackAppManifest',
         ]),
       );
       const text = (name: string) => describeResource(outputs[name]?.Value);
@@ -440,6 +479,11 @@ describe('incident-pilot stack', () => {
           '',
         ].join('\n'),
       );
+      const manifest = text('SlackAppManifest');
+      expect(manifest).toContain('    request_url: ApiHttpApi/slack/interactions\n');
+      expect(manifest).toMatch(/scopes:\n {4}bot:\n {6}- chat:write\n/);
+      expect(manifest).toContain('  bot_user:\n    display_name: incident-pilot');
+      expect(manifest).toContain('    is_enabled: true');
       expect(text('FetchTokenCommand')).toBe(
         'aws secretsmanager get-secret-value --secret-id SecretsToken --query SecretString --output text ' +
           '> /etc/alertmanager/incident-pilot.token',
@@ -471,6 +515,8 @@ describe('incident-pilot stack with a non-default configuration', () => {
           pagerdutyChangeEvents: true,
           webhookUrl: 'https://hooks.example.com/incident-pilot',
         },
+        slackChannel: 'C0INCIDENTS',
+        publicUrl: 'https://pilot.example.com',
       },
       FAST,
     );
@@ -534,5 +580,17 @@ describe('incident-pilot stack with a non-default configuration', () => {
       'secretsmanager:GetSecretValue on SecretsPagerDutyRoutingKey',
       'secretsmanager:GetSecretValue on SecretsToken',
     ]);
+  });
+
+  it('passes the Slack app channel and the public URL to the worker and the interactions function only', () => {
+    const withSlack = Object.entries(other.findResources('AWS::Lambda::Function'))
+      .filter(([, fn]) => fn.Properties.Environment.Variables.INCIDENT_PILOT_SLACK_CHANNEL === 'C0INCIDENTS')
+      .map(([id]) => id.replace(/Function[0-9A-F]{8}$/, ''))
+      .sort();
+
+    expect(withSlack).toEqual(['Interactions', 'Worker']);
+    other.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ INCIDENT_PILOT_PUBLIC_URL: 'https://pilot.example.com' }) },
+    });
   });
 });

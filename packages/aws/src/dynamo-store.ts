@@ -6,6 +6,7 @@ import { createIncidentRepository } from './dynamo/incidents.js';
 import { createNotificationLedger } from './dynamo/notifications.js';
 import { createOverflowRepository } from './dynamo/overflow.js';
 import { createRefreshRepository } from './dynamo/refresh.js';
+import { createRuleFeedback } from './dynamo/rules.js';
 import { createStatsRepository } from './dynamo/stats.js';
 
 export interface DynamoStoreOptions extends DynamoTables {
@@ -32,5 +33,6 @@ export function createDynamoStore({ alertTtlDays, ...tables }: DynamoStoreOption
     ...createStatsRepository(db),
     ...createOverflowRepository(db, alertTtlDays),
     ...createRefreshRepository(db),
+    ...createRuleFeedback(db),
   };
 }

@@ -14,6 +14,8 @@
  * | open group of a service | `S#<service>`       | `<groupId>`                                | for context-triggered refresh  |
  * | notification marker | `N#<incidentId>`        | `<event>[.<revision>]#<sink>`              | `state`: claimed / sent        |
  * | counters            | `STATS`                 | `COUNTERS`                                 | one number per stat, `ADD`     |
+ * | rule firing         | `R#<ruleId>`            | `F#<incidentId>`                           | `at`: when the incident opened |
+ * | rule vote           | `R#<ruleId>`            | `V#<incidentId>#<userId>`                  | `vote`: up / down (replaceable) |
  *
  * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with every
  * incident field as a readable top-level attribute. Two GSIs list incidents newest first without a scan:
@@ -64,6 +66,14 @@ export const keys = {
   /** One item per group with an open incident about the service. */
   serviceGroups: (service: string) => `S#${service}`,
   stats: { pk: 'STATS', sk: 'COUNTERS' },
+  rulePartition: (ruleId: string) => `R#${ruleId}`,
+  ruleFired: (ruleId: string, incidentId: string) => ({ pk: `R#${ruleId}`, sk: `F#${incidentId}` }),
+  /** Begins every firing marker's sort key inside a rule partition. */
+  ruleFiredPrefix: 'F#',
+  ruleVote: (ruleId: string, incidentId: string, userId: string) => ({
+    pk: `R#${ruleId}`,
+    sk: `V#${incidentId}#${userId}`,
+  }),
 } as const;
 
 /** Physical table names, as the stack names them (env `INCIDENT_PILOT_TABLE`, `INCIDENT_PILOT_INCIDENTS_TABLE`). */

@@ -62,6 +62,20 @@ export const engineConfigSchema = z
         serviceTeams: z.record(z.string(), z.string()).default({}),
       })
       .prefault({}),
+    slack: z
+      .object({
+        /**
+         * Slack app mode: the channel (id) for a service's or a team's incidents; a service's entry wins
+         * over its team's, and anything else goes to `INCIDENT_PILOT_SLACK_CHANNEL`.
+         */
+        channels: z
+          .object({
+            byService: z.record(z.string(), z.string().min(1)).default({}),
+            byTeam: z.record(z.string(), z.string().min(1)).default({}),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
   })
   .prefault({});
 

@@ -6,6 +6,7 @@ export * from './hash.js';
 export * from './logs/cluster.js';
 export * from './logs/error-patterns.js';
 export { type NarrationInput, narrate, narrateResolution, narrateUpdate } from './narration/template.js';
+export * from './pipeline/actions.js';
 export * from './pipeline/changes.js';
 export * from './pipeline/ingest.js';
 export * from './pipeline/lifecycle.js';

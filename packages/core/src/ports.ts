@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { TimeRange } from './config.js';
 import type { AlertInstance, AlertStatus } from './schemas/alertmanager.js';
 import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
-import type { Incident, IncidentChange } from './schemas/incident.js';
+import type { Actor, Incident, IncidentChange, Mute, SlackMessageRef, TimelineEntry } from './schemas/incident.js';
 
 export type { IncidentChange } from './schemas/incident.js';
 
@@ -72,8 +72,26 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/**
+ * The attributes written next to the worker's fields (by the Slack app sink and by people's actions):
+ * `null` removes one. Every patch bumps `version`, so the worker's version-checked puts never lose it.
+ */
+export interface IncidentPatch {
+  slack?: SlackMessageRef;
+  acknowledgedBy?: Actor;
+  acknowledgedAt?: string;
+  mute?: Mute | null;
+  timeline?: TimelineEntry[];
+}
+
 export interface IncidentRepository {
   getIncident(id: string): Promise<Incident | null>;
+  /**
+   * Sets (or, for `null`, removes) the patch's attributes of an existing incident and bumps its version,
+   * checking `expectedVersion` when given; returns the incident as written. Throws NotFoundError when
+   * there is no such incident, ConflictError when the version differs.
+   */
+  patchIncident(id: string, patch: IncidentPatch, expectedVersion?: number): Promise<Incident>;
   /** Creates the incident unless one with its id exists; returns false if it existed. */
   createIncident(incident: Incident): Promise<boolean>;
   /** Writes `incident` if the stored version is `expectedVersion`; else throws ConflictError. */
@@ -131,6 +149,29 @@ export interface OverflowDelta {
   resolved: number;
 }
 
+export type Vote = 'up' | 'down';
+
+/** One rule's line on the scoreboard: how often it fired and what people thought of it. */
+export interface RuleScore {
+  ruleId: string;
+  /** Incidents it had a finding on. */
+  fired: number;
+  up: number;
+  down: number;
+  /** ISO time of the latest incident it fired on; null if never. */
+  lastFiredAt: string | null;
+}
+
+/** What rules did and how useful people found it: the data to tune thresholds with. */
+export interface RuleFeedback {
+  /** Records that the rules had findings on an incident; idempotent per (incident, rule). */
+  recordFired(incidentId: string, ruleIds: readonly string[], at: string): Promise<void>;
+  /** One vote per (incident, rule, user); voting again replaces it. */
+  vote(input: { incidentId: string; ruleId: string; userId: string; vote: Vote; at: string }): Promise<void>;
+  /** Scores of the given rules, in the same order. */
+  ruleScores(ruleIds: readonly string[]): Promise<RuleScore[]>;
+}
+
 /** Alerts of an incident beyond the ones it lists: one small item each, so counts stay exact at any size. */
 export interface OverflowRepository {
   /**
@@ -164,7 +205,8 @@ export type Store = AlertRepository &
   NotificationLedger &
   StatsRepository &
   OverflowRepository &
-  RefreshRepository;
+  RefreshRepository &
+  RuleFeedback;
 
 /**
  * The body of a correlation job on the queue: ids only, never user text (some SQS implementations

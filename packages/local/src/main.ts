@@ -12,6 +12,9 @@ const localEnv = z.object({
   INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: z.string().default(''),
   INCIDENT_PILOT_OPSGENIE_API_KEY: z.string().default(''),
   INCIDENT_PILOT_WEBHOOK_URL: z.string().default(''),
+  INCIDENT_PILOT_SLACK_BOT_TOKEN: z.string().default(''),
+  INCIDENT_PILOT_SLACK_CHANNEL: z.string().default(''),
+  INCIDENT_PILOT_SLACK_API_URL: z.string().default('https://slack.com/api'),
   INCIDENT_PILOT_QUIET: z.string().default(''),
   INCIDENT_PILOT_LOG_LEVEL: z.string().default('warn'),
 });
@@ -41,6 +44,11 @@ async function main() {
     `  PagerDuty  ${env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY ? 'on' : 'off (set INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY)'}`,
     `  Opsgenie   ${env.INCIDENT_PILOT_OPSGENIE_API_KEY ? 'on' : 'off (set INCIDENT_PILOT_OPSGENIE_API_KEY)'}`,
     `  webhook    ${env.INCIDENT_PILOT_WEBHOOK_URL ? 'on (signed)' : 'off (set INCIDENT_PILOT_WEBHOOK_URL and INCIDENT_PILOT_WEBHOOK_SECRET)'}`,
+    `  Slack app  ${
+      env.INCIDENT_PILOT_SLACK_BOT_TOKEN
+        ? `on: channel ${env.INCIDENT_PILOT_SLACK_CHANNEL} via ${env.INCIDENT_PILOT_SLACK_API_URL}; interactivity URL ${stack.url}/slack/interactions`
+        : 'off (set INCIDENT_PILOT_SLACK_BOT_TOKEN, _CHANNEL and _SIGNING_SECRET for one message per incident with buttons)'
+    }`,
     `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
   ];
   lines.push(

@@ -54,7 +54,9 @@ export function toEvent(req: IncomingMessage, body: Buffer, routeKey: string, pa
   }
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = query[k] ? `${query[k]},${v}` : v;
-  const isText = /json|text|x-www-form-urlencoded/.test(headers['content-type'] ?? 'application/json');
+  // Like API Gateway's HTTP API: JSON and text/* arrive as text, anything else (form posts from Slack
+  // included) base64-encoded.
+  const isText = /json|text\//.test(headers['content-type'] ?? 'application/json');
   const now = new Date();
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createSqsQueue } from '@incident-pilot/aws';
 import { handler as alerts } from '../../../functions/alerts.js';
 import { handler as context } from '../../../functions/context.js';
+import { handler as interactions } from '../../../functions/interactions.js';
 import { resetRoot } from '../../../functions/lib/composition.js';
 import { parseEnv } from '../../../functions/lib/env.js';
 import { handler as query } from '../../../functions/query.js';
@@ -35,7 +36,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-const invokers = { alerts, context, query } as const;
+const invokers = { alerts, context, query, interactions } as const;
 
 /**
  * Starts the whole pipeline on this machine: dynalite, fauxqs, an API Gateway stand-in calling the

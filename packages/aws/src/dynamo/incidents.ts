@@ -1,9 +1,11 @@
-import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ConflictError,
   type GroupState,
   type Incident,
+  type IncidentPatch,
   type IncidentRepository,
+  NotFoundError,
   type Page,
   ValidationError,
 } from '@incident-pilot/core';
@@ -50,6 +52,47 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
       if (!(await putVersioned(incidentsTableName, toIncidentItem(incident), expectedVersion, 'id'))) {
         throw new ConflictError(`incident ${incident.id} is not at version ${expectedVersion}`);
       }
+    },
+
+    async patchIncident(id: string, patch: IncidentPatch, expectedVersion?: number): Promise<Incident> {
+      const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
+      const names: Record<string, string> = { '#id': 'id', '#v': 'version' };
+      const values: Record<string, unknown> = { ':one': 1 };
+      const set = ['#v = #v + :one'];
+      const remove: string[] = [];
+      for (const [i, [name, value]] of entries.entries()) {
+        names[`#a${i}`] = name;
+        if (value === null) remove.push(`#a${i}`);
+        else {
+          values[`:a${i}`] = value;
+          set.push(`#a${i} = :a${i}`);
+        }
+      }
+      let condition = 'attribute_exists(#id)';
+      if (expectedVersion !== undefined) {
+        condition += ' AND #v = :expected';
+        values[':expected'] = expectedVersion;
+      }
+      let written: Item | undefined;
+      const ok = await conditionalWrite('UpdateItem', async () => {
+        const out = await doc.send(
+          new UpdateCommand({
+            TableName: incidentsTableName,
+            Key: { id },
+            UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        written = out.Attributes;
+      });
+      if (ok && written) return fromIncidentItem(written);
+      if (expectedVersion === undefined || !(await getItem(incidentsTableName, { id }))) {
+        throw new NotFoundError(`no incident ${id}`);
+      }
+      throw new ConflictError(`incident ${id} is not at version ${expectedVersion}`);
     },
 
     async listIncidents({ limit, cursor }: { limit: number; cursor?: string }): Promise<Page<Incident>> {

@@ -16,6 +16,7 @@ import type {
 import { type AlertGroup, groupService } from '../schemas/alertmanager.js';
 import { MAX_SERVICE_LENGTH } from '../schemas/context.js';
 import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
+import { heldByMute, inheritedMute } from './actions.js';
 import { recordChanges, resolvedEntry, withTimeline } from './changes.js';
 import {
   applyAlerts,
@@ -87,17 +88,22 @@ async function openIncident(
   state: GroupState,
   records: AlertRecord[],
   nowMs: number,
+  previous: Incident | null,
 ): Promise<{ incident: Incident; created: boolean }> {
   const group = groupFromRecords(records);
   const correlation = await correlateGroup(deps, group, nowMs);
   const openedAt = records.map((r) => r.receivedAt).reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
-  const blank = newIncident({
-    id: incidentIdOf(group.groupKey, state.seq + 1),
-    group,
-    correlation,
-    openedAt,
-    previousIncidentId: state.lastIncidentId,
-  });
+  const blank: Incident = {
+    ...newIncident({
+      id: incidentIdOf(group.groupKey, state.seq + 1),
+      group,
+      correlation,
+      openedAt,
+      previousIncidentId: state.lastIncidentId,
+    }),
+    // A muted group stays muted across a recurrence.
+    ...inheritedMute(previous, nowMs),
+  };
   // More than an incident lists: the rest are counted as overflow of this first version.
   const { overflow } = splitOverflow(blank, records);
   const delta = overflow.length
@@ -109,11 +115,16 @@ async function openIncident(
   // Linked before it exists, so context for its service always finds it (an extra link is harmless).
   await deps.store.linkService(incident.service, state.groupId);
   const created = await deps.store.createIncident(incident);
-  if (created) return { incident, created };
   // A retry of this job (or a concurrent one) created it first: carry on with the stored one.
-  const stored = await deps.store.getIncident(incident.id);
+  const stored = created ? incident : await deps.store.getIncident(incident.id);
   if (!stored) throw new ConflictError(`incident ${incident.id} vanished while being created`);
-  return { incident: stored, created: false };
+  // For the rule scoreboard; idempotent, so a retry records the same again.
+  await deps.store.recordFired(
+    stored.id,
+    stored.findings.map((f) => f.ruleId),
+    stored.openedAt,
+  );
+  return { incident: stored, created };
 }
 
 /** What a write can change, in a form that survives a round trip through the store. */
@@ -225,7 +236,7 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
     return current;
   }
   // No open incident: firing alerts open a new one (linked to the last), never reopen the old.
-  const opened = await openIncident(deps, state, fresh, nowMs);
+  const opened = await openIncident(deps, state, fresh, nowMs, current);
   // A retry (or a racing worker) found it already created: fold in what arrived since.
   const incident = opened.created ? opened.incident : await advance(deps, opened.incident, fresh, job.groupId, nowMs);
   if (state.lastIncidentId !== incident.id) {
@@ -270,7 +281,12 @@ export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise
   }
   if (!incident) return { incidentId: null };
   // The incident counters are a sink of their own: counted once per event, behind the same markers.
-  const failures = await notify({ ...deps, sinks: [...deps.sinks, statsSink(deps.store)] }, incident, now());
+  // Muted from Slack: only the counters hear of it now (never held: the resolution); the other sinks
+  // get what is owed when the mute ends, so wake up then.
+  const muted = incident.mute && heldByMute(incident, now()) ? incident.mute : undefined;
+  if (muted) await scheduleWake(deps, job.groupId, Date.parse(muted.until), now());
+  const sinks = [...(muted ? [] : deps.sinks), statsSink(deps.store)];
+  const failures = await notify({ ...deps, sinks }, incident, now());
   if (failures.length > 0) {
     const retryAfter = Math.max(
       0,

@@ -110,6 +110,16 @@ export interface Incident {
   lastUpdate?: { revision: number; at: string; changes: IncidentChange[] };
   /** What happened to the incident, oldest first, bounded (see MAX_TIMELINE_ENTRIES). */
   timeline?: TimelineEntry[];
+  /** Slack app mode: the incident's one message (set right after `chat.postMessage`). */
+  slack?: SlackMessageRef;
+  /** Who acknowledged it (a Slack user), and when. */
+  acknowledgedBy?: Actor;
+  acknowledgedAt?: string;
+  /** Notifications for the incident are held until `until` (see `isMuted`). */
+  mute?: Mute;
+  /** Who resolved it by hand, with their note (manual resolutions only). */
+  resolvedBy?: Actor;
+  resolutionNote?: string;
   /** Optimistic-concurrency version, bumped on every write. */
   version: number;
 }
@@ -131,6 +141,24 @@ export interface IncidentChange {
   ruleId?: string;
   /** The finding's severity after the change, for finding changes. */
   severity?: Severity;
+}
+
+/** Where the incident's Slack message is: a channel id and the message timestamp. */
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** A person who acted on an incident: their Slack user id and display name. */
+export interface Actor {
+  id: string;
+  name: string;
+}
+
+export interface Mute {
+  /** ISO time the mute ends. */
+  until: string;
+  by: Actor;
 }
 
 /** Timeline entries kept per incident; the oldest after the first ("opened") are dropped first. */

@@ -1,0 +1,109 @@
+/**
+ * The Slack sink in app mode (bot token): one message per incident, edited in place. `opened` posts it
+ * and records its `{channel, ts}` on the incident at once; `updated` and `resolved` edit it
+ * (chat.update) and add a thread reply saying what changed. The worker's idempotency markers send each
+ * event once; the recorded ref makes a retried `opened` edit the message instead of posting another.
+ */
+import type {
+  EngineConfig,
+  Incident,
+  IncidentEvent,
+  IncidentRepository,
+  Sink,
+  SlackMessageRef,
+} from '@incident-pilot/core';
+import type { ChannelPacer, SlackApi } from './slack-api.js';
+import { SlackApiError } from './slack-api.js';
+import { type AppMessage, buildAppMessage, resolvedReply, updateReply } from './slack-app-message.js';
+
+export interface SlackAppSinkOptions {
+  api: SlackApi;
+  /** Reads the incident's current state and records where its message is. */
+  store: Pick<IncidentRepository, 'getIncident' | 'patchIncident'>;
+  /** `INCIDENT_PILOT_SLACK_CHANNEL`: where incidents go unless `channels` routes them elsewhere. */
+  defaultChannel: string;
+  /** Per-service and per-team channels (engine config `slack.channels`). */
+  channels?: EngineConfig['slack']['channels'];
+  /** Spaces posts to one channel about a second apart (shared by every sink of the process). */
+  pace: ChannelPacer;
+  publicUrl?: string;
+  now?: () => number;
+  /** Stable sink name (part of the notification idempotency key). */
+  name?: string;
+}
+
+/** The channel for a new incident message: its service's, else its team's, else the default. */
+export function channelFor(
+  incident: Pick<Incident, 'service' | 'team'>,
+  defaultChannel: string,
+  channels?: EngineConfig['slack']['channels'],
+): string {
+  return channels?.byService[incident.service] ?? channels?.byTeam[incident.team] ?? defaultChannel;
+}
+
+const RECORD_ATTEMPTS = 5;
+
+export function createSlackAppSink({
+  api,
+  store,
+  defaultChannel,
+  channels,
+  pace,
+  publicUrl,
+  now = Date.now,
+  name = 'slack-app',
+}: SlackAppSinkOptions): Sink {
+  const render = (incident: Incident) => buildAppMessage(incident, { publicUrl, nowMs: now() });
+
+  async function post(channel: string, message: AppMessage, threadTs?: string): Promise<SlackMessageRef> {
+    await pace(channel);
+    const answer = await api.call('chat.postMessage', {
+      channel,
+      ...message,
+      ...(threadTs ? { thread_ts: threadTs } : {}),
+    });
+    if (!answer.ts) throw new SlackApiError('chat.postMessage', 'answer_without_ts');
+    // Slack answers with the channel's id, also when it was addressed by name.
+    return { channel: answer.channel || channel, ts: answer.ts };
+  }
+
+  /** Records the ref right after posting, trying hard: a lost ref would mean a second message on retry. */
+  async function record(incident: Incident, ref: SlackMessageRef): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await store.patchIncident(incident.id, { slack: ref });
+        return;
+      } catch (error) {
+        if (attempt + 1 >= RECORD_ATTEMPTS) throw error;
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Edits the incident's message; posts (and records) a new one only when it has none or it was deleted. */
+  async function show(incident: Incident): Promise<SlackMessageRef> {
+    const message = render(incident);
+    if (incident.slack) {
+      try {
+        await api.call('chat.update', { channel: incident.slack.channel, ts: incident.slack.ts, ...message });
+        return incident.slack;
+      } catch (error) {
+        if (!(error instanceof SlackApiError && error.code === 'message_not_found')) throw error;
+      }
+    }
+    const ref = await post(channelFor(incident, defaultChannel, channels), message);
+    await record(incident, ref);
+    return ref;
+  }
+
+  return {
+    name,
+    async deliver(event: IncidentEvent) {
+      // The stored incident: the freshest state to render, and its message ref if an earlier try posted.
+      const incident = (await store.getIncident(event.incident.id)) ?? event.incident;
+      const ref = await show(incident);
+      if (event.type === 'updated') await post(ref.channel, updateReply(event.changes ?? []), ref.ts);
+      if (event.type === 'resolved') await post(ref.channel, resolvedReply(incident), ref.ts);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { createDynamoStore } from '@incident-pilot/aws';
+import {
+  type CorrelationJob,
+  defaultEngineConfig,
+  groupIdOf,
+  type IncidentEvent,
+  MAX_JOB_DELAY_SECONDS,
+  processJob,
+  rules,
+} from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { baseIncident } from '../sinks/incidents.js';
+
+const emulators = useEmulators();
+const NOW = Date.parse('2026-11-25T04:10:00.000Z');
+const silent = { info() {}, warn() {}, error() {} };
+
+async function setup(muteUntil: string) {
+  const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+  const incident = baseIncident({ mute: { until: muteUntil, by: { id: 'U1', name: 'alice' } } });
+  const groupId = groupIdOf(incident.groupKey);
+  await store.createIncident(incident);
+  await store.putGroupState(
+    {
+      groupId,
+      groupKey: incident.groupKey,
+      seq: 1,
+      openIncidentId: incident.id,
+      lastIncidentId: incident.id,
+      version: 1,
+    },
+    null,
+  );
+  const delivered: IncidentEvent[] = [];
+  const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];
+  const run = (nowMs: number) =>
+    processJob(
+      {
+        store,
+        queue: { enqueue: async (job, delaySeconds) => void wakes.push({ job, delaySeconds }) },
+        sinks: [{ name: 'probe', deliver: async (event) => void delivered.push(event) }],
+        rules,
+        config: defaultEngineConfig,
+        resolvePolicy: 'all',
+        narrate: () => 'narrated',
+        log: silent,
+        now: () => nowMs,
+        // No re-correlation: only the mute is under test.
+        pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 0 },
+      },
+      { groupId, enqueuedAt: new Date(nowMs).toISOString() },
+    );
+  return { store, groupId, delivered, wakes, run };
+}
+
+describe('worker: muted incidents', () => {
+  it('holds the notifications and wakes up (in SQS-sized steps) when the mute ends, then sends them', async () => {
+    const { store, groupId, delivered, wakes, run } = await setup('2026-11-25T05:10:00.000Z');
+
+    await run(NOW);
+
+    expect(delivered).toEqual([]);
+    // The counters are not notifications: they count at once.
+    expect((await store.getStats()).incidentsOpened).toBe(1);
+    expect(wakes).toEqual([{ job: expect.objectContaining({ groupId }), delaySeconds: MAX_JOB_DELAY_SECONDS }]);
+
+    await run(Date.parse('2026-11-25T05:10:00.000Z'));
+
+    expect(delivered.map((e) => e.type)).toEqual(['opened']);
+  });
+
+  it('schedules the last step to the moment the mute ends', async () => {
+    const { wakes, run } = await setup('2026-11-25T04:12:00.000Z');
+
+    await run(NOW);
+
+    expect(wakes.map((w) => w.delaySeconds)).toEqual([120]);
+  });
+});
