@@ -38,17 +38,17 @@ async function main() {
   });
   const lines = [
     'incident-pilot local stack',
-    `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats)`,
+    `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats, GET /api/rules)`,
     `  data       ${dataDir}   (DynamoDB on dynalite; the job queue is in memory)`,
     `  Slack      ${env.INCIDENT_PILOT_SLACK_WEBHOOK ? 'on' : 'off (set INCIDENT_PILOT_SLACK_WEBHOOK to post incidents to Slack)'}`,
-    `  PagerDuty  ${env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY ? 'on' : 'off (set INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY)'}`,
-    `  Opsgenie   ${env.INCIDENT_PILOT_OPSGENIE_API_KEY ? 'on' : 'off (set INCIDENT_PILOT_OPSGENIE_API_KEY)'}`,
-    `  webhook    ${env.INCIDENT_PILOT_WEBHOOK_URL ? 'on (signed)' : 'off (set INCIDENT_PILOT_WEBHOOK_URL and INCIDENT_PILOT_WEBHOOK_SECRET)'}`,
     `  Slack app  ${
       env.INCIDENT_PILOT_SLACK_BOT_TOKEN
         ? `on: channel ${env.INCIDENT_PILOT_SLACK_CHANNEL} via ${env.INCIDENT_PILOT_SLACK_API_URL}; interactivity URL ${stack.url}/slack/interactions`
         : 'off (set INCIDENT_PILOT_SLACK_BOT_TOKEN, _CHANNEL and _SIGNING_SECRET for one message per incident with buttons)'
     }`,
+    `  PagerDuty  ${env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY ? 'on' : 'off (set INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY)'}`,
+    `  Opsgenie   ${env.INCIDENT_PILOT_OPSGENIE_API_KEY ? 'on' : 'off (set INCIDENT_PILOT_OPSGENIE_API_KEY)'}`,
+    `  webhook    ${env.INCIDENT_PILOT_WEBHOOK_URL ? 'on (signed)' : 'off (set INCIDENT_PILOT_WEBHOOK_URL and INCIDENT_PILOT_WEBHOOK_SECRET)'}`,
     `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
   ];
   lines.push(
