@@ -193,7 +193,12 @@ async function advance(
   } else {
     next = incident;
   }
-  if (refreshed) await deps.store.markRefreshed(groupId, nowMs);
+  if (refreshed) {
+    // Rules that fired for the first time on this incident count on the scoreboard (idempotent).
+    const added = next.findings.map((f) => f.ruleId).filter((id) => !incident.findings.some((f) => f.ruleId === id));
+    if (added.length > 0) await deps.store.recordFired(incident.id, added, new Date(nowMs).toISOString());
+    await deps.store.markRefreshed(groupId, nowMs);
+  }
   return next;
 }
 
