@@ -78,6 +78,9 @@ describe('living incidents (local stack + fake Slack)', () => {
       expect.arrayContaining(['deploy.recent_correlated', 'logs.error_spike']),
     );
     expect(stored.timeline.map((e: { type: string }) => e.type)).toEqual(['opened', 'updated']);
+    // Rules that first fired on the re-correlation count on the scoreboard.
+    const { rules } = (await stack.api('/api/rules')).body;
+    expect(rules.find((r: { id: string }) => r.id === 'deploy.recent_correlated')).toMatchObject({ fired: 1 });
     expect(stored.narration).toContain('Timeline');
     await new Promise((r) => setTimeout(r, 2500));
     expect(messages().filter((m) => m.type === 'updated')).toHaveLength(1);
