@@ -1,12 +1,22 @@
-/** The query API: incidents (list, get, resolve), stats, the rule scoreboard and the health check. */
-import { groupIdOf, NotFoundError, resolveIncident, ValidationError } from '@incident-pilot/core';
+/** The query API: incidents (list, get, resolve), stats, the rule scoreboard, the OpenAPI document and the health check. */
+import { groupIdOf, incidentStatus, NotFoundError, resolveIncident, ValidationError } from '@incident-pilot/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod';
 import { type HttpRequest, httpHandler, json } from './lib/http.js';
+import { buildOpenApiDocument } from './lib/openapi.js';
+import { ROUTES } from './routes.js';
 
-const listQuery = z.object({
+/** `GET /api/incidents` query parameters. */
+export const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().min(1).optional(),
+  status: incidentStatus.optional(),
+  service: z.string().min(1).max(256).optional(),
+  /** `compact` (default) leaves out FULL_VIEW_FIELDS: `alerts`, `narration`, `timeline`, … */
+  view: z.enum(['compact', 'full']).default('compact'),
 });
+
+let openApi: Record<string, unknown> | undefined;
 
 // Incident ids are `inc-` and 12 hex digits; anything far from that shape is a caller's mistake (and
 // a 3,000-character id would be a key DynamoDB refuses).
@@ -27,6 +37,9 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
   switch (event.routeKey) {
     case 'GET /healthz':
       return json(200, { status: 'ok' });
+    case 'GET /openapi.json':
+      openApi ??= buildOpenApiDocument(listQuery);
+      return json(200, openApi);
     case 'GET /api/stats':
       return json(200, await root.store.getStats());
     case 'GET /api/rules': {
@@ -81,8 +94,35 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       return json(200, incident);
     }
     default:
-      throw new NotFoundError(`no route ${event.routeKey}`);
+      return unmatched(event);
   }
 }
 
-export const handler = httpHandler(queryRoute, { open: (event) => event.routeKey === 'GET /healthz' });
+/** API Gateway's `$default` route: a known path with another method is a 405, anything else a 404. */
+function unmatched(event: APIGatewayProxyEventV2) {
+  const method = event.requestContext.http.method;
+  const path = event.rawPath;
+  const allowed = ROUTES.filter((r) => matchesPath(r.path, path)).map((r) => r.method);
+  if (allowed.length > 0) {
+    return json(
+      405,
+      { error: 'method_not_allowed', message: `${method} is not allowed on ${path}; use ${allowed.join(', ')}` },
+      { allow: allowed.join(', ') },
+    );
+  }
+  throw new NotFoundError(`no route ${method} ${path}`);
+}
+
+/** Whether a concrete path fits a route template (`{name}` matches one non-empty segment). */
+export function matchesPath(template: string, path: string): boolean {
+  const want = template.split('/');
+  const got = path.split('/');
+  return (
+    want.length === got.length && want.every((part, i) => (/^\{.+\}$/.test(part) ? got[i] !== '' : part === got[i]))
+  );
+}
+
+/** Open without a token: the health check, the API description, and the answer to an unknown route. */
+const OPEN_ROUTES = new Set(['GET /healthz', 'GET /openapi.json', '$default']);
+
+export const handler = httpHandler(queryRoute, { open: (event) => OPEN_ROUTES.has(event.routeKey) });

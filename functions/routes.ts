@@ -1,6 +1,7 @@
 /**
  * The HTTP routes and the function behind each: one table read by the CDK stack (API Gateway
- * routes) and by the local stack (its dispatcher), so the two can never disagree.
+ * routes), by the local stack (its dispatcher) and by the OpenAPI document, so they can never disagree.
+ * Anything else reaches the query function as API Gateway's `$default` route (404 or 405).
  */
 export type FunctionName = 'alerts' | 'context' | 'query' | 'interactions';
 
@@ -19,7 +20,11 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/api/incidents/{id}/resolve', fn: 'query' },
   { method: 'GET', path: '/api/stats', fn: 'query' },
   { method: 'GET', path: '/api/rules', fn: 'query' },
+  { method: 'GET', path: '/openapi.json', fn: 'query' },
   { method: 'GET', path: '/healthz', fn: 'query' },
   // Signed by Slack (checked in the function), not the bearer token.
   { method: 'POST', path: '/slack/interactions', fn: 'interactions' },
 ];
+
+/** The function that answers requests no route matches (API Gateway's `$default` route). */
+export const DEFAULT_ROUTE_FN: FunctionName = 'query';

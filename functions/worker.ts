@@ -4,19 +4,26 @@ import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getRoot, type Root } from './lib/composition.js';
 import { deliveryOf } from './lib/delivery.js';
+import { withKeys } from './lib/logger.js';
+import { type DeliveryTally, METRIC, meteredSink } from './lib/metrics.js';
 
 /** Groups processed at the same time within one batch (jobs of one group run one after another). */
 const PARALLEL_GROUPS = 4;
 
+/** One job (all records of one group): one log line and the job-duration metric, whatever the outcome. */
 async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchItemFailure[]> {
   const first = records[0];
   if (!first) return [];
+  const started = performance.now();
+  const tally: DeliveryTally = { sent: 0, failed: 0 };
+  let log = withKeys(root.log, { messageIds: records.map((r) => r.messageId) });
   try {
     const job = parseWith(correlationJobSchema, JSON.parse(first.body), 'job');
+    log = withKeys(log, { groupId: job.groupId, correlation_id: job.groupId });
     const delivery = deliveryOf(root);
-    const sinks = await delivery.sinks();
+    const sinks = (await delivery.sinks()).map((sink) => meteredSink(sink, root.metrics, root.now, tally));
     // Jobs of the same group are interchangeable: one run folds everything pending for it.
-    await processJob(
+    const outcome = await processJob(
       {
         store: root.store,
         queue: root.queue,
@@ -26,17 +33,27 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
         config: root.config,
         resolvePolicy: root.env.INCIDENT_PILOT_RESOLVE_POLICY,
         narrate: (i, request) => delivery.narrate(i, request),
-        log: root.log,
+        log,
         now: root.now,
       },
       job,
     );
+    log.info('job', {
+      incidentId: outcome.incidentId,
+      outcome: outcome.status ?? 'no_incident',
+      findings: outcome.findings ?? 0,
+      notifications: tally.sent,
+      latencyMs: jobDuration(root, started),
+    });
     return [];
   } catch (error) {
-    root.log.warn('job failed; it will be retried', {
-      messageIds: records.map((r) => r.messageId),
+    log.warn('job failed; it will be retried', {
+      outcome: 'retry',
       receiveCount: first.attributes.ApproximateReceiveCount,
+      notifications: tally.sent,
+      notificationsFailed: tally.failed,
       error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+      latencyMs: jobDuration(root, started),
     });
     await root.store.addStats({ jobsFailed: records.length }).catch(() => undefined);
     // The sink's Retry-After when it gave one, else a short backoff that grows with each receive,
@@ -52,6 +69,12 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
 /** 5 s, 10 s, 20 s, … up to 2 min (for a base of 5 s): quick for a blip, gentle for an outage. */
 export function backoffSeconds(receiveCount: number, baseSeconds = 5): number {
   return Math.min(120, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
+}
+
+function jobDuration(root: Root, started: number): number {
+  const ms = Math.round(performance.now() - started);
+  root.metrics.milliseconds(METRIC.jobDuration, ms);
+  return ms;
 }
 
 function groupKeyOf(record: SQSRecord): string {
@@ -75,6 +98,7 @@ export async function workerRoute(event: SQSEvent, root: Root = getRoot()): Prom
     const results = await Promise.all(groups.slice(i, i + PARALLEL_GROUPS).map((g) => processGroup(root, g)));
     failures.push(...results.flat());
   }
+  root.metrics.flush();
   return { batchItemFailures: failures };
 }
 

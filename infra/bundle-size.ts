@@ -20,10 +20,12 @@ export const INGEST_PACKAGE_LIMIT = 250 * KIB;
 export const BUNDLE_LIMIT = 600 * KIB;
 /**
  * The worker alone carries the sinks and the LLM clients. The Bedrock Runtime client adds 50 KiB
- * (measured with the client left external: 561 → 611 KiB), which took the worker past 600; its budget
- * is 650 KiB, with room for one more sink. Its cold start is off the alert path (SQS).
+ * (measured with the client left external: 561 → 611 KiB), which took the worker past 600, and
+ * Powertools Logger and Metrics add ~31 KiB to every function (esbuild metafile: logger 16.3, metrics
+ * 10.3, commons 4.3 KiB), which took it to ~665 KiB; its budget is 700 KiB. Its cold start is off the
+ * alert path (SQS).
  */
-export const WORKER_BUNDLE_LIMIT = 650 * KIB;
+export const WORKER_BUNDLE_LIMIT = 700 * KIB;
 
 /** The unzipped budget of one function. */
 export const bundleLimitOf = (name: string) => (name === 'worker' ? WORKER_BUNDLE_LIMIT : BUNDLE_LIMIT);

@@ -165,6 +165,12 @@ export const configSchema = z.object({
   tracing: bool.default(false),
   /** Alarm when the oldest queued job is older than this many seconds (the worker is stuck or failing). */
   queueAgeAlarmSeconds: int(60, 86_400).default(300),
+  /** Alarm when an incident's first notification came later than this after its alert started. */
+  notificationLatencyAlarmSeconds: int(10, 86_400).default(300),
+  /** Dead man's switch: minutes without a heartbeat alert before an incident; 0 = off (no check deployed). */
+  heartbeatMinutes: int(0, 10_080).default(0),
+  /** The alertname of the heartbeat (Alertmanager's always-firing Watchdog). */
+  heartbeatAlertname: z.string().min(1).max(256).default('Watchdog'),
 });
 
 export type StackConfig = z.output<typeof configSchema>;

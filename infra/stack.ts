@@ -1,7 +1,10 @@
 import { fileURLToPath } from 'node:url';
+import { rules } from '@incident-pilot/core';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import type { StackConfig } from './config.js';
 import { PipelineAlarms } from './constructs/alarms.js';
@@ -31,7 +34,9 @@ export interface IncidentPilotStackProps extends StackProps {
  * alarms, a dashboard, and least-privilege roles (each function's grants are listed below, by call).
  */
 export class IncidentPilotStack extends Stack {
-  readonly functions: Record<'alerts' | 'context' | 'query' | 'interactions' | 'worker', PipelineFunction>;
+  readonly functions: Record<'alerts' | 'context' | 'query' | 'interactions' | 'worker', PipelineFunction> & {
+    heartbeat?: PipelineFunction;
+  };
 
   constructor(scope: Construct, id: string, props: IncidentPilotStackProps) {
     super(scope, id, props);
@@ -55,6 +60,7 @@ export class IncidentPilotStack extends Stack {
       INCIDENT_PILOT_UPDATE_MIN_SECONDS: String(config.updateMinSeconds),
       INCIDENT_PILOT_ENGINE_CONFIG: JSON.stringify(config.engineConfig),
       INCIDENT_PILOT_LOG_LEVEL: config.logLevel,
+      INCIDENT_PILOT_HEARTBEAT_ALERTNAME: config.heartbeatAlertname,
     };
     // Slack app mode: read by the worker (posts, edits) and the interactions function (re-renders).
     const slackEnvironment = {
@@ -116,12 +122,13 @@ export class IncidentPilotStack extends Stack {
     bindQueue(context.function, jobs.queue, ['SendMessage']);
     bindSecret(context.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
-    // query: stats (Get), rule scoreboard (Query of each rule's partition), list (Query byOpenedAt), get;
-    // manual resolve = versioned Put, stats Update, and a job so the worker announces it.
+    // query: stats (Get), rule scoreboard (Query of each rule's partition), list (Query on the index that
+    // fits the filter; BatchGet for view=full by service), get; manual resolve = versioned Put, stats
+    // Update, and a job so the worker announces it.
     bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'UpdateItem', 'Query'] });
     bindTable(query.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
-      actions: ['GetItem', 'PutItem'],
-      queryIndexes: ['byOpenedAt'],
+      actions: ['GetItem', 'BatchGetItem', 'PutItem'],
+      queryIndexes: ['byOpenedAt', 'openByOpenedAt', 'byService'],
     });
     bindQueue(query.function, jobs.queue, ['SendMessage']);
     bindSecret(query.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
@@ -181,6 +188,8 @@ export class IncidentPilotStack extends Stack {
       }),
     );
 
+    if (config.heartbeatMinutes > 0) this.functions.heartbeat = this.heartbeatCheck(fn, tables, jobs, config);
+
     const api = new PipelineApi(this, 'Api', {
       alerts: alerts.function,
       context: context.function,
@@ -209,6 +218,7 @@ export class IncidentPilotStack extends Stack {
       queue: jobs.queue,
       deadLetterQueue: jobs.deadLetterQueue,
       queueAgeThreshold: Duration.seconds(config.queueAgeAlarmSeconds),
+      notificationLatencyThreshold: Duration.seconds(config.notificationLatencyAlarmSeconds),
       removalPolicy,
     });
     new PipelineDashboard(this, 'Dashboard', {
@@ -218,6 +228,8 @@ export class IncidentPilotStack extends Stack {
       queue: jobs.queue,
       deadLetterQueue: jobs.deadLetterQueue,
       alarms: alarms.alarms,
+      sinks: ['stdout', 'slack', 'pagerduty', 'opsgenie', 'webhook'],
+      rules: rules.map((r) => r.id),
     });
 
     // Outputs carry names, ARNs and URLs only; secret values stay in Secrets Manager.
@@ -263,18 +275,45 @@ export class IncidentPilotStack extends Stack {
   }
 
   /**
+   * The dead man's switch: a function run every minute by EventBridge Scheduler (its own role may
+   * invoke only this function). It ingests the synthetic "heartbeat missing" alert as ingest does:
+   * alert records (BatchGet, conditional Put, Get, Update), the heartbeat item (Get, Update), a job.
+   */
+  private heartbeatCheck(
+    fn: (id: string, description: string, extra: Partial<PipelineFunctionProps>) => PipelineFunction,
+    tables: PipelineTables,
+    jobs: JobQueue,
+    config: StackConfig,
+  ): PipelineFunction {
+    const heartbeat = fn('Heartbeat', "incident-pilot: dead man's switch for Alertmanager's heartbeat", {});
+    heartbeat.function.addEnvironment('INCIDENT_PILOT_HEARTBEAT_MINUTES', String(config.heartbeatMinutes));
+    bindTable(heartbeat.function, 'INCIDENT_PILOT_TABLE', tables.data, {
+      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
+    });
+    bindTable(heartbeat.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
+    bindQueue(heartbeat.function, jobs.queue, ['SendMessage']);
+    new Schedule(this, 'HeartbeatSchedule', {
+      description: 'incident-pilot: heartbeat check every minute',
+      schedule: ScheduleExpression.rate(Duration.minutes(1)),
+      target: new LambdaInvoke(heartbeat.function, { retryAttempts: 0 }),
+    });
+    return heartbeat;
+  }
+
+  /**
    * cdk-nag AwsSolutions findings accepted by design: each acknowledged on the construct it concerns
    * (never stack-wide), with the reason.
    */
   private acknowledgeNagFindings(api: PipelineApi, secrets: PipelineSecrets) {
-    // Covers every route, which are children of the HttpApi construct.
+    // Covers every route ($default included), all children of the HttpApi construct.
     Validations.of(api.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
         'Authorization is enforced in the handlers: a bearer token from Secrets Manager, compared in constant time, ' +
         'so the local stack and AWS authenticate identically. Alertmanager cannot sign IAM (SigV4) requests or ' +
         "fetch OAuth tokens. POST /slack/interactions is authenticated by Slack's v0 request signature (HMAC with " +
-        'the signing secret, checked in constant time). Only GET /healthz is open, and it returns no data.',
+        'the signing secret, checked in constant time). Open without a token: GET /healthz (no data), ' +
+        'GET /openapi.json (the public API description) and $default (a 404/405 naming the method and path).',
     });
     Validations.of(secrets.token).acknowledge({
       id: 'AwsSolutions-SMG4',

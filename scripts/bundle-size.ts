@@ -4,7 +4,12 @@
  *
  *   npx tsx scripts/bundle-size.ts                 # synthesizes (with bundling) into a temp dir
  *   npx tsx scripts/bundle-size.ts --cdk-out cdk.out [--stack IncidentPilot-prod]   # after `npx cdk synth`
+ *   npx tsx scripts/bundle-size.ts --import-times   # also: median time to import each bundle in a new Node
+ *
+ * The import time (parse and evaluate index.mjs, nothing invoked) is the part of a cold start the
+ * bundle decides; Lambda adds its own runtime start. It is measured on this machine's Node, 7 runs.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +17,9 @@ import { parseArgs } from 'node:util';
 import { formatBundleSizes, measureBundles, overBudget } from '../infra/bundle-size.js';
 import { createApp, readCdkJsonContext } from '../infra/create-app.js';
 
-const { values } = parseArgs({ options: { 'cdk-out': { type: 'string' }, stack: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { 'cdk-out': { type: 'string' }, stack: { type: 'string' }, 'import-times': { type: 'boolean' } },
+});
 
 let assemblyDir = values['cdk-out'];
 let stackName = values.stack ?? 'IncidentPilot-prod';
@@ -40,6 +47,18 @@ try {
     console.error(`\nover budget:\n${over.join('\n')}`);
     process.exitCode = 1;
   }
+  if (values['import-times']) {
+    console.log('\nimport time (median of 7, ms)');
+    for (const { name, file } of sizes) console.log(`${name.padEnd(9)} ${importMs(file).toFixed(0).padStart(6)}`);
+  }
 } finally {
   cleanup();
+}
+
+function importMs(file: string): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
+  const runs = Array.from({ length: 7 }, () =>
+    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })),
+  ).sort((a, b) => a - b);
+  return runs[3] ?? Number.NaN;
 }

@@ -7,10 +7,11 @@ import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createDynamoStore, createSqsQueue, type SqsJobQueue } from '@incident-pilot/aws';
+import { createDynamoHeartbeats, createDynamoStore, createSqsQueue, type SqsJobQueue } from '@incident-pilot/aws';
 import {
   defaultPacing,
   type EngineConfig,
+  type HeartbeatRepository,
   type Incident,
   type Logger,
   narrate,
@@ -21,6 +22,7 @@ import {
 } from '@incident-pilot/core';
 import { type Env, parseEnv } from './env.js';
 import { createLogger } from './logger.js';
+import { type AppMetrics, createMetrics, withMetrics } from './metrics.js';
 import { createSecretReader } from './secrets.js';
 
 export interface Root {
@@ -28,7 +30,11 @@ export interface Root {
   /** How often open incidents are refreshed and updates announced (from the environment). */
   pacing: Pacing;
   log: Logger;
+  metrics: AppMetrics;
+  /** The store, its counters also emitted as metrics. */
   store: Store;
+  /** The dead man's switch's item (ingest records heartbeats, the scheduled check reads them). */
+  heartbeats: HeartbeatRepository;
   queue: SqsJobQueue;
   rules: readonly Rule[];
   config: EngineConfig;
@@ -56,16 +62,18 @@ export interface RootOverrides {
 
 export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
   const log = createLogger(env.INCIDENT_PILOT_LOG_LEVEL);
+  const metrics = createMetrics();
   // The endpoint comes from the region (or AWS_ENDPOINT_URL_SQS locally), never from the queue URL's
   // host: the local emulator's URLs name a host (sqs.<region>.localhost) that need not resolve.
   const sqs = overrides.sqs ?? new SQSClient({ useQueueUrlAsEndpoint: false });
   const queue = createSqsQueue({ queueUrl: env.INCIDENT_PILOT_QUEUE_URL, client: sqs });
-  const store = createDynamoStore({
+  const tables = {
     tableName: env.INCIDENT_PILOT_TABLE,
     incidentsTableName: env.INCIDENT_PILOT_INCIDENTS_TABLE,
     client: overrides.dynamo ?? new DynamoDBClient({}),
-    alertTtlDays: env.INCIDENT_PILOT_ALERT_TTL_DAYS,
-  });
+  };
+  const store = withMetrics(createDynamoStore({ ...tables, alertTtlDays: env.INCIDENT_PILOT_ALERT_TTL_DAYS }), metrics);
+  const heartbeats = createDynamoHeartbeats(tables);
   let secrets: ReturnType<typeof createSecretReader> | undefined;
   const secret = (arn: string) => {
     secrets ??= createSecretReader({ client: overrides.secrets ?? new SecretsManagerClient({}) });
@@ -74,7 +82,9 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
   return {
     env,
     log,
+    metrics,
     store,
+    heartbeats,
     queue,
     rules,
     config: env.INCIDENT_PILOT_ENGINE_CONFIG,

@@ -66,6 +66,10 @@ export const envSchema = z
     INCIDENT_PILOT_SLACK_SIGNING_SECRET_ARN: z.string().default(''),
     /** Base URL people open incidents under; adds a link to each Slack message. */
     INCIDENT_PILOT_PUBLIC_URL: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
+    /** Alerts with this alertname are heartbeats (Alertmanager's always-firing Watchdog), never incidents. */
+    INCIDENT_PILOT_HEARTBEAT_ALERTNAME: z.string().min(1).default('Watchdog'),
+    /** Minutes without a heartbeat before the "Alertmanager heartbeat missing" incident; 0 or empty: off. */
+    INCIDENT_PILOT_HEARTBEAT_MINUTES: z.coerce.number().nonnegative().max(10_080).default(0),
     /** Structured log level of the functions. */
     INCIDENT_PILOT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
     /** `1` silences the stdout sink. */

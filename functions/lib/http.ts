@@ -1,6 +1,7 @@
 import {
   ConflictError,
   clipText,
+  type Logger,
   NotFoundError,
   PayloadTooLargeError,
   TransientError,
@@ -9,9 +10,11 @@ import {
   ValidationError,
 } from '@incident-pilot/core';
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { isAuthorized } from './auth.js';
 import { getRoot, type Root } from './composition.js';
+import { withKeys } from './logger.js';
+import { METRIC } from './metrics.js';
 
 /** Bodies above this are refused with 413 before parsing. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -25,13 +28,29 @@ export interface HttpRequest {
   body: unknown;
   /** Receipt time, ISO. */
   receivedAt: string;
+  /** Carries the request's correlation keys on every line. */
+  log: Logger;
+  /** Adds fields (counts, ids — never a body or a secret) to the request's log line. */
+  note(fields: Record<string, unknown>): void;
 }
 
-export const json = (statusCode: number, body: unknown): HttpResult => ({
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
   statusCode,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
+
+/** The `error` code of each status the API answers with (the documented error shape). */
+export const ERROR_CODES = {
+  400: 'invalid_request',
+  401: 'unauthorized',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  422: 'unprocessable',
+  500: 'internal_error',
+  503: 'unavailable',
+} as const;
 
 /** Longest `message` of an error body: it may quote a caller's value (an id, a path). */
 const MAX_MESSAGE = 500;
@@ -146,15 +165,46 @@ export function httpHandler(
   options: RouteOptions = {},
   rootOf: () => Root = getRoot,
 ) {
-  return middy(async (event: APIGatewayProxyEventV2): Promise<HttpResult> => {
+  return middy(async (event: APIGatewayProxyEventV2, context?: Context): Promise<HttpResult> => {
+    const started = performance.now();
     let root: Root | undefined;
+    let log: Logger | undefined;
+    let result: HttpResult;
+    const notes: Record<string, unknown> = {};
     try {
       root = rootOf();
+      log = requestLogger(root.log, event, context);
       if (!options.open?.(event)) await authenticate(event, root);
       const body = options.raw ? rawBody(event) : readBody(event);
-      return await route({ event, root, body, receivedAt: new Date(root.now()).toISOString() });
+      const receivedAt = new Date(root.now()).toISOString();
+      result = await route({ event, root, body, receivedAt, log, note: (f) => Object.assign(notes, f) });
     } catch (error) {
-      return errorResponse(error, root, event.requestContext?.requestId);
+      result = errorResponse(error, root, event.requestContext?.requestId);
     }
+    if (root && log) {
+      const status = result.statusCode ?? 200;
+      if (event.routeKey === 'POST /alerts' && status >= 400) {
+        const reason = ERROR_CODES[status as keyof typeof ERROR_CODES] ?? String(status);
+        root.metrics.count(METRIC.alertsRejected, 1, { reason });
+      }
+      log.info('request', {
+        route: event.routeKey,
+        status,
+        latencyMs: Math.round(performance.now() - started),
+        ...notes,
+      });
+      root.metrics.flush();
+    }
+    return result;
+  });
+}
+
+/** Correlation keys of one request: API Gateway's request id (also the correlation id) and Lambda's. */
+function requestLogger(log: Logger, event: APIGatewayProxyEventV2, context?: Context): Logger {
+  const requestId = event.requestContext?.requestId;
+  return withKeys(log, {
+    requestId,
+    correlation_id: requestId,
+    ...(context?.awsRequestId ? { function_request_id: context.awsRequestId } : {}),
   });
 }

@@ -9,6 +9,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { appMetric, METRIC } from './app-metrics.js';
 
 export interface PipelineAlarmsProps {
   readonly stage: string;
@@ -20,6 +21,8 @@ export interface PipelineAlarmsProps {
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly queueAgeThreshold: Duration;
+  /** Alarm when an incident's first notification came later than this after its alert started. */
+  readonly notificationLatencyThreshold: Duration;
   readonly removalPolicy: RemovalPolicy;
 }
 
@@ -118,6 +121,19 @@ export class PipelineAlarms extends Construct {
         fn.metricErrors({ period: minute, statistic: 'Sum' }),
       );
     }
+    alarm(
+      'notifications-failed',
+      'A sink refused or did not answer (Slack down, a bad webhook URL, throttling): the jobs retry, but the ' +
+        'on-call may not have been told. Per-sink counts: metric NotificationsFailed by sink (dashboard).',
+      appMetric(METRIC.notificationsFailed, { period: Duration.minutes(5), statistic: 'Sum' }),
+    );
+    alarm(
+      'notification-latency',
+      `An incident was announced more than ${props.notificationLatencyThreshold.toSeconds()} s after its alert ` +
+        'started (Alertmanager group_wait included): queue backlog, sink retries or a slow worker.',
+      appMetric(METRIC.notificationLatency, { period: Duration.minutes(5), statistic: 'Maximum' }),
+      props.notificationLatencyThreshold.toMilliseconds(),
+    );
     alarm(
       'api-5xx',
       'The API answered 5xx: Alertmanager retries, but alerts are delayed until this clears.',

@@ -1,11 +1,18 @@
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ROUTES } from '../../functions/routes.js';
+import { DEFAULT_ROUTE_FN, ROUTES } from '../../functions/routes.js';
 
 export interface PipelineApiProps {
   readonly alerts: IFunction;
@@ -86,6 +93,13 @@ export class PipelineApi extends Construct {
         integration: integrations[route.fn],
       });
     }
+    // Everything else (unknown path, known path with another method) gets a 404 or 405 in the API's
+    // own error shape, rather than API Gateway's {"message":"Not Found"}.
+    new HttpRoute(this.api, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrations[DEFAULT_ROUTE_FN],
+    });
   }
 
   /** `https://<id>.execute-api.<region>.amazonaws.com`, without a trailing slash. */

@@ -4,6 +4,7 @@ import { type Alarm, AlarmStatusWidget, Dashboard, GraphWidget, type IMetric, St
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { appMetric, METRIC } from './app-metrics.js';
 
 export interface PipelineDashboardProps {
   readonly stage: string;
@@ -12,6 +13,9 @@ export interface PipelineDashboardProps {
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly alarms: Alarm[];
+  /** Sinks and rules to chart one by one (their metrics carry a `sink` / `rule` dimension). */
+  readonly sinks: readonly string[];
+  readonly rules: readonly string[];
 }
 
 /** One page for the whole pipeline, in the order a request travels: API → functions → queue. */
@@ -57,6 +61,50 @@ export class PipelineDashboard extends Construct {
         'Function duration p99',
         perFunction((fn, label) => fn.metricDuration({ period, statistic: Stats.percentile(99), label })),
       ),
+    );
+    const sum = { period, statistic: Stats.SUM };
+    this.dashboard.addWidgets(
+      graph('Alerts', [
+        appMetric(METRIC.alertsReceived, { ...sum, label: 'received' }),
+        appMetric(METRIC.duplicatesDropped, { ...sum, label: 'duplicates' }),
+        ...[
+          'invalid_request',
+          'unauthorized',
+          'payload_too_large',
+          'unprocessable',
+          'internal_error',
+          'unavailable',
+        ].map((reason) =>
+          appMetric(METRIC.alertsRejected, { ...sum, label: `rejected: ${reason}`, dimensions: { reason } }),
+        ),
+        appMetric(METRIC.heartbeats, { ...sum, label: 'heartbeats' }),
+      ]),
+      graph('Incidents', [
+        appMetric(METRIC.incidentsOpened, { ...sum, label: 'opened' }),
+        appMetric(METRIC.incidentsResolved, { ...sum, label: 'resolved' }),
+      ]),
+      graph(
+        'Findings per rule',
+        props.rules.map((rule) => appMetric(METRIC.findings, { ...sum, label: rule, dimensions: { rule } })),
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Notifications per sink',
+        props.sinks.flatMap((sink) => [
+          appMetric(METRIC.notificationsSent, { ...sum, label: `${sink} sent`, dimensions: { sink } }),
+          appMetric(METRIC.notificationsFailed, { ...sum, label: `${sink} failed`, dimensions: { sink } }),
+        ]),
+      ),
+      graph('Notification latency (alert start → sink accepted)', [
+        appMetric(METRIC.notificationLatency, { period, statistic: Stats.percentile(50), label: 'p50' }),
+        appMetric(METRIC.notificationLatency, { period, statistic: Stats.MAXIMUM, label: 'max' }),
+      ]),
+      graph('Job duration', [
+        appMetric(METRIC.jobDuration, { period, statistic: Stats.percentile(50), label: 'p50' }),
+        appMetric(METRIC.jobDuration, { period, statistic: Stats.percentile(99), label: 'p99' }),
+        appMetric(METRIC.jobsFailed, { ...sum, label: 'jobs failed' }),
+      ]),
     );
     this.dashboard.addWidgets(
       graph(

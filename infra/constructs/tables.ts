@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Construct } from 'constructs';
 // The table design lives with the DynamoDB adapter (the local emulator builds its tables from it too);
 // importing the constants keeps the deployed key schema and the code's key names from drifting apart.
-import { DATA_TABLE, INCIDENTS_TABLE } from '../../packages/aws/src/tables.js';
+import { DATA_TABLE, INCIDENTS_TABLE, SUMMARY_ATTRIBUTES } from '../../packages/aws/src/tables.js';
 
 /** A table plus the names of its indexes, so grants can name each index ARN instead of `index/*`. */
 export interface PipelineTable {
@@ -22,7 +22,7 @@ export interface PipelineTablesProps {
 export class PipelineTables extends Construct {
   /** Alerts, context (TTL), group state, notification markers, counters. */
   readonly data: PipelineTable;
-  /** One item per incident, listed newest first through two GSIs. */
+  /** One item per incident, listed newest first through three GSIs. */
   readonly incidents: PipelineTable;
 
   constructor(scope: Construct, id: string, props: PipelineTablesProps) {
@@ -47,14 +47,18 @@ export class PipelineTables extends Construct {
       ...common,
       partitionKey: { name: INCIDENTS_TABLE.partitionKey, type: AttributeType.STRING },
     });
-    const indexes = [INCIDENTS_TABLE.byOpenedAt, INCIDENTS_TABLE.openByOpenedAt];
+    const { byOpenedAt, openByOpenedAt, byService } = INCIDENTS_TABLE;
+    const indexes = [byOpenedAt, openByOpenedAt, byService];
     for (const index of indexes) {
       incidents.addGlobalSecondaryIndex({
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        // The console and the query API read whole incidents from the index; no second GetItem.
-        projectionType: ProjectionType.ALL,
+        // The console reads whole incidents from the first two; byService carries the list view only
+        // (a small projection: about one write unit per incident write; see packages/aws/src/tables.ts).
+        ...(index === byService
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...SUMMARY_ATTRIBUTES] }
+          : { projectionType: ProjectionType.ALL }),
       });
     }
     this.incidents = { table: incidents, indexNames: indexes.map((i) => i.indexName) };

@@ -120,7 +120,8 @@ describe('incident lifecycle of one Alertmanager group (local stack + fake Slack
       return status === 200 && ready(body) ? (body as Json) : null;
     });
 
-  const listIncidents = async (local: TestStack): Promise<Json[]> => (await local.api('/api/incidents')).body.incidents;
+  const listIncidents = async (local: TestStack): Promise<Json[]> =>
+    (await local.api('/api/incidents?view=full')).body.incidents;
 
   it('firing → grown → partially resolved → resolved → fires again as a new, linked incident', async () => {
     const { local, hook } = await start();

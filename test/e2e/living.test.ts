@@ -44,7 +44,7 @@ describe('living incidents (local stack + fake Slack)', () => {
   /** Each Slack message's type, with its whole body as text to search. */
   const messages = () =>
     slackMessages(slack).map((m, i) => ({ ...m, text: slack.requests[i]?.body.toString('utf8') ?? '' }));
-  const incident = async () => (await stack.api('/api/incidents?limit=1')).body.incidents?.[0];
+  const incident = async () => (await stack.api('/api/incidents?limit=1&view=full')).body.incidents?.[0];
 
   it('alert first, context later: one update with the new findings, and the timeline says so', async () => {
     await start();

@@ -45,7 +45,7 @@ describe('local stack: the quick demo over HTTP', () => {
     expect(fired.body.accepted).toHaveLength(1);
 
     const incident = await waitFor(async () => {
-      const res = await stack.api('/api/incidents?limit=1');
+      const res = await stack.api('/api/incidents?limit=1&view=full');
       return res.body.incidents?.[0];
     });
     incidentId = incident.id;

@@ -49,8 +49,8 @@ describe('function bundles', () => {
     expect(interactions).not.toContain('webhook answered');
   });
 
-  it('keep the HTTP functions within 600 KiB and the worker within 650 KiB', () => {
-    const limit = (name: string) => (name === 'worker' ? 650 : 600) * 1024;
+  it('keep the HTTP functions within 600 KiB and the worker within 700 KiB', () => {
+    const limit = (name: string) => (name === 'worker' ? 700 : 600) * 1024;
     const over = sizes.filter((s) => s.bytes > limit(s.name)).map((s) => `${s.name}: ${s.bytes} bytes`);
     expect(over).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { envSchema } from '../../functions/lib/env.js';
-import { DATA_TABLE, INCIDENTS_TABLE } from '../../packages/aws/src/tables.js';
+import { DATA_TABLE, INCIDENTS_TABLE, SUMMARY_ATTRIBUTES } from '../../packages/aws/src/tables.js';
 import { buildTestApp, describeResource, friendly, grantsOf, SYNTH_TIMEOUT_MS } from './synth.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; [key: string]: unknown };
@@ -32,14 +32,17 @@ describe('incident-pilot stack', () => {
       'AWS::DynamoDB::Table': 2,
       'AWS::SQS::Queue': 2,
       'AWS::SecretsManager::Secret': 8,
-      'AWS::CloudWatch::Alarm': 9,
+      'AWS::CloudWatch::Alarm': 11,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::SNS::Topic': 1,
       'AWS::KMS::Key': 1,
       'AWS::Logs::LogGroup': 6,
       'AWS::ApiGatewayV2::Api': 1,
       'AWS::ApiGatewayV2::Stage': 1,
-      'AWS::ApiGatewayV2::Route': 9,
+      // The route table, plus $default (404/405 in the API's error shape).
+      'AWS::ApiGatewayV2::Route': 11,
+      // The heartbeat check is deployed only with heartbeatMinutes > 0.
+      'AWS::Scheduler::Schedule': 0,
       'AWS::Lambda::EventSourceMapping': 1,
       'AWS::IAM::Role': 5,
     };
@@ -161,8 +164,11 @@ describe('incident-pilot stack', () => {
           'dynamodb:UpdateItem on TablesData',
           'dynamodb:Query on TablesData',
           'dynamodb:GetItem on TablesIncidents',
+          'dynamodb:BatchGetItem on TablesIncidents',
           'dynamodb:PutItem on TablesIncidents',
           'dynamodb:Query on TablesIncidents/index/byOpenedAt',
+          'dynamodb:Query on TablesIncidents/index/openByOpenedAt',
+          'dynamodb:Query on TablesIncidents/index/byService',
           'sqs:SendMessage on QueueJobs',
           'secretsmanager:GetSecretValue on SecretsToken',
         ].sort(),
@@ -294,23 +300,30 @@ describe('incident-pilot stack', () => {
       expect(DATA_TABLE).toMatchObject({ partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' });
     });
 
-    it('incidents table: pk id, and the byOpenedAt and openByOpenedAt indexes projecting everything', () => {
-      const gsi = (index: { indexName: string; partitionKey: string; sortKey: string }) => ({
+    it('incidents table: pk id; byOpenedAt and openByOpenedAt project everything, byService the list view', () => {
+      const gsi = (
+        index: { indexName: string; partitionKey: string; sortKey: string },
+        Projection: Record<string, unknown> = { ProjectionType: 'ALL' },
+      ) => ({
         IndexName: index.indexName,
         KeySchema: [
           { AttributeName: index.partitionKey, KeyType: 'HASH' },
           { AttributeName: index.sortKey, KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'ALL' },
+        Projection,
       });
       const [, incidents] = ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('TablesIncidents')) ?? [];
       expect(incidents?.Properties).toMatchObject({
         KeySchema: [{ AttributeName: INCIDENTS_TABLE.partitionKey, KeyType: 'HASH' }],
-        GlobalSecondaryIndexes: [gsi(INCIDENTS_TABLE.byOpenedAt), gsi(INCIDENTS_TABLE.openByOpenedAt)],
+        GlobalSecondaryIndexes: [
+          gsi(INCIDENTS_TABLE.byOpenedAt),
+          gsi(INCIDENTS_TABLE.openByOpenedAt),
+          gsi(INCIDENTS_TABLE.byService, { ProjectionType: 'INCLUDE', NonKeyAttributes: [...SUMMARY_ATTRIBUTES] }),
+        ],
       });
       const definitions = (incidents?.Properties.AttributeDefinitions ?? []) as Record<string, string>[];
       const attributes = definitions.map((a) => `${a.AttributeName}:${a.AttributeType}`);
-      expect(attributes.sort()).toEqual(['id:S', 'listPk:S', 'openPk:S', 'openedAt:S']);
+      expect(attributes.sort()).toEqual(['id:S', 'listPk:S', 'openPk:S', 'openedAt:S', 'service:S']);
     });
   });
 
@@ -327,7 +340,7 @@ describe('incident-pilot stack', () => {
   });
 
   describe('HTTP API', () => {
-    it('routes every endpoint to its function, with payload format 2.0', () => {
+    it('routes every endpoint to its function, anything else ($default) to query, with payload format 2.0', () => {
       const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
       expect(routes.sort()).toEqual(
         [
@@ -338,8 +351,10 @@ describe('incident-pilot stack', () => {
           'POST /api/incidents/{id}/resolve',
           'GET /api/stats',
           'GET /api/rules',
+          'GET /openapi.json',
           'GET /healthz',
           'POST /slack/interactions',
+          '$default',
         ].sort(),
       );
       const targets = Object.fromEntries(
@@ -398,6 +413,8 @@ describe('incident-pilot stack', () => {
           'AWS/Lambda Errors QueryFunction > 0',
           'AWS/Lambda Errors InteractionsFunction > 0',
           'AWS/ApiGateway 5xx ApiHttpApi > 0',
+          'IncidentPilot NotificationsFailed incident-pilot > 0',
+          'IncidentPilot NotificationLatency incident-pilot > 300000',
         ].sort(),
       );
     });
@@ -436,9 +453,23 @@ describe('incident-pilot stack', () => {
         'Duration',
         'ApproximateNumberOfMessagesVisible',
         'ApproximateAgeOfOldestMessage',
+        // The functions' own (EMF) metrics.
+        'AlertsReceived',
+        'AlertsDuplicate',
+        'AlertsRejected',
+        'IncidentsOpened',
+        'IncidentsResolved',
+        'NotificationsSent',
+        'NotificationsFailed',
+        'NotificationLatency',
+        'JobDuration',
+        'Findings',
       ]) {
         expect(body).toContain(`\\"${metric}\\"`);
       }
+      expect(body).toContain('\\"IncidentPilot\\"');
+      expect(body).toContain('\\"deploy.recent_correlated\\"');
+      expect(body).toContain('\\"slack\\"');
     });
   });
 
@@ -517,6 +548,8 @@ describe('incident-pilot stack with a non-default configuration', () => {
         },
         slackChannel: 'C0INCIDENTS',
         publicUrl: 'https://pilot.example.com',
+        heartbeatMinutes: '10',
+        heartbeatAlertname: 'DeadMansSwitch',
       },
       FAST,
     );
@@ -591,6 +624,37 @@ describe('incident-pilot stack with a non-default configuration', () => {
     expect(withSlack).toEqual(['Interactions', 'Worker']);
     other.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ INCIDENT_PILOT_PUBLIC_URL: 'https://pilot.example.com' }) },
+    });
+  });
+
+  it('runs the heartbeat check every minute from EventBridge Scheduler, with exactly the grants it needs', () => {
+    const resources = other.toJSON().Resources as Record<string, Resource>;
+    const found = Object.entries(resources).find(
+      ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('HeartbeatFunction'),
+    );
+    if (!found) throw new Error('no heartbeat function');
+    const [fnId, fn] = found;
+    const role = (fn.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '';
+
+    other.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Target: { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] } },
+    });
+    expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      INCIDENT_PILOT_HEARTBEAT_MINUTES: '10',
+      INCIDENT_PILOT_HEARTBEAT_ALERTNAME: 'DeadMansSwitch',
+    });
+    expect(grantsOf(resources, role)).toEqual(
+      [
+        'logs:CreateLogStream on HeartbeatLogs',
+        'logs:PutLogEvents on HeartbeatLogs',
+        ...['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} on TablesData`),
+        'sqs:SendMessage on QueueJobs',
+      ].sort(),
+    );
+    // Every function knows the heartbeat's alertname: ingest must not turn it into an incident.
+    other.allResourcesProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ INCIDENT_PILOT_HEARTBEAT_ALERTNAME: 'DeadMansSwitch' }) },
     });
   });
 });

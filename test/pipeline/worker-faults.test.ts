@@ -151,7 +151,8 @@ async function setup() {
     }
     return result;
   };
-  const allIncidents = async (): Promise<Incident[]> => (await store.listIncidents({ limit: 100 })).items;
+  const allIncidents = async (): Promise<Incident[]> =>
+    store.getIncidents((await store.listIncidents({ limit: 100 })).items.map((i) => i.id));
   return { store, queue, accepted, ingest, allIncidents };
 }
 

@@ -1,7 +1,8 @@
-import type { Store } from '@incident-pilot/core';
+import type { HeartbeatRepository, Store } from '@incident-pilot/core';
 import { createAlertRepository } from './dynamo/alerts.js';
 import { createDynamo, type DynamoTables } from './dynamo/client.js';
 import { createContextRepository } from './dynamo/context.js';
+import { createHeartbeatRepository } from './dynamo/heartbeat.js';
 import { createIncidentRepository } from './dynamo/incidents.js';
 import { createNotificationLedger } from './dynamo/notifications.js';
 import { createOverflowRepository } from './dynamo/overflow.js';
@@ -35,4 +36,9 @@ export function createDynamoStore({ alertTtlDays, ...tables }: DynamoStoreOption
     ...createRefreshRepository(db),
     ...createRuleFeedback(db),
   };
+}
+
+/** The heartbeat item of the data table (not part of {@link Store}: only ingest and the check use it). */
+export function createDynamoHeartbeats(tables: DynamoTables): HeartbeatRepository {
+  return createHeartbeatRepository(createDynamo(tables));
 }

@@ -1,4 +1,4 @@
-export { createDynamoStore, type DynamoStoreOptions } from './dynamo-store.js';
+export { createDynamoHeartbeats, createDynamoStore, type DynamoStoreOptions } from './dynamo-store.js';
 export { isTransientAwsError, mapAwsError } from './errors.js';
 export {
   createSqsQueue,
@@ -7,4 +7,11 @@ export {
   type SqsJobQueue,
   type SqsQueueOptions,
 } from './sqs-queue.js';
-export { DATA_TABLE, INCIDENTS_TABLE, keys, type TableNames, tableDefinitions } from './tables.js';
+export {
+  DATA_TABLE,
+  INCIDENTS_TABLE,
+  keys,
+  SUMMARY_ATTRIBUTES,
+  type TableNames,
+  tableDefinitions,
+} from './tables.js';

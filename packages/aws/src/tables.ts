@@ -16,11 +16,16 @@
  * | counters            | `STATS`                 | `COUNTERS`                                 | one number per stat, `ADD`     |
  * | rule firing         | `R#<ruleId>`            | `F#<incidentId>`                           | `at`: when the incident opened |
  * | rule vote           | `R#<ruleId>`            | `V#<incidentId>#<userId>`                  | `vote`: up / down (replaceable) |
+ * | heartbeat           | `HEARTBEAT`             | `LAST`                                     | `lastAt`, `armedAt`, `missingSince` |
  *
  * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with every
- * incident field as a readable top-level attribute. Two GSIs list incidents newest first without a scan:
- * `byOpenedAt` (every incident, `listPk` = `"incident"`) and the sparse `openByOpenedAt` (`openPk` =
- * `"open"` exists only while the incident is open).
+ * incident field as a readable top-level attribute. Three GSIs list incidents newest first without a scan:
+ * `byOpenedAt` (every incident, `listPk` = `"incident"`), the sparse `openByOpenedAt` (`openPk` =
+ * `"open"` exists only while the incident is open) and `byService` (partition `service`).
+ *
+ * `byService` projects only the list view's attributes ({@link SUMMARY_ATTRIBUTES}), not the alerts or
+ * the narration: an incident is rewritten on every fold, and each write costs one write unit per KB on
+ * every index it reaches, so a small projection keeps this index at about one unit per write.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { ContextKind, IncidentEventType } from '@incident-pilot/core';
@@ -40,7 +45,37 @@ export const INCIDENTS_TABLE = {
   byOpenedAt: { indexName: 'byOpenedAt', partitionKey: 'listPk', sortKey: 'openedAt', partitionValue: 'incident' },
   /** Open incidents only (sparse): pk `openPk` (`"open"`, removed on resolve), sk `openedAt`. */
   openByOpenedAt: { indexName: 'openByOpenedAt', partitionKey: 'openPk', sortKey: 'openedAt', partitionValue: 'open' },
+  /** Incidents of one service: pk `service`, sk `openedAt`; projects {@link SUMMARY_ATTRIBUTES} only. */
+  byService: { indexName: 'byService', partitionKey: 'service', sortKey: 'openedAt' },
 } as const;
+
+/**
+ * The non-key attributes of the list view (an incident without `FULL_VIEW_FIELDS`: alerts, narration,
+ * timeline, pending changes, common labels), projected into `byService`. A new incident field shown in lists must be added here too (a test
+ * compares the lists served by `byService` and by `byOpenedAt`).
+ */
+export const SUMMARY_ATTRIBUTES = [
+  'status',
+  'severity',
+  'alertname',
+  'title',
+  'team',
+  'groupKey',
+  'resolvedAt',
+  'resolution',
+  'lastSeenAt',
+  'alertCount',
+  'firingCount',
+  'resolvedAlertCount',
+  'truncatedAlerts',
+  'overflowCount',
+  'overflowResolvedCount',
+  'findings',
+  'previousIncidentId',
+  'correlatedAt',
+  'lastUpdate',
+  'version',
+] as const;
 
 /** Builders for the data table's keys; the single place that knows the key formats. */
 export const keys = {
@@ -74,6 +109,7 @@ export const keys = {
     pk: `R#${ruleId}`,
     sk: `V#${incidentId}#${userId}`,
   }),
+  heartbeat: { pk: 'HEARTBEAT', sk: 'LAST' },
 } as const;
 
 /** Physical table names, as the stack names them (env `INCIDENT_PILOT_TABLE`, `INCIDENT_PILOT_INCIDENTS_TABLE`). */
@@ -88,7 +124,7 @@ export interface TableNames {
  * which is why the store filters expired items on read.
  */
 export function tableDefinitions(names: TableNames): [CreateTableCommandInput, CreateTableCommandInput] {
-  const { byOpenedAt, openByOpenedAt } = INCIDENTS_TABLE;
+  const { byOpenedAt, openByOpenedAt, byService } = INCIDENTS_TABLE;
   return [
     {
       TableName: names.tableName,
@@ -109,17 +145,21 @@ export function tableDefinitions(names: TableNames): [CreateTableCommandInput, C
         { AttributeName: INCIDENTS_TABLE.partitionKey, AttributeType: 'S' },
         { AttributeName: byOpenedAt.partitionKey, AttributeType: 'S' },
         { AttributeName: openByOpenedAt.partitionKey, AttributeType: 'S' },
-        // Shared by both indexes.
+        { AttributeName: byService.partitionKey, AttributeType: 'S' },
+        // Shared by every index.
         { AttributeName: byOpenedAt.sortKey, AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: INCIDENTS_TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [byOpenedAt, openByOpenedAt].map((index) => ({
+      GlobalSecondaryIndexes: [byOpenedAt, openByOpenedAt, byService].map((index) => ({
         IndexName: index.indexName,
         KeySchema: [
           { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
           { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
         ],
-        Projection: { ProjectionType: 'ALL' as const },
+        Projection:
+          index === byService
+            ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...SUMMARY_ATTRIBUTES] }
+            : { ProjectionType: 'ALL' as const },
       })),
     },
   ];

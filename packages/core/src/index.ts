@@ -8,6 +8,7 @@ export * from './logs/error-patterns.js';
 export { type NarrationInput, narrate, narrateResolution, narrateUpdate } from './narration/template.js';
 export * from './pipeline/actions.js';
 export * from './pipeline/changes.js';
+export * from './pipeline/heartbeat.js';
 export * from './pipeline/ingest.js';
 export * from './pipeline/lifecycle.js';
 export * from './pipeline/notify.js';

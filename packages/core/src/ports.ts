@@ -6,7 +6,16 @@ import * as z from 'zod';
 import type { TimeRange } from './config.js';
 import type { AlertInstance, AlertStatus } from './schemas/alertmanager.js';
 import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
-import type { Actor, Incident, IncidentChange, Mute, SlackMessageRef, TimelineEntry } from './schemas/incident.js';
+import type {
+  Actor,
+  Incident,
+  IncidentChange,
+  IncidentStatus,
+  IncidentSummary,
+  Mute,
+  SlackMessageRef,
+  TimelineEntry,
+} from './schemas/incident.js';
 
 export type { IncidentChange } from './schemas/incident.js';
 
@@ -84,6 +93,15 @@ export interface IncidentPatch {
   timeline?: TimelineEntry[];
 }
 
+export interface IncidentQuery {
+  limit: number;
+  cursor?: string;
+  status?: IncidentStatus;
+  service?: string;
+  /** `compact` (default): summaries; `full`: whole incidents (an Incident is an IncidentSummary and more). */
+  view?: 'compact' | 'full';
+}
+
 export interface IncidentRepository {
   getIncident(id: string): Promise<Incident | null>;
   /**
@@ -96,8 +114,10 @@ export interface IncidentRepository {
   createIncident(incident: Incident): Promise<boolean>;
   /** Writes `incident` if the stored version is `expectedVersion`; else throws ConflictError. */
   updateIncident(incident: Incident, expectedVersion: number): Promise<void>;
-  /** Newest first, through an index (never a scan). */
-  listIncidents(options: { limit: number; cursor?: string }): Promise<Page<Incident>>;
+  /** Newest first, through an index (never a scan), optionally only one status and/or service. */
+  listIncidents(query: IncidentQuery): Promise<Page<IncidentSummary>>;
+  /** The incidents with these ids, in that order (missing ones left out). */
+  getIncidents(ids: string[]): Promise<Incident[]>;
   /** Every open incident, newest first, through a sparse index. */
   listOpenIncidents(): Promise<Incident[]>;
   getGroupState(groupId: string): Promise<GroupState | null>;
@@ -267,4 +287,23 @@ export interface Sink {
   /** Stable name: part of the idempotency marker. */
   name: string;
   deliver(event: IncidentEvent): Promise<void>;
+}
+
+/** What the dead man's switch remembers (one item). Times are ISO. */
+export interface HeartbeatState {
+  /** When the last heartbeat alert arrived; null before the first. */
+  lastAt: string | null;
+  /** When the check first ran: the start of the wait for a first heartbeat. */
+  armedAt: string | null;
+  /** `startsAt` of the open "heartbeat missing" alert; null while heartbeats arrive. */
+  missingSince: string | null;
+}
+
+/** The heartbeat (Alertmanager's always-firing Watchdog) and the state of the check that watches it. */
+export interface HeartbeatRepository {
+  /** Records a heartbeat received at `at` (a later one never goes back in time). */
+  recordHeartbeat(at: string): Promise<void>;
+  getHeartbeat(): Promise<HeartbeatState>;
+  /** Sets the check's own fields. */
+  updateHeartbeat(patch: Partial<Pick<HeartbeatState, 'armedAt' | 'missingSince'>>): Promise<void>;
 }

@@ -2,11 +2,19 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type TableNames, tableDefinitions } from '@incident-pilot/aws';
 import dynalite from 'dynalite';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 
 /** The queue settings the CDK stack uses; the local stack copies them so retries behave the same. */
 export const QUEUE_SETTINGS = {
@@ -34,6 +42,8 @@ export const LOCAL_TABLE_NAMES: TableNames = {
 export interface EmulatorOptions {
   /** Where dynalite keeps its LevelDB files; `undefined` keeps everything in memory. */
   dataDir?: string;
+  /** Interface both emulators listen on (default 127.0.0.1): neither has authentication. */
+  host?: string;
   /** 0 (default) picks a free port. */
   dynamoPort?: number;
   sqsPort?: number;
@@ -62,14 +72,17 @@ const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**
- * Starts DynamoDB (dynalite) and SQS (fauxqs) in this process on 127.0.0.1 and creates the two tables
+ * Starts DynamoDB (dynalite) and SQS (fauxqs) in this process on `host` (127.0.0.1) and creates the two tables
  * and the job queue with its dead-letter queue, as the stack defines them.
  *
  * - DynamoDB data persists under `dataDir` (LevelDB); only one process may open a directory at a time.
  *   dynalite has no TTL expiry and no transactions: the store filters expired items and uses
  *   conditional writes instead.
  * - fauxqs 1.9.2 keeps queues in memory only: queued jobs do not survive a restart (the local stack
- *   re-queues pending alert groups at start). It listens on all interfaces and has no auth.
+ *   re-queues pending alert groups at start). It has no auth: its app is started here on `host`, since
+ *   fauxqs's own `startFauxqs` always listens on every interface.
+ *
+ * A busy port or a locked data directory fails with a {@link LocalStartError} whose message is one line.
  */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const queueSettings: QueueSettings = {
@@ -79,11 +92,12 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     }),
     ...(options.maxReceiveCount !== undefined && { maxReceiveCount: options.maxReceiveCount }),
   };
+  const host = options.host ?? '127.0.0.1';
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
 
   const dynamo = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const sqs = buildApp({ logger: false });
   let dynamoClient: DynamoDBClient | undefined;
-  let sqs: FauxqsServer | undefined;
   let sqsClient: SQSClient | undefined;
 
   let stopped = false;
@@ -92,19 +106,22 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     stopped = true;
     dynamoClient?.destroy();
     sqsClient?.destroy();
-    await Promise.all([sqs?.stop(), close(dynamo)]);
+    await Promise.all([sqs.close(), close(dynamo)]);
     unlock();
   };
 
   try {
-    await listen(dynamo, options.dynamoPort ?? 0);
-    const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+    await listen(dynamo, options.dynamoPort ?? 0, host, 'DynamoDB emulator', 'INCIDENT_PILOT_DYNAMODB_PORT');
+    const dynamoEndpoint = endpointOf(host, (dynamo.address() as AddressInfo).port);
     dynamoClient = new DynamoDBClient({ endpoint: dynamoEndpoint, region: REGION, credentials: CREDENTIALS });
     await ensureTables(dynamoClient, LOCAL_TABLE_NAMES);
 
-    sqs = await startFauxqs({ port: options.sqsPort ?? 0, logger: false });
-    // `address` is what fastify reports for 0.0.0.0; connect over loopback.
-    const sqsEndpoint = `http://127.0.0.1:${sqs.port}`;
+    const sqsPort = options.sqsPort ?? 0;
+    // Through fastify's own listen, so that its close() also closes the socket.
+    await sqs.listen({ port: sqsPort, host }).catch((error: NodeJS.ErrnoException) => {
+      throw listenError(error, 'SQS emulator', host, sqsPort, 'INCIDENT_PILOT_SQS_PORT');
+    });
+    const sqsEndpoint = endpointOf(host, (sqs.server.address() as AddressInfo).port);
     // Requests go to the endpoint, never to the queue URL's host (sqs.<region>.localhost need not resolve).
     sqsClient = new SQSClient({
       endpoint: sqsEndpoint,
@@ -155,7 +172,9 @@ function lockDataDir(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(file, 'utf8'));
       if (isAlive(pid)) {
-        throw new Error(`${dataDir} is in use by process ${pid}: stop it or choose another data directory`);
+        throw new LocalStartError(
+          `data directory ${dataDir} is in use by process ${pid}: stop it, or set INCIDENT_PILOT_DATA_DIR to another directory`,
+        );
       }
       rmSync(file, { force: true });
     }
@@ -174,14 +193,41 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function listen(server: Server, port: number): Promise<void> {
+/** A start-up failure the user can fix (busy port, locked data directory): its message is one line. */
+export class LocalStartError extends Error {
+  override name = 'LocalStartError';
+}
+
+/** Listens on host:port; a busy port becomes a LocalStartError naming what and the variable to change. */
+export function listen(server: Server, port: number, host: string, what: string, variable: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => reject(listenError(error, what, host, port, variable));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
       resolve();
     });
   });
+}
+
+function listenError(error: NodeJS.ErrnoException, what: string, host: string, port: number, variable: string) {
+  if (error.code === 'EADDRINUSE') {
+    return new LocalStartError(
+      `${what}: port ${port} on ${host} is already in use: stop what holds it, or set ${variable}`,
+    );
+  }
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'EACCES') {
+    return new LocalStartError(
+      `${what}: cannot listen on ${host}:${port} (${error.code}): check INCIDENT_PILOT_HOST and ${variable}`,
+    );
+  }
+  return error;
+}
+
+/** The URL clients use for a server listening on `host`: the wildcard addresses are reached over loopback. */
+export function endpointOf(host: string, port: number): string {
+  const connect = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${connect.includes(':') ? `[${connect}]` : connect}:${port}`;
 }
 
 function close(server: Server): Promise<void> {
@@ -205,14 +251,42 @@ async function ensureTable(client: DynamoDBClient, input: ReturnType<typeof tabl
     if (!(error instanceof Error && error.name === 'ResourceInUseException')) {
       throw new Error(`cannot create table ${input.TableName}`, { cause: error });
     }
+    await addMissingIndexes(client, input);
   }
+  await waitActive(client, input.TableName ?? '');
+}
+
+/**
+ * A data directory from an earlier version lacks the indexes added since, and dynalite cannot add an
+ * index to a table: rebuild the table (read everything, recreate it, write everything back). Local
+ * tables are small; the items are kept in memory meanwhile.
+ */
+async function addMissingIndexes(client: DynamoDBClient, input: ReturnType<typeof tableDefinitions>[number]) {
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
+  const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  if ((input.GlobalSecondaryIndexes ?? []).every((i) => present.has(i.IndexName))) return;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: input.TableName, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  await client.send(new DeleteTableCommand({ TableName: input.TableName }));
+  await client.send(new CreateTableCommand(input));
+  await waitActive(client, input.TableName ?? '');
+  for (const item of items) await client.send(new PutItemCommand({ TableName: input.TableName, Item: item }));
+}
+
+async function waitActive(client: DynamoDBClient, tableName: string) {
   // Even with createTableMs = 0 dynalite reports CREATING for a tick.
   for (let i = 0; i < 200; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
-    if (Table?.TableStatus === 'ACTIVE') return;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexes = Table?.GlobalSecondaryIndexes ?? [];
+    if (Table?.TableStatus === 'ACTIVE' && indexes.every((x) => x.IndexStatus === 'ACTIVE')) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`table ${input.TableName} did not become active`);
+  throw new Error(`table ${tableName} did not become active`);
 }
 
 async function createQueue(client: SQSClient, name: string, attributes: Record<string, string>) {

@@ -1,11 +1,16 @@
 /** `npm start`: the whole pipeline on this machine, no cloud account, no Docker. */
 import { resolve } from 'node:path';
 import * as z from 'zod';
-import { startLocalStack } from './stack.js';
+import { LocalStartError } from './emulators.js';
+import { type LocalStack, startLocalStack } from './stack.js';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 
 const localEnv = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(9099),
-  INCIDENT_PILOT_HOST: z.string().default('127.0.0.1'),
+  PORT: port(9099),
+  INCIDENT_PILOT_HOST: z.string().min(1).default('127.0.0.1'),
+  INCIDENT_PILOT_DYNAMODB_PORT: port(0),
+  INCIDENT_PILOT_SQS_PORT: port(0),
   INCIDENT_PILOT_DATA_DIR: z.string().min(1).default('.data'),
   INCIDENT_PILOT_TOKEN: z.string().default(''),
   INCIDENT_PILOT_SLACK_WEBHOOK: z.string().default(''),
@@ -16,12 +21,39 @@ const localEnv = z.object({
   INCIDENT_PILOT_SLACK_CHANNEL: z.string().default(''),
   INCIDENT_PILOT_SLACK_API_URL: z.string().default('https://slack.com/api'),
   INCIDENT_PILOT_QUIET: z.string().default(''),
-  INCIDENT_PILOT_LOG_LEVEL: z.string().default('warn'),
+  INCIDENT_PILOT_LOG_LEVEL: z.string().default('info'),
+  INCIDENT_PILOT_HEARTBEAT_MINUTES: z.string().default(''),
+  /** How often the local stack runs the heartbeat check (EventBridge Scheduler: every minute). */
+  INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
 });
+
+/** How long a stop may take before the process exits anyway (a hung socket must not keep the port). */
+const STOP_TIMEOUT_MS = 10_000;
+
+let stack: LocalStack | undefined;
+let stopping = false;
+
+async function shutdown(signal: NodeJS.Signals) {
+  if (stopping) return;
+  stopping = true;
+  // Started or not, stop within bounds; a stack still starting is stopped once it is up (see main).
+  setTimeout(() => {
+    console.error(`incident-pilot: could not stop within ${STOP_TIMEOUT_MS / 1000} s; exiting`);
+    process.exit(1);
+  }, STOP_TIMEOUT_MS).unref();
+  if (!stack) return;
+  console.log(`\n${signal}: stopping…`);
+  await stack.stop();
+  console.log('stopped');
+  process.exit(0);
+}
 
 async function main() {
   // Developers may run Node 20 locally (Lambda runs 24); the SDK's upgrade notice is noise here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // Before anything listens: a signal during start-up must still release ports and the data directory.
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
   const parsed = localEnv.safeParse(process.env);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) console.error(`invalid ${issue.path.join('.')}: ${issue.message}`);
@@ -29,17 +61,27 @@ async function main() {
   }
   const env = parsed.data;
   const dataDir = resolve(env.INCIDENT_PILOT_DATA_DIR);
-  const stack = await startLocalStack({
+  stack = await startLocalStack({
     port: env.PORT,
     host: env.INCIDENT_PILOT_HOST,
+    dynamoPort: env.INCIDENT_PILOT_DYNAMODB_PORT,
+    sqsPort: env.INCIDENT_PILOT_SQS_PORT,
+    heartbeatIntervalMs: env.INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS * 1000,
     dataDir,
     env: { INCIDENT_PILOT_LOG_LEVEL: env.INCIDENT_PILOT_LOG_LEVEL },
     onError: (error) => console.error('poller:', error instanceof Error ? error.message : error),
   });
+  if (stopping) {
+    await stack.stop();
+    process.exit(0);
+  }
+  const heartbeat = Number(env.INCIDENT_PILOT_HEARTBEAT_MINUTES) || 0;
   const lines = [
     'incident-pilot local stack',
-    `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats, GET /api/rules)`,
+    `  API        ${stack.url}   (POST /alerts, POST /context/{deploys,logs,traces}, GET /api/incidents, GET /api/stats, GET /api/rules, GET /openapi.json)`,
     `  data       ${dataDir}   (DynamoDB on dynalite; the job queue is in memory)`,
+    `  incidents  ${stack.incidents} stored`,
+    `  emulators  DynamoDB ${stack.emulators.dynamoEndpoint}, SQS ${stack.emulators.sqsEndpoint}`,
     `  Slack      ${env.INCIDENT_PILOT_SLACK_WEBHOOK ? 'on' : 'off (set INCIDENT_PILOT_SLACK_WEBHOOK to post incidents to Slack)'}`,
     `  Slack app  ${
       env.INCIDENT_PILOT_SLACK_BOT_TOKEN
@@ -50,6 +92,8 @@ async function main() {
     `  Opsgenie   ${env.INCIDENT_PILOT_OPSGENIE_API_KEY ? 'on' : 'off (set INCIDENT_PILOT_OPSGENIE_API_KEY)'}`,
     `  webhook    ${env.INCIDENT_PILOT_WEBHOOK_URL ? 'on (signed)' : 'off (set INCIDENT_PILOT_WEBHOOK_URL and INCIDENT_PILOT_WEBHOOK_SECRET)'}`,
     `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
+    `  logs       ${env.INCIDENT_PILOT_LOG_LEVEL} (one JSON line per request and per job)`,
+    `  heartbeat  ${heartbeat > 0 ? `an incident after ${heartbeat} min without a heartbeat alert` : 'off (set INCIDENT_PILOT_HEARTBEAT_MINUTES)'}`,
   ];
   lines.push(
     `  re-drive   npx tsx scripts/redrive-dlq.ts --endpoint ${stack.emulators.sqsEndpoint} --dlq-url ${stack.dlqUrl} --queue-url ${stack.queueUrl}`,
@@ -65,22 +109,24 @@ async function main() {
         '  !!! Set INCIDENT_PILOT_TOKEN=<secret> to require "Authorization: Bearer <secret>".\n',
     );
   }
+  if (!isLoopback(env.INCIDENT_PILOT_HOST)) {
+    console.warn(
+      `  !!! The emulators listen on ${env.INCIDENT_PILOT_HOST} too, and have no authentication: ` +
+        'anyone who can reach them can read and change the data.\n',
+    );
+  }
   console.log('Ready. Ctrl-C to stop.');
+}
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping…`);
-    await stack.stop();
-    console.log(`stopped; data kept in ${dataDir}`);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 main().catch((error) => {
-  console.error(`incident-pilot failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  // What the user can fix (a busy port, a locked data directory) is said in one line, without a stack.
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(
+    error instanceof LocalStartError ? `incident-pilot: ${message}` : `incident-pilot failed to start: ${message}`,
+  );
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { listen } from './emulators.js';
 
 export interface LocalRoute {
   method: string;
@@ -98,9 +99,15 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2) {
 
 /**
  * A local stand-in for API Gateway: matches the route, builds a payload-v2 event and calls the same
- * handler function that is deployed.
+ * handler function that is deployed. A request no route matches goes to `fallback` as the `$default`
+ * route, as the stack wires it.
  */
-export async function startHttpServer(routes: LocalRoute[], port: number, host = '127.0.0.1'): Promise<Server> {
+export async function startHttpServer(
+  routes: LocalRoute[],
+  fallback: LocalRoute['invoke'],
+  port: number,
+  host = '127.0.0.1',
+): Promise<Server> {
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -114,24 +121,23 @@ export async function startHttpServer(routes: LocalRoute[], port: number, host =
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const candidates = routes.map((r) => ({ route: r, params: match(r.path, path) })).filter((c) => c.params);
     const hit = candidates.find((c) => c.route.method === req.method);
-    // API Gateway answers unknown routes itself, in this shape.
-    if (!hit?.params) return send(res, { statusCode: 404, body: '{"message":"Not Found"}' });
-    const routeKey = `${hit.route.method} ${hit.route.path}`;
+    const routeKey = hit ? `${hit.route.method} ${hit.route.path}` : '$default';
+    const params = hit?.params ?? {};
     try {
-      for (const [name, value] of Object.entries(hit.params)) hit.params[name] = decodeURIComponent(value);
+      for (const [name, value] of Object.entries(params)) params[name] = decodeURIComponent(value);
     } catch {
       // API Gateway refuses a path it cannot decode before any function sees it.
       return send(res, { statusCode: 400, body: '{"message":"Bad Request"}' });
     }
     try {
-      const event = toEvent(req, Buffer.concat(chunks), routeKey, hit.params);
-      send(res, await hit.route.invoke(event, lambdaContext(routeKey)));
+      const event = toEvent(req, Buffer.concat(chunks), routeKey, params);
+      send(res, await (hit?.route.invoke ?? fallback)(event, lambdaContext(routeKey)));
     } catch {
       // A handler that throws is what API Gateway reports as a 500 Internal Server Error.
       send(res, { statusCode: 500, body: '{"message":"Internal Server Error"}' });
     }
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await listen(server, port, host, 'HTTP API', 'PORT');
   return server;
 }
 

@@ -1,14 +1,16 @@
 import type { Server } from 'node:http';
-import { createSqsQueue } from '@incident-pilot/aws';
+import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { createSqsQueue, INCIDENTS_TABLE } from '@incident-pilot/aws';
 import { handler as alerts } from '../../../functions/alerts.js';
 import { handler as context } from '../../../functions/context.js';
 import { handler as interactions } from '../../../functions/interactions.js';
+import { heartbeatRoute } from '../../../functions/heartbeat.js';
 import { resetRoot } from '../../../functions/lib/composition.js';
 import { parseEnv } from '../../../functions/lib/env.js';
 import { handler as query } from '../../../functions/query.js';
-import { ROUTES } from '../../../functions/routes.js';
+import { DEFAULT_ROUTE_FN, ROUTES } from '../../../functions/routes.js';
 import { handler as worker } from '../../../functions/worker.js';
-import { QUEUE_SETTINGS, startEmulators } from './emulators.js';
+import { endpointOf, QUEUE_SETTINGS, startEmulators } from './emulators.js';
 import { startPoller } from './poller.js';
 import { requeuePending } from './recovery.js';
 import { type LocalRoute, lambdaContext, portOf, startHttpServer } from './server.js';
@@ -16,7 +18,13 @@ import { type LocalRoute, lambdaContext, portOf, startHttpServer } from './serve
 export interface LocalStackOptions {
   /** HTTP port; 0 picks a free one. */
   port?: number;
+  /** Interface the HTTP server and both emulators listen on (default 127.0.0.1). */
   host?: string;
+  /** Emulator ports; 0 (default) picks free ones. */
+  dynamoPort?: number;
+  sqsPort?: number;
+  /** How often the heartbeat check runs (EventBridge Scheduler runs it every minute in AWS). */
+  heartbeatIntervalMs?: number;
   /** Where DynamoDB data persists; `undefined` keeps it in memory (tests). */
   dataDir?: string;
   /** Extra function environment (token, Slack webhook, quiet, thresholds…). */
@@ -32,6 +40,8 @@ export interface LocalStack {
   queueUrl: string;
   dlqUrl: string;
   requeued: number;
+  /** Incidents stored when the stack started. */
+  incidents: number;
   emulators: Awaited<ReturnType<typeof startEmulators>>;
   stop(): Promise<void>;
 }
@@ -43,8 +53,12 @@ const invokers = { alerts, context, query, interactions } as const;
  * deployed HTTP handlers, and an event-source-mapping stand-in feeding the deployed worker.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const host = options.host ?? '127.0.0.1';
   const emulators = await startEmulators({
     dataDir: options.dataDir,
+    host,
+    ...(options.dynamoPort ? { dynamoPort: options.dynamoPort } : {}),
+    ...(options.sqsPort ? { sqsPort: options.sqsPort } : {}),
     ...(options.visibilityTimeoutSeconds ? { visibilityTimeoutSeconds: options.visibilityTimeoutSeconds } : {}),
   });
   // The handlers read their configuration from the environment at cold start, exactly as in Lambda.
@@ -59,6 +73,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     INCIDENT_PILOT_TABLE: emulators.tableName,
     INCIDENT_PILOT_INCIDENTS_TABLE: emulators.incidentsTableName,
     INCIDENT_PILOT_QUEUE_URL: emulators.queueUrl,
+    // EMF lines are for CloudWatch; locally they would bury the log lines (POWERTOOLS_METRICS_DISABLED=false shows them).
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     ...options.env,
   };
   const previousEnv = Object.fromEntries(Object.keys(functionEnv).map((k) => [k, process.env[k]]));
@@ -72,10 +88,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   resetRoot();
   let server: Server | undefined;
+  let incidents = 0;
   try {
     parseEnv();
+    incidents = await countIncidents(emulators.dynamoClient, emulators.incidentsTableName);
     const routes: LocalRoute[] = ROUTES.map((r) => ({ method: r.method, path: r.path, invoke: invokers[r.fn] }));
-    server = await startHttpServer(routes, options.port ?? 0, options.host);
+    server = await startHttpServer(routes, invokers[DEFAULT_ROUTE_FN], options.port ?? 0, host);
   } catch (error) {
     await emulators.stop();
     restoreEnv();
@@ -96,23 +114,76 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     invoke: (event) => worker(event, lambdaContext('worker')),
     onError: options.onError,
   });
+  const heartbeat = startTimer(
+    options.heartbeatIntervalMs ?? 60_000,
+    async () => {
+      await heartbeatRoute();
+    },
+    options.onError,
+  );
   const port = portOf(server);
-  const host = options.host ?? '127.0.0.1';
   return {
-    url: `http://${host}:${port}`,
+    url: endpointOf(host, port),
     port,
     queueUrl: emulators.queueUrl,
     dlqUrl: emulators.dlqUrl,
     requeued,
+    incidents,
     emulators,
     async stop() {
       const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
       server?.closeAllConnections();
       await closed;
+      await heartbeat.stop();
       await poller.stop();
       await emulators.stop();
       restoreEnv();
       resetRoot();
     },
   };
+}
+
+/** Runs `task` every `intervalMs`, never two at a time; `stop` waits for a run in progress. */
+function startTimer(intervalMs: number, task: () => Promise<void>, onError?: (error: unknown) => void) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const tick = () => {
+    running = task()
+      .catch((error) => onError?.(error))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  timer = setTimeout(tick, intervalMs);
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** Incidents stored (a count through the every-incident index; no items are read). */
+async function countIncidents(client: DynamoDBClient, tableName: string): Promise<number> {
+  const { byOpenedAt } = INCIDENTS_TABLE;
+  let count = 0;
+  let start: QueryCommandOutput['LastEvaluatedKey'];
+  do {
+    const page: QueryCommandOutput = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: byOpenedAt.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': byOpenedAt.partitionKey },
+        ExpressionAttributeValues: { ':pk': { S: byOpenedAt.partitionValue } },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
 }

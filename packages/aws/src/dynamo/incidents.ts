@@ -1,19 +1,26 @@
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ConflictError,
+  FULL_VIEW_FIELDS,
   type GroupState,
   type Incident,
   type IncidentPatch,
+  type IncidentQuery,
   type IncidentRepository,
+  type IncidentSummary,
   NotFoundError,
   type Page,
+  TransientError,
   ValidationError,
 } from '@incident-pilot/core';
 import { INCIDENTS_TABLE, keys } from '../tables.js';
-import { type Dynamo, type Item, strip } from './client.js';
+import { type Dynamo, type Item, sleep, strip } from './client.js';
 
 const MAX_CURSOR_LENGTH = 1024;
-const { byOpenedAt, openByOpenedAt } = INCIDENTS_TABLE;
+/** Index pages read for one filtered list page before answering with fewer items and a cursor. */
+const MAX_FILTERED_PAGES = 10;
+const BATCH_GET_SIZE = 100;
+const { byOpenedAt, openByOpenedAt, byService } = INCIDENTS_TABLE;
 
 /** Incidents (one item each in the incidents table) and the per-group state that points at them. */
 export function createIncidentRepository(db: Dynamo): IncidentRepository {
@@ -36,6 +43,28 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
         }),
       ),
     );
+
+  async function getIncidents(ids: string[]): Promise<Incident[]> {
+    const found = new Map<string, Incident>();
+    for (let i = 0; i < ids.length; i += BATCH_GET_SIZE) {
+      let keys: Item[] = [...new Set(ids.slice(i, i + BATCH_GET_SIZE))].map((id) => ({ id }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const request = keys;
+        const out = await call('BatchGetItem', () =>
+          doc.send(new BatchGetCommand({ RequestItems: { [incidentsTableName]: { Keys: request } } })),
+        );
+        for (const item of out.Responses?.[incidentsTableName] ?? []) {
+          const incident = fromIncidentItem(item);
+          found.set(incident.id, incident);
+        }
+        // Throttled keys come back unprocessed rather than as an error.
+        keys = (out.UnprocessedKeys?.[incidentsTableName]?.Keys ?? []) as Item[];
+        if (attempt >= 8 && keys.length > 0) throw new TransientError('DynamoDB BatchGetItem left keys unprocessed');
+      }
+    }
+    return ids.flatMap((id) => found.get(id) ?? []);
+  }
 
   return {
     async getIncident(id: string): Promise<Incident | null> {
@@ -95,33 +124,49 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
       throw new ConflictError(`incident ${id} is not at version ${expectedVersion}`);
     },
 
-    async listIncidents({ limit, cursor }: { limit: number; cursor?: string }): Promise<Page<Incident>> {
+    async listIncidents({
+      limit,
+      cursor,
+      status,
+      service,
+      view = 'compact',
+    }: IncidentQuery): Promise<Page<IncidentSummary>> {
       if (!Number.isInteger(limit) || limit < 1) {
         throw new ValidationError([{ path: 'limit', message: 'expected a positive integer' }], 'query');
       }
-      const start = cursor === undefined ? undefined : decodeCursor(cursor);
-      // One extra item tells whether another page exists, so the last page never carries a cursor.
-      const out = await call('Query', () =>
-        doc.send(
-          new QueryCommand({
-            TableName: incidentsTableName,
-            IndexName: byOpenedAt.indexName,
-            KeyConditionExpression: '#lp = :lp',
-            ExpressionAttributeNames: { '#lp': byOpenedAt.partitionKey },
-            ExpressionAttributeValues: { ':lp': byOpenedAt.partitionValue },
-            ScanIndexForward: false,
-            Limit: limit + 1,
-            ExclusiveStartKey: start && { ...start, [byOpenedAt.partitionKey]: byOpenedAt.partitionValue },
-          }),
-        ),
-      );
-      const items = (out.Items ?? []).map(fromIncidentItem);
-      const page = items.slice(0, limit);
+      const { input, partition } = listQuery(incidentsTableName, status, service);
+      let start: Item | undefined = cursor === undefined ? undefined : { ...decodeCursor(cursor), ...partition };
+      // One extra item tells whether another page exists, so the last page never carries a cursor. A
+      // status filter may drop items after DynamoDB's Limit: read on until the page is full.
+      const items: Item[] = [];
+      let lastKey: Item | undefined;
+      for (let pages = 0; pages < MAX_FILTERED_PAGES && items.length <= limit; pages++) {
+        const out = await call('Query', () =>
+          doc.send(new QueryCommand({ ...input, Limit: limit + 1, ExclusiveStartKey: start })),
+        );
+        items.push(...(out.Items ?? []));
+        lastKey = out.LastEvaluatedKey;
+        if (!lastKey) break;
+        start = lastKey;
+      }
+      const kept = items.slice(0, limit);
+      // byOpenedAt and openByOpenedAt project whole incidents; byService only the summary.
+      const page: IncidentSummary[] =
+        view === 'compact'
+          ? kept.map(toSummary)
+          : service === undefined
+            ? kept.map(fromIncidentItem)
+            : await getIncidents(kept.map((i) => String(i.id)));
       const last = page.at(-1);
-      // More than `limit` items, or DynamoDB stopped early at its 1 MB page size.
-      const more = items.length > limit || (out.LastEvaluatedKey !== undefined && items.length > 0);
-      return more && last ? { items: page, cursor: encodeCursor(last) } : { items: page };
+      if (items.length > limit && last) return { items: page, cursor: encodeCursor(last) };
+      // DynamoDB stopped early (1 MB page, or the filter left too little): go on from where it stopped.
+      if (lastKey && typeof lastKey.id === 'string' && typeof lastKey.openedAt === 'string') {
+        return { items: page, cursor: encodeCursor({ id: lastKey.id, openedAt: lastKey.openedAt }) };
+      }
+      return { items: page };
     },
+
+    getIncidents,
 
     async listOpenIncidents(): Promise<Incident[]> {
       const items = await queryAll({
@@ -161,7 +206,47 @@ function fromIncidentItem(item: Item): Incident {
   return strip<Incident>(item, [byOpenedAt.partitionKey, openByOpenedAt.partitionKey]);
 }
 
-function encodeCursor(incident: Incident): string {
+function toSummary(item: Item): IncidentSummary {
+  return strip<IncidentSummary>(item, [byOpenedAt.partitionKey, openByOpenedAt.partitionKey, ...FULL_VIEW_FIELDS]);
+}
+
+/**
+ * The index that answers a list: by service when one is named (status filtered on the projected
+ * attribute), the sparse open index for open incidents, and the every-incident index otherwise
+ * (resolved ones filtered: they are nearly all incidents, so the filter drops few items).
+ */
+function listQuery(
+  table: string,
+  status: IncidentQuery['status'],
+  service: string | undefined,
+): { input: QueryCommandInput; partition: Item } {
+  const [index, value, filtered]: [{ indexName: string; partitionKey: string }, string, boolean] =
+    service !== undefined
+      ? [byService, service, status !== undefined]
+      : status === 'open'
+        ? [openByOpenedAt, openByOpenedAt.partitionValue, false]
+        : [byOpenedAt, byOpenedAt.partitionValue, status !== undefined];
+  const names: Record<string, string> = { '#pk': index.partitionKey };
+  const values: Record<string, unknown> = { ':pk': value };
+  if (filtered) {
+    names['#st'] = 'status';
+    values[':st'] = status;
+  }
+  return {
+    input: {
+      TableName: table,
+      IndexName: index.indexName,
+      KeyConditionExpression: '#pk = :pk',
+      ...(filtered ? { FilterExpression: '#st = :st' } : {}),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ScanIndexForward: false,
+    },
+    partition: { [index.partitionKey]: value },
+  };
+}
+
+function encodeCursor(incident: { id: string; openedAt: string }): string {
   return Buffer.from(JSON.stringify({ id: incident.id, openedAt: incident.openedAt })).toString('base64url');
 }
 

@@ -263,6 +263,9 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
 
 export interface JobOutcome {
   incidentId: string | null;
+  /** The incident's status after the job, and its number of findings (for the job's log line). */
+  status?: Incident['status'];
+  findings?: number;
 }
 
 /**
@@ -302,5 +305,5 @@ export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise
       retryAfter || undefined,
     );
   }
-  return { incidentId: incident.id };
+  return { incidentId: incident.id, status: incident.status, findings: incident.findings.length };
 }

@@ -161,6 +161,12 @@ export interface Mute {
   by: Actor;
 }
 
+/** The heavy (or internal) fields a list leaves out unless asked for the full view (`?view=full`). */
+export const FULL_VIEW_FIELDS = ['alerts', 'narration', 'timeline', 'pendingChanges', 'commonLabels'] as const;
+
+/** An incident as a list shows it: everything but {@link FULL_VIEW_FIELDS}. */
+export type IncidentSummary = Omit<Incident, (typeof FULL_VIEW_FIELDS)[number]>;
+
 /** Timeline entries kept per incident; the oldest after the first ("opened") are dropped first. */
 export const MAX_TIMELINE_ENTRIES = 50;
 
