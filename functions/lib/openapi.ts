@@ -121,6 +121,8 @@ interface Operation {
   summary: string;
   /** Answered without a token. */
   open?: boolean;
+  /** Another scheme than the token (Slack's request signature). */
+  security?: Json[];
   parameters?: Json[];
   requestBody?: Json;
   responses: Record<string, Json>;
@@ -217,6 +219,55 @@ function operations(listQuery: z.ZodObject): Record<string, Operation> {
         }),
       },
     },
+    'GET /api/rules': {
+      summary: 'Every rule with how often it fired and its 👍/👎 precision (from Slack votes)',
+      responses: {
+        200: ok('The scoreboard', {
+          type: 'object',
+          required: ['rules'],
+          properties: {
+            rules: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['id', 'description', 'fired', 'up', 'down', 'precision', 'lastFiredAt'],
+                properties: {
+                  id: { type: 'string' },
+                  description: { type: 'string' },
+                  fired: { type: 'integer' },
+                  up: { type: 'integer' },
+                  down: { type: 'integer' },
+                  precision: { type: ['number', 'null'], description: 'up / (up + down); null before any vote' },
+                  lastFiredAt: { type: ['string', 'null'] },
+                },
+              },
+            },
+          },
+        }),
+      },
+    },
+    'POST /slack/interactions': {
+      summary: "Slack's interactivity request URL (buttons, the resolve dialog); signed by Slack, not the token",
+      security: [{ slackSignature: [] }],
+      parameters: [
+        { name: 'x-slack-signature', in: 'header', required: true, schema: { type: 'string' } },
+        { name: 'x-slack-request-timestamp', in: 'header', required: true, schema: { type: 'string' } },
+      ],
+      requestBody: {
+        required: true,
+        content: {
+          'application/x-www-form-urlencoded': {
+            schema: {
+              type: 'object',
+              required: ['payload'],
+              properties: { payload: { type: 'string', description: "Slack's interaction payload, as JSON" } },
+            },
+          },
+        },
+      },
+      responses: { 200: { description: 'Handled (Slack expects an empty 200, or a view update)' } },
+      errors: [400, 401, 413],
+    },
     'GET /openapi.json': {
       summary: 'This document',
       open: true,
@@ -248,7 +299,7 @@ export function buildOpenApiDocument(listQuery: z.ZodObject): Json {
     item[route.method.toLowerCase()] = {
       operationId: operationId(route.method, route.path),
       summary: op.summary,
-      ...(op.open ? { security: [] } : {}),
+      ...(op.open ? { security: [] } : op.security ? { security: op.security } : {}),
       ...(op.parameters ? { parameters: op.parameters } : {}),
       ...(op.requestBody ? { requestBody: op.requestBody } : {}),
       responses,
@@ -278,6 +329,12 @@ export function buildOpenApiDocument(listQuery: z.ZodObject): Json {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: 'The inbound token' },
         basicAuth: { type: 'http', scheme: 'basic', description: 'Any user name, the token as the password' },
+        slackSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-slack-signature',
+          description: "Slack's v0 request signature (HMAC-SHA256 of the timestamp and body with the signing secret)",
+        },
       },
     },
     security: [{ bearerAuth: [] }, { basicAuth: [] }],
