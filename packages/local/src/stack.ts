@@ -3,8 +3,8 @@ import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws
 import { createSqsQueue, INCIDENTS_TABLE } from '@incident-pilot/aws';
 import { handler as alerts } from '../../../functions/alerts.js';
 import { handler as context } from '../../../functions/context.js';
-import { handler as interactions } from '../../../functions/interactions.js';
 import { heartbeatRoute } from '../../../functions/heartbeat.js';
+import { handler as interactions } from '../../../functions/interactions.js';
 import { resetRoot } from '../../../functions/lib/composition.js';
 import { parseEnv } from '../../../functions/lib/env.js';
 import { handler as query } from '../../../functions/query.js';
