@@ -131,6 +131,19 @@ describe('rule deploy.recent_correlated', () => {
       expect(finding?.evidence.map((e) => e.ref)).toEqual(['early01', 'after01', '2026-11-25T03:55:00.000Z']);
     });
 
+    it('takes the onset from the earliest new pattern, not only the loudest', () => {
+      const early = Array.from({ length: 3 }, (_, i) => logLine(-6 * MINUTE + i * SECOND, `cache timeout ${i}`));
+      const loud = Array.from({ length: 10 }, (_, i) => logLine(-MINUTE + i * SECOND, `db refused pool ${i}`));
+
+      const [finding] = evaluate(
+        rule,
+        ruleContext({ deploys: [deploy(-4 * MINUTE, 'mid0001')], logs: [...early, ...loud] }),
+      );
+
+      expect(finding?.severity).toBe('low');
+      expect(finding?.summary).toContain('first new error line at 2026-11-25T03:54:00.000Z');
+    });
+
     it('reports a deploy after the skew allowance as made during the incident', () => {
       const ctx = ruleContext({
         deploys: [deploy(7 * MINUTE, 'fix0001', 'api-gateway', 'lee')],

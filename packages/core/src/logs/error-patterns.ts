@@ -29,7 +29,7 @@ export interface ErrorAnalysis {
   baselineMinutes: number;
   /** Patterns with lines in the window: new or grown ones first, then by count. */
   patterns: ErrorPattern[];
-  /** When the errors began: the first line of the leading new or grown pattern, if any. */
+  /** When the errors began: the first line of any new or grown pattern, if there is one. */
   onsetMs: number | null;
 }
 
@@ -80,13 +80,13 @@ export function analyseErrors(ctx: ErrorAnalysisInput): ErrorAnalysis {
   const firstMs = (p: ErrorPattern) => Date.parse(p.lines[0]?.timestamp ?? '');
   const rising = (p: ErrorPattern) => Number(p.isNew || p.grown);
   patterns.sort((a, b) => rising(b) - rising(a) || b.lines.length - a.lines.length || firstMs(a) - firstMs(b));
-  const lead = patterns[0];
+  const onsets = patterns.filter((p) => rising(p) === 1).map(firstMs);
   return {
     fromMs,
     toMs,
     total: patterns.reduce((n, p) => n + p.lines.length, 0),
     baselineMinutes: cfg.baselineMinutes,
     patterns,
-    onsetMs: lead && rising(lead) ? firstMs(lead) : null,
+    onsetMs: onsets.length > 0 ? Math.min(...onsets) : null,
   };
 }

@@ -53,7 +53,7 @@ export const logsErrorSpike = defineRule({
     const pattern = lead.template || '(empty message)';
     const baseline = versusBaseline(lead, cfg.baselineMinutes);
     const after = analysis.toMs - ctx.now;
-    const window = `the ${cfg.windowMinutes} min before the alert${after > 0 ? ` and the ${formatDuration(after)} after its start` : ''}`;
+    const window = `the ${cfg.windowMinutes} min before the alert${after >= 1000 ? ` and the ${formatDuration(after)} after its start` : ''}`;
 
     const evidence: Evidence[] = [
       {

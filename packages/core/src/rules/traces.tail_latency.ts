@@ -27,7 +27,7 @@ export const tracesTailLatency = defineRule({
       const at = Date.parse(t.timestamp);
       return at >= from && at <= to;
     });
-    const window = `the ${cfg.windowMinutes} min before the alert${to > ctx.now ? ` and the ${formatDuration(to - ctx.now)} after its start` : ''}`;
+    const window = `the ${cfg.windowMinutes} min before the alert${to - ctx.now >= 1000 ? ` and the ${formatDuration(to - ctx.now)} after its start` : ''}`;
     if (traces.length < cfg.minTraces) return [];
 
     const ownThreshold = Object.hasOwn(cfg.serviceThresholdsMs, ctx.service)
