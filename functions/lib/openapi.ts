@@ -9,7 +9,7 @@ import {
   CONTEXT_KINDS,
   deploySchema,
   findingSchema,
-  incidentStatus,
+  incidentSummarySchema,
   logInputSchema,
   STAT_NAMES,
   severity,
@@ -61,28 +61,11 @@ const change = z.object({
 });
 
 /** An incident in a list (`view=compact`, the default). */
-const incidentSummary = z.object({
-  id: z.string(),
-  status: incidentStatus,
-  severity,
-  service: z.string(),
-  alertname: z.string(),
-  title: z.string(),
-  team: z.string(),
-  groupKey: z.string(),
-  openedAt: z.string(),
-  resolvedAt: z.string().nullable(),
-  resolution: z.enum(['all_alerts_resolved', 'any_alert_resolved', 'manual']).nullable(),
-  lastSeenAt: z.string(),
-  alertCount: z.number().int(),
-  firingCount: z.number().int(),
-  resolvedAlertCount: z.number().int(),
-  truncatedAlerts: z.number().int(),
+const incidentSummary = incidentSummarySchema.extend({
   overflowCount: z.number().int().optional(),
   overflowResolvedCount: z.number().int().optional(),
   findings: z.array(findingSchema),
   previousIncidentId: z.string().nullable(),
-  correlatedAt: z.string().optional(),
   lastUpdate: z.object({ revision: z.number().int(), at: z.string(), changes: z.array(change) }).optional(),
   version: z.number().int(),
 });

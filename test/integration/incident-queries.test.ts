@@ -44,7 +44,6 @@ function incident(i: number, overrides: Partial<Incident> = {}): Incident {
     overflowCount: 3,
     overflowResolvedCount: 1,
     commonLabels: { alertname: 'HighLatency', service: 'api' },
-    correlatedAt: openedAt,
     pendingChanges: [{ kind: 'alerts_firing', summary: '2 more alerts firing' }],
     lastUpdate: { revision: 1, at: openedAt, changes: [{ kind: 'severity_up', summary: 'severity up' }] },
     findings: [

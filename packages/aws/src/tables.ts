@@ -72,7 +72,6 @@ export const SUMMARY_ATTRIBUTES = [
   'overflowResolvedCount',
   'findings',
   'previousIncidentId',
-  'correlatedAt',
   'lastUpdate',
   'version',
 ] as const;

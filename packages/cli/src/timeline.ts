@@ -17,10 +17,10 @@ import {
   type IncidentChange,
   incidentIdOf,
   newIncident,
-  type OpenIncidentRef,
   parseAlertPayload,
   recordChanges,
   rules,
+  toOpenIncidentRef,
 } from '@incident-pilot/core';
 
 /** One event of a timeline file: alerts as `POST /alerts` takes them, or context items. */
@@ -41,16 +41,6 @@ export interface ReplayedNotification {
   changes?: IncidentChange[];
 }
 
-const refOf = (i: Incident): OpenIncidentRef => ({
-  id: i.id,
-  service: i.service,
-  alertname: i.alertname,
-  fingerprints: i.alerts.map((a) => a.fingerprint),
-  groupKey: i.groupKey,
-  status: i.status,
-  openedAt: i.openedAt,
-});
-
 export function replayTimeline(
   events: readonly TimelineEvent[],
   config: EngineConfig,
@@ -66,7 +56,7 @@ export function replayTimeline(
     correlate({
       group,
       context,
-      openIncidents: [...incidents.values()].filter((i) => i.status === 'open').map(refOf),
+      openIncidents: [...incidents.values()].filter((i) => i.status === 'open').map(toOpenIncidentRef),
       config,
       rules,
       at: atMs,

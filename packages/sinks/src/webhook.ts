@@ -13,9 +13,8 @@ import {
   findingSchema,
   type IncidentEvent,
   IncidentPilotError,
-  incidentStatus,
+  incidentSummarySchema,
   type Sink,
-  severity,
 } from '@incident-pilot/core';
 import * as z from 'zod';
 import { postJson, requireHttpUrl, requireSuccess } from './http.js';
@@ -37,22 +36,7 @@ export const webhookPayloadAlertSchema = z.object({
   summary: z.string(),
 });
 
-export const webhookPayloadIncidentSchema = z.object({
-  id: z.string(),
-  status: incidentStatus,
-  severity,
-  service: z.string(),
-  alertname: z.string(),
-  title: z.string(),
-  team: z.string(),
-  groupKey: z.string(),
-  openedAt: z.string(),
-  resolvedAt: z.string().nullable(),
-  resolution: z.enum(['all_alerts_resolved', 'any_alert_resolved', 'manual']).nullable(),
-  lastSeenAt: z.string(),
-  alertCount: z.number().int(),
-  firingCount: z.number().int(),
-  resolvedAlertCount: z.number().int(),
+export const webhookPayloadIncidentSchema = incidentSummarySchema.omit({ truncatedAlerts: true }).extend({
   alerts: z.array(webhookPayloadAlertSchema).max(WEBHOOK_MAX_ALERTS),
   /** Alerts of the incident not listed in `alerts`. */
   alertsOmitted: z.number().int(),

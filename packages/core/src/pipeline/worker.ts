@@ -52,7 +52,8 @@ export interface WorkerDeps {
 
 const _iso = (ms: number) => new Date(ms).toISOString();
 
-const toRef = (i: Incident): OpenIncidentRef => ({
+/** An incident as the duplicate rule sees it. */
+export const toOpenIncidentRef = (i: Incident): OpenIncidentRef => ({
   id: i.id,
   service: i.service,
   alertname: i.alertname,
@@ -76,7 +77,7 @@ async function correlateGroup(deps: WorkerDeps, group: AlertGroup, nowMs: number
   return correlate({
     group,
     context,
-    openIncidents: open.filter((i) => i.groupKey !== group.groupKey).map(toRef),
+    openIncidents: open.filter((i) => i.groupKey !== group.groupKey).map(toOpenIncidentRef),
     config: deps.config,
     rules: deps.rules,
     at: nowMs,

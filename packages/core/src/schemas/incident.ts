@@ -102,8 +102,6 @@ export interface Incident {
   previousIncidentId: string | null;
   /** Labels every alert of the group shares: what a re-correlation rebuilds the group from. */
   commonLabels?: Record<string, string>;
-  /** When the engine last correlated the incident (the end of its windows). */
-  correlatedAt?: string;
   /** Material changes not announced yet: merged into the next `updated` event. */
   pendingChanges?: IncidentChange[];
   /** The latest announced update: its revision (1, 2, …), when it was cut, and what changed. */
@@ -181,3 +179,26 @@ export interface TimelineEntry {
   /** Who did it, for actions taken by people (e.g. a Slack user). */
   by?: string;
 }
+
+/**
+ * The incident's headline fields as the API's list view and the webhook payload describe them (a
+ * schema for documents and receivers; the incident itself is typed by `Incident`).
+ */
+export const incidentSummarySchema = z.object({
+  id: z.string(),
+  status: incidentStatus,
+  severity,
+  service: z.string(),
+  alertname: z.string(),
+  title: z.string(),
+  team: z.string(),
+  groupKey: z.string(),
+  openedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  resolution: z.enum(['all_alerts_resolved', 'any_alert_resolved', 'manual']).nullable(),
+  lastSeenAt: z.string(),
+  alertCount: z.number().int(),
+  firingCount: z.number().int(),
+  resolvedAlertCount: z.number().int(),
+  truncatedAlerts: z.number().int(),
+});
