@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,7 +20,6 @@ import {
   ValidationError,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
-import { compactLevelDbs } from '../../packages/local/src/compaction.js';
 import { startEmulators } from '../../packages/local/src/emulators.js';
 import { freshTables, uniqueId, useEmulators } from '../helpers/emulators.js';
 import { failNextRequests } from '../helpers/faults.js';
@@ -573,39 +571,6 @@ describe('DynamoDB store: persistence', () => {
 
       expect(reloaded).toEqual(stored);
     } finally {
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-
-  it('compacts away the overwritten versions of a rewritten incident', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'incident-pilot-'));
-    const emulators = await startEmulators({ dataDir });
-    const size = (dir: string): number =>
-      readdirSync(dir, { withFileTypes: true }).reduce(
-        (n, e) => n + (e.isDirectory() ? size(join(dir, e.name)) : statSync(join(dir, e.name)).size),
-        0,
-      );
-    try {
-      const store = createDynamoStore({ ...emulators, client: emulators.dynamoClient });
-      // 300 versions of one incident of ~60 KB, each written into the table and both of its indexes.
-      // Random text: LevelDB compresses, and a repeated character would hide the versions.
-      let current = incident({ narration: randomBytes(45_000).toString('base64') });
-      await store.createIncident(current);
-      for (let v = 2; v <= 300; v++) {
-        const next = { ...current, version: v, lastSeenAt: new Date(NOW + v).toISOString() };
-        await store.updateIncident(next, current.version);
-        current = next;
-      }
-      const before = size(dataDir);
-
-      await compactLevelDbs();
-
-      const after = size(dataDir);
-      expect(before).toBeGreaterThan(10_000_000);
-      expect(after).toBeLessThan(before / 4);
-      expect(await store.getIncident(current.id)).toEqual(current);
-    } finally {
-      await emulators.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

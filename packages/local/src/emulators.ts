@@ -13,11 +13,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type TableNames, tableDefinitions } from '@incident-pilot/aws';
-// Evaluated before dynalite loads: records the LevelDB databases it opens, for compaction.
-import './compaction.js';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
-import { compactLevelDbs } from './compaction.js';
 
 /** The queue settings the CDK stack uses; the local stack copies them so retries behave the same. */
 export const QUEUE_SETTINGS = {
@@ -32,8 +29,6 @@ export const QUEUE_SETTINGS = {
 
 /** QUEUE_SETTINGS as plain numbers, after overrides. */
 export type QueueSettings = { -readonly [K in keyof typeof QUEUE_SETTINGS]: number };
-
-const COMPACT_EVERY_MS = 30_000;
 
 /** Queue names, as the stack names them. */
 export const QUEUE_NAMES = { queue: 'incident-pilot-jobs', dlq: 'incident-pilot-jobs-dlq' } as const;
@@ -105,14 +100,10 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   let dynamoClient: DynamoDBClient | undefined;
   let sqsClient: SQSClient | undefined;
 
-  // LevelDB keeps overwritten versions until it compacts its deeper levels: compact now and then, so
-  // the data directory and the tables mapped into memory stay near the live data.
-  const compaction = options.dataDir ? setInterval(() => void compactLevelDbs(), COMPACT_EVERY_MS).unref() : undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    clearInterval(compaction);
     dynamoClient?.destroy();
     sqsClient?.destroy();
     await Promise.all([sqs.close(), close(dynamo)]);
