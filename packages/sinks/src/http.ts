@@ -9,6 +9,18 @@ import { type Incident, IncidentPilotError, PermanentSinkError, TransientError }
 import { oneLine } from './escape.js';
 import { parseRetryAfter } from './slack.js';
 
+/** What every paging sink takes besides its key and URL. */
+export interface PagingSinkOptions {
+  /** Base URL of the incident-pilot API, for a link to the incident; empty: no link. */
+  apiUrl?: string;
+  fetch?: typeof globalThis.fetch;
+  name?: string;
+  timeoutMs?: number;
+  /** Attempts within one delivery for 429/5xx/connection errors. */
+  attempts?: number;
+  backoffMs?: number;
+}
+
 export interface PostOptions {
   /** The sink's name, for messages. */
   sink: string;

@@ -13,7 +13,16 @@ import {
   type Sink,
 } from '@incident-pilot/core';
 import { oneLine, sanitizeText } from './escape.js';
-import { clip, incidentLinks, jsonOf, type PostAnswer, postJson, requireHttpUrl, requireSuccess } from './http.js';
+import {
+  clip,
+  incidentLinks,
+  jsonOf,
+  type PagingSinkOptions,
+  type PostAnswer,
+  postJson,
+  requireHttpUrl,
+  requireSuccess,
+} from './http.js';
 
 export const OPSGENIE_API_URL = 'https://api.opsgenie.com';
 
@@ -55,19 +64,11 @@ export interface OpsgenieAlert {
   priority: 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
 }
 
-export interface OpsgenieSinkOptions {
+export interface OpsgenieSinkOptions extends PagingSinkOptions {
   /** An API integration's key. A secret: never in messages. */
   apiKey: string;
   /** Base URL (default: the US instance; `https://api.eu.opsgenie.com` for the EU one). */
   url?: string;
-  /** Base URL of the incident-pilot API, for a link to the incident; empty: no link. */
-  apiUrl?: string;
-  fetch?: typeof globalThis.fetch;
-  name?: string;
-  timeoutMs?: number;
-  /** Attempts within one delivery for 429/5xx/connection errors. */
-  attempts?: number;
-  backoffMs?: number;
 }
 
 export const opsgenieAlias = (incident: Incident) => clip(incident.id, OPSGENIE_LIMITS.alias);

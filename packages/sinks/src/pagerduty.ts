@@ -15,7 +15,16 @@ import {
   type Sink,
 } from '@incident-pilot/core';
 import { oneLine, sanitizeText } from './escape.js';
-import { clip, incidentLinks, jsonOf, type PostAnswer, postJson, requireHttpUrl, requireSuccess } from './http.js';
+import {
+  clip,
+  incidentLinks,
+  jsonOf,
+  type PagingSinkOptions,
+  type PostAnswer,
+  postJson,
+  requireHttpUrl,
+  requireSuccess,
+} from './http.js';
 
 export const PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com/v2/enqueue';
 
@@ -56,19 +65,11 @@ export interface PagerDutyEvent {
   client_url?: string;
 }
 
-export interface PagerDutySinkOptions {
+export interface PagerDutySinkOptions extends PagingSinkOptions {
   /** The integration's routing key. A secret: never in messages. */
   routingKey: string;
   /** The Events API v2 enqueue URL (default: PagerDuty's). */
   url?: string;
-  /** Base URL of the incident-pilot API, for a link to the incident; empty: no link. */
-  apiUrl?: string;
-  fetch?: typeof globalThis.fetch;
-  name?: string;
-  timeoutMs?: number;
-  /** Attempts within one delivery for 429/5xx/connection errors. */
-  attempts?: number;
-  backoffMs?: number;
 }
 
 /** The incident's dedup key: the same for every event of the incident, and only of this incident. */
