@@ -1,5 +1,5 @@
 /** Incidents for the sink tests: a plain one, and one carrying a hostile string in every untrusted field. */
-import type { Finding, Incident } from '@incident-pilot/core';
+import type { Finding, Incident, IncidentEvent } from '@incident-pilot/core';
 
 export const COMMIT = '9f3c2ab71d04';
 export const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -132,4 +132,26 @@ export function hostileIncident(): Incident {
     })),
     findings: HOSTILE.map((_, i) => hostileFinding(i)),
   });
+}
+
+/** Events for the sink tests: the plain incident opened, and resolved with every alert. */
+export const opened = (incident = baseIncident()): IncidentEvent => ({ type: 'opened', incident });
+export const resolved = (incident = baseIncident()): IncidentEvent => ({
+  type: 'resolved',
+  incident: {
+    ...incident,
+    status: 'resolved',
+    resolvedAt: '2026-11-25T05:00:00.000Z',
+    resolution: 'all_alerts_resolved',
+  },
+});
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
 }

@@ -2,9 +2,8 @@ import { type IncidentEvent, PermanentSinkError, type Severity, TransientError }
 import { buildOpsgenieAlert, createOpsgenieSink, OPSGENIE_LIMITS } from '@incident-pilot/sinks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type OpsgenieStandIn, startOpsgenieStandIn } from '../helpers/opsgenie.js';
-import { baseIncident, COMMIT, hostileIncident } from './incidents.js';
+import { baseIncident, COMMIT, failureOf, hostileIncident, opened, resolved } from './incidents.js';
 
-const opened = (incident = baseIncident()): IncidentEvent => ({ type: 'opened', incident });
 const updated = (incident = baseIncident(), revision = 1): IncidentEvent => ({
   type: 'updated',
   incident,
@@ -13,24 +12,6 @@ const updated = (incident = baseIncident(), revision = 1): IncidentEvent => ({
     { kind: 'finding_added', summary: 'New finding: error spike in checkout logs', ruleId: 'logs.error_spike' },
   ],
 });
-const resolved = (incident = baseIncident()): IncidentEvent => ({
-  type: 'resolved',
-  incident: {
-    ...incident,
-    status: 'resolved',
-    resolvedAt: '2026-11-25T05:00:00.000Z',
-    resolution: 'all_alerts_resolved',
-  },
-});
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('Opsgenie sink', () => {
   let og: OpsgenieStandIn;

@@ -14,33 +14,14 @@ import {
 } from '@incident-pilot/sinks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type PagerDutyStandIn, startPagerDutyStandIn } from '../helpers/pagerduty.js';
-import { baseIncident, COMMIT, TRACE } from './incidents.js';
+import { baseIncident, COMMIT, failureOf, opened, resolved, TRACE } from './incidents.js';
 
-const opened = (incident = baseIncident()): IncidentEvent => ({ type: 'opened', incident });
 const updated = (incident = baseIncident(), revision = 1): IncidentEvent => ({
   type: 'updated',
   incident: { ...incident, severity: 'critical', lastSeenAt: '2026-11-25T04:10:00.000Z' },
   revision,
   changes: [{ kind: 'alerts_firing', summary: '2 more alerts firing' }],
 });
-const resolved = (incident = baseIncident()): IncidentEvent => ({
-  type: 'resolved',
-  incident: {
-    ...incident,
-    status: 'resolved',
-    resolvedAt: '2026-11-25T05:00:00.000Z',
-    resolution: 'all_alerts_resolved',
-  },
-});
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('PagerDuty sink', () => {
   let pd: PagerDutyStandIn;

@@ -8,9 +8,8 @@ import {
 } from '@incident-pilot/sinks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startWebhookReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver.js';
-import { baseIncident } from './incidents.js';
+import { baseIncident, failureOf, opened } from './incidents.js';
 
-const opened = (incident = baseIncident()): IncidentEvent => ({ type: 'opened', incident });
 const updated = (revision: number): IncidentEvent => ({
   type: 'updated',
   incident: baseIncident(),
@@ -21,15 +20,6 @@ const resolved = (): IncidentEvent => ({
   type: 'resolved',
   incident: baseIncident({ status: 'resolved', resolvedAt: '2026-11-25T05:00:00.000Z', resolution: 'manual' }),
 });
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('signed webhook sink', () => {
   let receiver: WebhookReceiver;
