@@ -3,7 +3,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Construct } from 'constructs';
 // The table design lives with the DynamoDB adapter (the local emulator builds its tables from it too);
 // importing the constants keeps the deployed key schema and the code's key names from drifting apart.
-import { DATA_TABLE, INCIDENTS_TABLE, SUMMARY_ATTRIBUTES } from '../../packages/aws/src/tables.js';
+import { DATA_TABLE, INCIDENTS_TABLE, projectedAttributes } from '../../packages/aws/src/tables.js';
 
 /** A table plus the names of its indexes, so grants can name each index ARN instead of `index/*`. */
 export interface PipelineTable {
@@ -54,11 +54,9 @@ export class PipelineTables extends Construct {
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        // The console reads whole incidents from the first two; byService carries the list view only
-        // (a small projection: about one write unit per incident write; see packages/aws/src/tables.ts).
-        ...(index === byService
-          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...SUMMARY_ATTRIBUTES] }
-          : { projectionType: ProjectionType.ALL }),
+        // A small projection: most incident writes leave the indexes alone (see packages/aws/src/tables.ts).
+        projectionType: ProjectionType.INCLUDE,
+        nonKeyAttributes: projectedAttributes(index),
       });
     }
     this.incidents = { table: incidents, indexNames: indexes.map((i) => i.indexName) };

@@ -335,7 +335,7 @@ describe('DynamoDB store: incidents', () => {
     expect((error as ValidationError).issues.map((i) => i.path)).toEqual(['cursor']);
   });
 
-  it('lists only open incidents, through the sparse index', async () => {
+  it('lists only open incidents, through the sparse index, as the duplicate rule sees them', async () => {
     const names = await freshTables(emulators());
     const store = storeFor(names);
     const older = incident({ openedAt: '2026-11-25T01:00:00.000Z' });
@@ -348,7 +348,18 @@ describe('DynamoDB store: incidents', () => {
       1,
     );
 
-    expect((await store.listOpenIncidents()).map((i) => i.id)).toEqual([newer.id, older.id]);
+    const open = await store.listOpenIncidents();
+    expect(open.map((i) => i.id)).toEqual([newer.id, older.id]);
+    expect(open[0]).toEqual({
+      id: newer.id,
+      service: newer.service,
+      alertname: newer.alertname,
+      groupKey: newer.groupKey,
+      fingerprints: newer.alerts.map((a) => a.fingerprint),
+      status: 'open',
+      openedAt: newer.openedAt,
+    });
+    expect(open[0]?.fingerprints.length).toBeGreaterThan(0);
     const raw = await rawIncident(names.incidentsTableName, resolved.id);
     expect(raw?.[INCIDENTS_TABLE.openByOpenedAt.partitionKey]).toBeUndefined();
     expect(raw?.[INCIDENTS_TABLE.byOpenedAt.partitionKey]).toEqual({ S: 'incident' });

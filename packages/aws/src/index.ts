@@ -11,7 +11,6 @@ export {
   DATA_TABLE,
   INCIDENTS_TABLE,
   keys,
-  SUMMARY_ATTRIBUTES,
   type TableNames,
   tableDefinitions,
 } from './tables.js';

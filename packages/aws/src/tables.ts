@@ -23,9 +23,9 @@
  * `byOpenedAt` (every incident, `listPk` = `"incident"`), the sparse `openByOpenedAt` (`openPk` =
  * `"open"` exists only while the incident is open) and `byService` (partition `service`).
  *
- * `byService` projects only the list view's attributes ({@link SUMMARY_ATTRIBUTES}), not the alerts or
- * the narration: an incident is rewritten on every fold, and each write costs one write unit per KB on
- * every index it reaches, so a small projection keeps this index at about one unit per write.
+ * Every index projects only {@link INDEX_ATTRIBUTES}: lists read the incidents themselves by id. An
+ * index is written only when an attribute it holds changes, so most incident writes (a fold, a refresh,
+ * a Slack message id) cost no index write at all, however large the incident.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { ContextKind, IncidentEventType } from '@incident-pilot/core';
@@ -45,36 +45,19 @@ export const INCIDENTS_TABLE = {
   byOpenedAt: { indexName: 'byOpenedAt', partitionKey: 'listPk', sortKey: 'openedAt', partitionValue: 'incident' },
   /** Open incidents only (sparse): pk `openPk` (`"open"`, removed on resolve), sk `openedAt`. */
   openByOpenedAt: { indexName: 'openByOpenedAt', partitionKey: 'openPk', sortKey: 'openedAt', partitionValue: 'open' },
-  /** Incidents of one service: pk `service`, sk `openedAt`; projects {@link SUMMARY_ATTRIBUTES} only. */
+  /** Incidents of one service: pk `service`, sk `openedAt`. */
   byService: { indexName: 'byService', partitionKey: 'service', sortKey: 'openedAt' },
 } as const;
 
 /**
- * The non-key attributes of the list view (an incident without `FULL_VIEW_FIELDS`: alerts, narration,
- * timeline, pending changes, common labels), projected into `byService`. A new incident field shown in lists must be added here too (a test
- * compares the lists served by `byService` and by `byOpenedAt`).
+ * The non-key attributes every incidents index holds: what a status filter and the duplicate rule read
+ * (`fingerprints`: the fingerprints of the alerts an open incident lists, a storage-only attribute).
  */
-export const SUMMARY_ATTRIBUTES = [
-  'status',
-  'severity',
-  'alertname',
-  'title',
-  'team',
-  'groupKey',
-  'resolvedAt',
-  'resolution',
-  'lastSeenAt',
-  'alertCount',
-  'firingCount',
-  'resolvedAlertCount',
-  'truncatedAlerts',
-  'overflowCount',
-  'overflowResolvedCount',
-  'findings',
-  'previousIncidentId',
-  'lastUpdate',
-  'version',
-] as const;
+const INDEX_ATTRIBUTES = ['status', 'service', 'alertname', 'groupKey', 'fingerprints'] as const;
+
+/** The non-key attributes `index` projects: {@link INDEX_ATTRIBUTES} but its own keys. */
+export const projectedAttributes = (index: { partitionKey: string; sortKey: string }): string[] =>
+  INDEX_ATTRIBUTES.filter((name) => name !== index.partitionKey && name !== index.sortKey);
 
 /** Builders for the data table's keys; the single place that knows the key formats. */
 export const keys = {
@@ -155,10 +138,7 @@ export function tableDefinitions(names: TableNames): [CreateTableCommandInput, C
           { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
           { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
         ],
-        Projection:
-          index === byService
-            ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...SUMMARY_ATTRIBUTES] }
-            : { ProjectionType: 'ALL' as const },
+        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: projectedAttributes(index) },
       })),
     },
   ];

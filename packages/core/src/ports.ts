@@ -13,6 +13,7 @@ import type {
   IncidentStatus,
   IncidentSummary,
   Mute,
+  OpenIncidentRef,
   SlackMessageRef,
   TimelineEntry,
 } from './schemas/incident.js';
@@ -118,8 +119,8 @@ export interface IncidentRepository {
   listIncidents(query: IncidentQuery): Promise<Page<IncidentSummary>>;
   /** The incidents with these ids, in that order (missing ones left out). */
   getIncidents(ids: string[]): Promise<Incident[]>;
-  /** Every open incident, newest first, through a sparse index. */
-  listOpenIncidents(): Promise<Incident[]>;
+  /** Every open incident as the duplicate rule sees it, newest first, from a sparse index. */
+  listOpenIncidents(): Promise<OpenIncidentRef[]>;
   getGroupState(groupId: string): Promise<GroupState | null>;
   /** Writes the state if the stored version is `expectedVersion` (null: must not exist); else ConflictError. */
   putGroupState(state: GroupState, expectedVersion: number | null): Promise<void>;

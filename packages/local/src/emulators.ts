@@ -257,14 +257,17 @@ async function ensureTable(client: DynamoDBClient, input: ReturnType<typeof tabl
 }
 
 /**
- * A data directory from an earlier version lacks the indexes added since, and dynalite cannot add an
- * index to a table: rebuild the table (read everything, recreate it, write everything back). Local
+ * A data directory from an earlier version lacks the indexes added (or changed) since, and dynalite
+ * cannot add or change an index of a table: rebuild the table (read everything, recreate it, write everything back). Local
  * tables are small; the items are kept in memory meanwhile.
  */
 async function addMissingIndexes(client: DynamoDBClient, input: ReturnType<typeof tableDefinitions>[number]) {
   const { Table } = await client.send(new DescribeTableCommand({ TableName: input.TableName }));
-  const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-  if ((input.GlobalSecondaryIndexes ?? []).every((i) => present.has(i.IndexName))) return;
+  // An index is described by its name and what it projects.
+  const shape = (i: { IndexName?: string; Projection?: { ProjectionType?: string; NonKeyAttributes?: string[] } }) =>
+    JSON.stringify([i.IndexName, i.Projection?.ProjectionType, [...(i.Projection?.NonKeyAttributes ?? [])].sort()]);
+  const present = new Set((Table?.GlobalSecondaryIndexes ?? []).map(shape));
+  if ((input.GlobalSecondaryIndexes ?? []).every((i) => present.has(shape(i)))) return;
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {

@@ -15,6 +15,7 @@ import {
   type IncidentRepository,
   type IncidentSummary,
   NotFoundError,
+  type OpenIncidentRef,
   type Page,
   TransientError,
   ValidationError,
@@ -156,14 +157,10 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
         start = lastKey;
       }
       const kept = items.slice(0, limit);
-      // byOpenedAt and openByOpenedAt project whole incidents; byService only the summary.
-      const page: IncidentSummary[] =
-        view === 'compact'
-          ? kept.map(toSummary)
-          : service === undefined
-            ? kept.map(fromIncidentItem)
-            : await getIncidents(kept.map((i) => String(i.id)));
-      const last = page.at(-1);
+      // The indexes hold a few attributes: the page is read by id.
+      const incidents = await getIncidents(kept.map((i) => String(i.id)));
+      const page: IncidentSummary[] = view === 'compact' ? incidents.map(toSummary) : incidents;
+      const last = kept.at(-1) as { id: string; openedAt: string } | undefined;
       if (items.length > limit && last) return { items: page, cursor: encodeCursor(last) };
       // DynamoDB stopped early (1 MB page, or the filter left too little): go on from where it stopped.
       if (lastKey && typeof lastKey.id === 'string' && typeof lastKey.openedAt === 'string') {
@@ -174,7 +171,7 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
 
     getIncidents,
 
-    async listOpenIncidents(): Promise<Incident[]> {
+    async listOpenIncidents(): Promise<OpenIncidentRef[]> {
       const items = await queryAll({
         TableName: incidentsTableName,
         IndexName: openByOpenedAt.indexName,
@@ -183,7 +180,15 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
         ExpressionAttributeValues: { ':op': openByOpenedAt.partitionValue },
         ScanIndexForward: false,
       });
-      return items.map(fromIncidentItem);
+      return items.map((item) => ({
+        id: String(item.id),
+        service: String(item.service),
+        alertname: String(item.alertname),
+        fingerprints: Array.isArray(item.fingerprints) ? item.fingerprints.map(String) : [],
+        groupKey: String(item.groupKey),
+        status: 'open',
+        openedAt: String(item.openedAt),
+      }));
     },
 
     async getGroupState(groupId: string): Promise<GroupState | null> {
@@ -199,21 +204,29 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
   };
 }
 
-// The index attributes live only in the table; the rest of the item is the incident as given.
+/** Attributes that live only in the table: the index keys and the open incident's fingerprints. */
+const STORAGE_ONLY = [byOpenedAt.partitionKey, openByOpenedAt.partitionKey, 'fingerprints'];
+
 function toIncidentItem(incident: Incident): Item {
   return {
     ...incident,
     [byOpenedAt.partitionKey]: byOpenedAt.partitionValue,
-    ...(incident.status === 'open' ? { [openByOpenedAt.partitionKey]: openByOpenedAt.partitionValue } : {}),
+    ...(incident.status === 'open'
+      ? {
+          [openByOpenedAt.partitionKey]: openByOpenedAt.partitionValue,
+          // For the duplicate rule, which reads open incidents from their index.
+          fingerprints: incident.alerts.map((a) => a.fingerprint),
+        }
+      : {}),
   };
 }
 
 function fromIncidentItem(item: Item): Incident {
-  return strip<Incident>(item, [byOpenedAt.partitionKey, openByOpenedAt.partitionKey]);
+  return strip<Incident>(item, STORAGE_ONLY);
 }
 
-function toSummary(item: Item): IncidentSummary {
-  return strip<IncidentSummary>(item, [byOpenedAt.partitionKey, openByOpenedAt.partitionKey, ...FULL_VIEW_FIELDS]);
+function toSummary(incident: Incident): IncidentSummary {
+  return strip<IncidentSummary>({ ...incident }, [...FULL_VIEW_FIELDS]);
 }
 
 /**

@@ -77,7 +77,7 @@ async function correlateGroup(deps: WorkerDeps, group: AlertGroup, nowMs: number
   return correlate({
     group,
     context,
-    openIncidents: open.filter((i) => i.groupKey !== group.groupKey).map(toOpenIncidentRef),
+    openIncidents: open.filter((i) => i.groupKey !== group.groupKey),
     config: deps.config,
     rules: deps.rules,
     at: nowMs,
