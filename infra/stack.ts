@@ -105,7 +105,7 @@ export class IncidentPilotStack extends Stack {
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
     // alerts: recordAlerts (BatchGet to find duplicates, conditional Put, Get after a lost race),
-    // markQueued, stats and a re-send's refresh wake-up (Update), enqueue.
+    // stats and a re-send's refresh wake-up (Update), enqueue.
     bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, {
       actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
     });

@@ -111,17 +111,20 @@ async function rawIncident(incidentsTableName: string, id: string) {
 }
 
 describe('DynamoDB store: alert records', () => {
-  it('stores a record once and reports the duplicate with its queued flag', async () => {
+  it('stores a record once and reports the duplicate, and whether it was folded', async () => {
     const store = storeFor();
     const record = firstRecord();
 
     const [first] = await store.recordAlerts([record]);
-    await store.markQueued([record]);
-    const [second] = await store.recordAlerts([record]);
-
-    expect(first).toEqual({ record, created: true, queued: false });
-    expect(second).toEqual({ record, created: false, queued: true });
+    const [again] = await store.recordAlerts([record]);
     expect(await store.pendingAlerts(record.groupId)).toEqual([record]);
+    await store.markApplied([record], 'inc-1');
+    const [afterFold] = await store.recordAlerts([record]);
+
+    expect(first).toEqual({ record, created: true, applied: false });
+    expect(again).toEqual({ record, created: false, applied: false });
+    expect(afterFold).toEqual({ record, created: false, applied: true });
+    expect(await store.pendingAlerts(record.groupId)).toEqual([]);
   });
 
   it('creates exactly one record out of 20 parallel identical deliveries', async () => {

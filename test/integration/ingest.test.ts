@@ -49,6 +49,25 @@ describe('alert ingest over the real store', () => {
     expect(new Set(queue.queued)).toEqual(new Set(groupIds));
     for (const id of groupIds) expect(await store.pendingAlerts(id)).toHaveLength(2);
   });
+
+  it('queues a job for a re-send only while its alerts are not folded; after the fold, asks for a refresh', async () => {
+    const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+    const groups = parseAlertPayload({ labels: { alertname: 'Alpha', service: 'db' }, startsAt: RECEIVED }, RECEIVED);
+    const groupId = groupIdOf(groups[0]?.groupKey ?? '');
+    const queue = flakyQueue([]);
+
+    await ingestAlerts({ store, queue }, groups, RECEIVED);
+    await ingestAlerts({ store, queue }, groups, RECEIVED);
+    expect(queue.queued).toEqual([groupId, groupId]);
+
+    await store.markApplied(await store.pendingAlerts(groupId), 'inc-1');
+    const later = new Date(Date.parse(RECEIVED) + 60_000).toISOString();
+    await ingestAlerts({ store, queue }, groups, later);
+    // The refresh is a delayed job claimed through the group's wake-up marker.
+    expect(queue.queued).toEqual([groupId, groupId, groupId]);
+    await ingestAlerts({ store, queue }, groups, later);
+    expect(queue.queued).toHaveLength(3);
+  });
 });
 
 describe('store refusals', () => {

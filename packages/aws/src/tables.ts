@@ -6,7 +6,7 @@
  *
  * | item                | pk                      | sk                                         | notes                          |
  * | ------------------- | ----------------------- | ------------------------------------------ | ------------------------------ |
- * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | `queued`, `appliedTo`, TTL     |
+ * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | `appliedTo`, TTL               |
  * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
  * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs, traces; TTL |
  * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |

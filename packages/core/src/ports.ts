@@ -36,14 +36,13 @@ export interface RecordedAlert {
   record: AlertRecord;
   /** False when an identical delivery was already stored (a duplicate). */
   created: boolean;
-  /** True once a correlation job for it is known to be on the queue. */
-  queued: boolean;
+  /** True once it has been folded into an incident (or dropped as belonging to none). */
+  applied: boolean;
 }
 
 export interface AlertRepository {
   /** Stores each record unless an identical one exists; never overwrites. */
   recordAlerts(records: AlertRecord[]): Promise<RecordedAlert[]>;
-  markQueued(records: AlertRecord[]): Promise<void>;
   /** Records of a group not yet folded into an incident. */
   pendingAlerts(groupId: string): Promise<AlertRecord[]>;
   /** Marks records as folded into `incidentId` (or `"none"`: resolved alerts with no incident). */

@@ -7,7 +7,11 @@ import { CONCURRENCY, type Dynamo, epochSeconds, type Item, mapLimit, notExpired
 export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepository {
   const { doc, tableName, now, call, conditionalWrite, getItem, queryAll } = db;
 
-  /** Unexpired alert records among `records`, by `pk|sk`: BatchGetItem, 100 keys a call. */
+  /**
+   * Unexpired alert records among `records`, by `pk|sk`: BatchGetItem, 100 keys a call. Eventually
+   * consistent (half the price): a record missed is caught by the conditional put, and one seen as not
+   * yet folded only queues one more job.
+   */
   async function storedAlerts(records: AlertRecord[], nowSec: number): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     const unique = new Map(
@@ -28,9 +32,8 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
               RequestItems: {
                 [tableName]: {
                   Keys: keysToRead,
-                  ConsistentRead: true,
-                  ProjectionExpression: 'pk, sk, queued, #exp',
-                  ExpressionAttributeNames: { '#exp': 'expiresAt' },
+                  ProjectionExpression: 'pk, sk, #applied, #exp',
+                  ExpressionAttributeNames: { '#applied': 'appliedTo', '#exp': 'expiresAt' },
                 },
               },
             }),
@@ -45,17 +48,17 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
     return found;
   }
 
-  /** Sets one attribute of a stored alert record; a missing (deleted, expired) record is left alone. */
-  async function setOnAlert(record: AlertRecord, name: string, value: unknown): Promise<void> {
+  /** Marks a stored alert record as folded; a missing (deleted, expired) record is left alone. */
+  async function setApplied(record: AlertRecord, incidentId: string): Promise<void> {
     await conditionalWrite('UpdateItem', () =>
       doc.send(
         new UpdateCommand({
           TableName: tableName,
           Key: keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
-          UpdateExpression: 'SET #name = :value',
+          UpdateExpression: 'SET #applied = :id',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#name': name },
-          ExpressionAttributeValues: { ':value': value },
+          ExpressionAttributeNames: { '#applied': 'appliedTo' },
+          ExpressionAttributeValues: { ':id': incidentId },
         }),
       ),
     );
@@ -75,13 +78,13 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
       return mapLimit(records, CONCURRENCY, async (record) => {
         const key = keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
         const known = stored.get(`${key.pk}|${key.sk}`);
-        if (known) return { record, created: false, queued: known.queued === true };
+        if (known) return { record, created: false, applied: known.appliedTo !== undefined };
         if (
           await conditionalWrite('PutItem', () =>
             doc.send(
               new PutCommand({
                 TableName: tableName,
-                Item: { ...record, ...key, queued: false, expiresAt: alertExpiry(record) },
+                Item: { ...record, ...key, expiresAt: alertExpiry(record) },
                 // An expired record that TTL has not deleted yet counts as gone.
                 ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now',
                 ExpressionAttributeNames: { '#exp': 'expiresAt' },
@@ -90,16 +93,12 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
             ),
           )
         ) {
-          return { record, created: true, queued: false };
+          return { record, created: true, applied: false };
         }
         // Another delivery stored it between the read and the write.
         const item = await getItem(tableName, key);
-        return { record, created: false, queued: item?.queued === true };
+        return { record, created: false, applied: item?.appliedTo !== undefined };
       });
-    },
-
-    async markQueued(records: AlertRecord[]): Promise<void> {
-      await mapLimit(records, CONCURRENCY, (r) => setOnAlert(r, 'queued', true));
     },
 
     async pendingAlerts(groupId: string): Promise<AlertRecord[]> {
@@ -119,7 +118,7 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
     },
 
     async markApplied(records: AlertRecord[], incidentId: string): Promise<void> {
-      await mapLimit(records, CONCURRENCY, (r) => setOnAlert(r, 'appliedTo', incidentId));
+      await mapLimit(records, CONCURRENCY, (r) => setApplied(r, incidentId));
     },
   };
 }

@@ -34,11 +34,12 @@ export const alertKey = (r: { fingerprint: string; startsAt: string; status: str
   `${r.fingerprint}@${r.startsAt}:${r.status}`;
 
 /**
- * Stores each alert once and makes sure a correlation job is queued for every group with new
- * alerts. A job is also (re)queued for alerts stored earlier whose job never made it onto the queue,
- * so a retry after a failed enqueue loses nothing. A delivery with nothing new but firing alerts (a
- * re-send at group_interval or repeat_interval) asks for a refresh of the group's incident. Throws
- * (→ 503, Alertmanager retries) when the store or the queue fails.
+ * Stores each alert once and queues a correlation job for every group with alerts not yet folded into
+ * an incident: new ones, and ones stored earlier (whose job may never have made it onto the queue, so a
+ * retry after a failed enqueue loses nothing; otherwise the extra job finds nothing to do). A delivery
+ * whose alerts are all folded but some firing (a re-send at group_interval or repeat_interval) asks for
+ * a refresh of the group's incident. Throws (→ 503, Alertmanager retries) when the store or the queue
+ * fails.
  */
 export async function ingestAlerts(
   deps: { store: AlertRepository & StatsRepository & RefreshRepository; queue: JobQueue; pacing?: Pacing },
@@ -61,10 +62,8 @@ export async function ingestAlerts(
       unique.set(alertKey(record), record);
     }
     const recorded = await deps.store.recordAlerts([...unique.values()]);
-    const unqueued = recorded.filter((r) => !r.queued).map((r) => r.record);
-    if (unqueued.length > 0) {
+    if (recorded.some((r) => !r.applied)) {
       await deps.queue.enqueue({ groupId, enqueuedAt: receivedAt });
-      await deps.store.markQueued(unqueued);
     } else if (group.alerts.some((a) => a.status === 'firing')) {
       await requestRefresh(deps, groupId, Date.parse(receivedAt), deps.pacing ?? defaultPacing);
     }
