@@ -398,6 +398,23 @@ describe('DynamoDB store: notification ledger', () => {
   const LEASE = 60_000;
   const key = (): NotificationKey => ({ incidentId: uniqueId('inc'), event: 'opened', sink: 'slack' });
 
+  it("lists an incident's sent notifications, not the ones only claimed", async () => {
+    const store = storeFor();
+    const incidentId = uniqueId('inc');
+    const opened: NotificationKey = { incidentId, event: 'opened', sink: 'slack' };
+    const update: NotificationKey = { incidentId, event: 'updated', sink: 'slack', revision: 2 };
+    const pending: NotificationKey = { incidentId, event: 'opened', sink: 'pagerduty' };
+    for (const k of [opened, update, pending]) await store.claimNotification(k, NOW, LEASE);
+    await store.completeNotification(opened, NOW);
+    await store.completeNotification(update, NOW);
+
+    const sent = await store.sentNotifications(incidentId);
+
+    expect(sent).toEqual(expect.arrayContaining([opened, update]));
+    expect(sent).toHaveLength(2);
+    expect(await store.sentNotifications(uniqueId('inc'))).toEqual([]);
+  });
+
   it('claims, reports in-flight, completes and then reports already sent', async () => {
     const store = storeFor();
     const k = key();

@@ -416,6 +416,35 @@ describe('worker retries after a partial failure (deterministic faults)', () => 
     expect(deliveries).toHaveLength(1);
   });
 
+  it('a later job claims only what is still owed: nothing for an event already sent', async () => {
+    const { store, queue, ingest } = await setup();
+    const deliveries: Delivery[] = [];
+    const clock = { now: Date.parse('2026-11-25T04:10:00Z') };
+    const sinks = [recordingSink('slack', deliveries)];
+    await ingest(notification(5, 3), '2026-11-25T04:05:00.000Z');
+    for (const j of queue.jobs.splice(0)) await processJob(workerDeps(store, sinks, clock), j);
+    const claims: string[] = [];
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'claimNotification') return typeof value === 'function' ? value.bind(target) : value;
+        return (key: { event: string; sink: string }, ...rest: unknown[]) => {
+          claims.push(`${key.event}#${key.sink}`);
+          return value.call(target, key, ...rest);
+        };
+      },
+    });
+
+    // The group grows: the next job folds the new alert and announces it; "opened" went out already,
+    // and the counters' sink takes no updates.
+    await ingest(notification(5, 4), '2026-11-25T04:06:00.000Z');
+    clock.now += 120_000;
+    for (const j of queue.jobs.splice(0)) await processJob(workerDeps(counting, sinks, clock), j);
+
+    expect(deliveries.map((d) => d.type)).toEqual(['opened', 'updated']);
+    expect(claims).toEqual(['updated#slack']);
+  });
+
   it('a claim whose answer was lost blocks others only until its lease expires, then delivers once', async () => {
     const { store, queue, ingest } = await setup();
     const deliveries: Delivery[] = [];

@@ -69,6 +69,7 @@ export const keys = {
   alertPrefix: 'A#',
   groupState: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'STATE' }),
   contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
+  notificationPartition: (incidentId: string) => `N#${incidentId}`,
   notification: (incidentId: string, event: IncidentEventType, sink: string, revision?: number) => ({
     pk: `N#${incidentId}`,
     sk: revision === undefined ? `${event}#${sink}` : `${event}.${revision}#${sink}`,

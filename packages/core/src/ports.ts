@@ -139,6 +139,11 @@ export type ClaimResult = 'claimed' | 'already_sent' | 'in_flight';
 /** Idempotency markers so each incident event reaches each sink at most once. */
 export interface NotificationLedger {
   /** Claims the right to send; a claim older than `leaseMs` is considered abandoned. */
+  /**
+   * The notifications of an incident already sent (may lag a moment behind: only to skip claims that
+   * would fail; the claim decides).
+   */
+  sentNotifications(incidentId: string): Promise<NotificationKey[]>;
   claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult>;
   completeNotification(key: NotificationKey, nowMs: number): Promise<void>;
   releaseNotification(key: NotificationKey): Promise<void>;
@@ -286,6 +291,8 @@ export interface NarrationRequest {
 export interface Sink {
   /** Stable name: part of the idempotency marker. */
   name: string;
+  /** The events it takes (default: every event); others are neither claimed nor delivered. */
+  events?: readonly IncidentEventType[];
   deliver(event: IncidentEvent): Promise<void>;
 }
 

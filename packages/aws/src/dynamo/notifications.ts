@@ -7,8 +7,25 @@ const CLAIM_ATTEMPTS = 3;
 
 /** Idempotency markers, one item per (incident, event, sink): claimed → sent. */
 export function createNotificationLedger(db: Dynamo): NotificationLedger {
-  const { doc, tableName, call, conditionalWrite, getItem } = db;
+  const { doc, tableName, call, conditionalWrite, getItem, queryAll } = db;
   return {
+    async sentNotifications(incidentId: string): Promise<NotificationKey[]> {
+      // One partition per incident of small markers: an eventually consistent read, usually one page.
+      const items = await queryAll({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk',
+        FilterExpression: '#state = :sent',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':pk': keys.notificationPartition(incidentId), ':sent': 'sent' },
+      });
+      return items.map((item) => ({
+        incidentId,
+        event: item.event as NotificationKey['event'],
+        sink: String(item.sink),
+        ...(typeof item.revision === 'number' ? { revision: item.revision } : {}),
+      }));
+    },
+
     async claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult> {
       const itemKey = keys.notification(key.incidentId, key.event, key.sink, key.revision);
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {

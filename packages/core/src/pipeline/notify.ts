@@ -40,6 +40,7 @@ export const STATS_SINK = 'stats';
 export function statsSink(store: StatsRepository): Sink {
   return {
     name: STATS_SINK,
+    events: ['opened', 'resolved'],
     async deliver({ type }) {
       if (type === 'opened') await store.addStats({ incidentsOpened: 1 });
       if (type === 'resolved') await store.addStats({ incidentsResolved: 1 });
@@ -59,23 +60,30 @@ async function recordSent(deps: NotifyDeps, key: NotificationKey, nowMs: number)
   return false;
 }
 
+const markerOf = (key: Omit<NotificationKey, 'incidentId'>) => `${key.event}.${key.revision ?? ''}#${key.sink}`;
+
 /**
  * Delivers each event the incident owes to each sink. A failing sink never blocks the others; its
  * failures are returned so the job is retried (a TransientError carries the sink's Retry-After).
+ * What was sent already is read first (one read), so a later job claims only what is still owed.
  */
 export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number): Promise<Error[]> {
   const failures: Error[] = [];
   const lease = deps.notificationLeaseMs ?? 60_000;
   const events = eventsOf(incident);
+  const sent = new Set((await deps.store.sentNotifications(incident.id)).map(markerOf));
+  const counts = { notificationsSent: 0, notificationsFailed: 0 };
   await Promise.all(
     deps.sinks.map(async (sink) => {
       for (const event of events) {
+        if (sink.events && !sink.events.includes(event.type)) continue;
         const key: NotificationKey = {
           incidentId: incident.id,
           event: event.type,
           sink: sink.name,
           ...(event.revision === undefined ? {} : { revision: event.revision }),
         };
+        if (sent.has(markerOf(key))) continue;
         const claim = await deps.store.claimNotification(key, nowMs, lease);
         if (claim === 'already_sent') continue;
         const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${incident.id}`;
@@ -90,7 +98,7 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
           // A sink that cannot tell whether it delivered (a timeout) keeps its claim until the lease
           // runs out, so a quick retry cannot send the same message twice.
           if (!(error instanceof TransientError && error.ambiguous)) await deps.store.releaseNotification(key);
-          if (sink.name !== STATS_SINK) await deps.store.addStats({ notificationsFailed: 1 }).catch(() => undefined);
+          if (sink.name !== STATS_SINK) counts.notificationsFailed += 1;
           deps.log.warn('notification failed', {
             sink: sink.name,
             event: event.type,
@@ -106,9 +114,11 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
           failures.push(new TransientError(`${label} was sent but not recorded`));
           return;
         }
-        if (sink.name !== STATS_SINK) await deps.store.addStats({ notificationsSent: 1 }).catch(() => undefined);
+        if (sink.name !== STATS_SINK) counts.notificationsSent += 1;
       }
     }),
   );
+  // Best effort, one write for the whole job.
+  await deps.store.addStats(counts).catch(() => undefined);
   return failures;
 }
