@@ -127,6 +127,23 @@ describe('DynamoDB store: alert records', () => {
     expect(await store.pendingAlerts(record.groupId)).toEqual([]);
   });
 
+  it('shrinks a folded record to its keys: what later jobs read past stays small', async () => {
+    const names = await freshTables(emulators());
+    const store = storeFor(names);
+    const record = firstRecord();
+    await store.recordAlerts([record]);
+
+    await store.markApplied([record], 'inc-1');
+
+    const key = keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
+    const { Item } = await emulators().dynamoClient.send(
+      new GetItemCommand({ TableName: names.tableName, Key: { pk: { S: key.pk }, sk: { S: key.sk } } }),
+    );
+    expect(Object.keys(Item ?? {}).sort()).toEqual(
+      ['appliedTo', 'expiresAt', 'fingerprint', 'groupId', 'pk', 'receivedAt', 'sk', 'startsAt', 'status'].sort(),
+    );
+  });
+
   it('creates exactly one record out of 20 parallel identical deliveries', async () => {
     const store = storeFor();
     const record = firstRecord();

@@ -3,6 +3,19 @@ import type { AlertRecord, AlertRepository, RecordedAlert } from '@incident-pilo
 import { keys } from '../tables.js';
 import { CONCURRENCY, type Dynamo, epochSeconds, type Item, mapLimit, notExpired, strip } from './client.js';
 
+/** What a folded alert record no longer keeps (its keys, `groupId` and `receivedAt` stay). */
+const FOLDED_AWAY = [
+  'labels',
+  'annotations',
+  'generatorURL',
+  'groupKey',
+  'endsAt',
+  'service',
+  'alertname',
+  'truncatedAlerts',
+  'groupStatus',
+] as const satisfies readonly (keyof AlertRecord)[];
+
 /** Alert records: one item per (group, fingerprint, startsAt, status), written once. */
 export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepository {
   const { doc, tableName, now, call, conditionalWrite, getItem, queryAll } = db;
@@ -48,16 +61,23 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
     return found;
   }
 
-  /** Marks a stored alert record as folded; a missing (deleted, expired) record is left alone. */
+  /**
+   * Marks a stored alert record as folded and drops what only folding needed (the incident holds it
+   * now): the records a job reads past, and keeps until they expire, shrink to their keys. The same
+   * write costs the same units. A missing (deleted, expired) record is left alone.
+   */
   async function setApplied(record: AlertRecord, incidentId: string): Promise<void> {
     await conditionalWrite('UpdateItem', () =>
       doc.send(
         new UpdateCommand({
           TableName: tableName,
           Key: keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
-          UpdateExpression: 'SET #applied = :id',
+          UpdateExpression: `SET #applied = :id REMOVE ${FOLDED_AWAY.map((_, i) => `#r${i}`).join(', ')}`,
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#applied': 'appliedTo' },
+          ExpressionAttributeNames: {
+            '#applied': 'appliedTo',
+            ...Object.fromEntries(FOLDED_AWAY.map((name, i) => [`#r${i}`, name])),
+          },
           ExpressionAttributeValues: { ':id': incidentId },
         }),
       ),
