@@ -200,6 +200,8 @@ function alertGroup(): AlertGroup {
   };
 }
 
+const ascending = (a: number, b: number) => a - b;
+
 /** Value at quantile q of ascending `sorted` (nearest rank). */
 const quantile = (sorted: readonly number[], q: number) =>
   sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
@@ -232,7 +234,7 @@ function measure(context: ContextWindow, iterations: number, warmup: number) {
   recording = true;
   for (let i = 0; i < iterations; i++) run(timed);
   const findings = run(rules).findings.map((f) => `${f.ruleId}:${f.severity}`);
-  const median = (ts: number[]) => quantile(ts.sort((a, b) => a - b), 0.5);
+  const median = (ts: number[]) => quantile(ts.sort(ascending), 0.5);
   const rulesMedian = new Map([...perRule].map(([id, ts]) => [id, median(ts)]));
   return { median: median(totals), p95: quantile(totals, 0.95), rulesMedian, findings };
 }
