@@ -12,6 +12,23 @@ export function isWithin(ts: string, fromMs: number, toMs: number): boolean {
   return ms >= fromMs && ms <= toMs;
 }
 
+/**
+ * The first `k` items of `items` in the order of `compare`, as a stable sort then `slice(0, k)` would
+ * give them, without sorting all of them.
+ */
+export function firstOf<T>(items: readonly T[], k: number, compare: (a: T, b: T) => number): T[] {
+  const top: T[] = [];
+  for (const item of items) {
+    const last = top[top.length - 1];
+    if (top.length >= k && last !== undefined && compare(item, last) >= 0) continue;
+    // After every kept item it does not precede: ties keep their input order.
+    let at = top.length;
+    while (at > 0 && compare(item, top[at - 1] as T) < 0) at--;
+    top.splice(at, 0, item);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
 /** `3 min`, `1.5 min`, `45 s`: short and exact enough to read at 3 AM. */
 export function formatDuration(ms: number): string {
   const abs = Math.abs(ms);
@@ -28,7 +45,7 @@ export function plural(count: number, one: string, many = `${one}s`): string {
  * Nearest-rank percentile: the smallest value such that at least p% of the values are at or below
  * it, i.e. `sorted[ceil(p/100 × n) − 1]`. Always an observed value; for n < 100 the p99 is the max.
  */
-export function nearestRank(sortedAscending: readonly number[], p: number): number {
+export function nearestRank(sortedAscending: ArrayLike<number>, p: number): number {
   const rank = Math.max(1, Math.ceil((p * sortedAscending.length) / 100));
   return sortedAscending[rank - 1] ?? Number.NaN;
 }

@@ -29,8 +29,10 @@ export const logLevel = z
   .transform((s) => LEVEL_ALIASES[s] ?? s)
   .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }));
 
+const ERROR_LEVELS: ReadonlySet<string> = new Set(LOG_LEVELS.slice(LOG_LEVELS.indexOf('ERROR')));
+
 export function isErrorLevel(level: LogLevel): boolean {
-  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf('ERROR');
+  return ERROR_LEVELS.has(level);
 }
 
 /** A log line, as posted to `POST /context/logs`. A missing timestamp means "now". */
