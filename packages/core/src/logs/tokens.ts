@@ -42,16 +42,11 @@ const isSpace = (c: number) =>
       c === 0x3000 ||
       c === 0xfeff));
 
-/** The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. */
-function typeToken(token: string): string {
-  let digits = false;
-  let special = false;
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    if (isDigit(c)) digits = true;
-    // `/`, `@`, `\`, or a comma inside
-    else if (c === 47 || c === 64 || c === 92 || (c === 44 && i < token.length - 1)) special = true;
-  }
+/**
+ * The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. The
+ * caller has scanned it: whether it holds a digit, and a `/`, `@`, `\` or a comma before its end.
+ */
+function typeToken(token: string, digits: boolean, special: boolean): string {
   if (special && (PATH.test(token) || EMAIL.test(token) || LIST.test(token))) return WILDCARD;
   if (!digits) return token;
   // Runs of letters and digits that hold a digit are variables (`blk_123` → `blk_<*>`), unless a name
@@ -112,14 +107,28 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
   // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has.
   if (text.includes('"') || text.includes("'")) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
   const tokens: string[] = [];
-  // The runs between whitespace, as `text.split(/\s+/)` without its empty ends, in one pass.
+  // The runs between whitespace, as `text.split(/\s+/)` without its empty ends, scanned once for
+  // what `typeToken` needs to know.
   for (let i = 0, end = 0; i < text.length; i = end) {
     while (i < text.length && isSpace(text.charCodeAt(i))) i++;
     if (i === text.length) break;
-    end = i + 1;
-    while (end < text.length && !isSpace(text.charCodeAt(end))) end++;
+    let digits = false;
+    let special = false;
+    let commas = 0;
+    let comma = -1;
+    for (end = i; end < text.length; end++) {
+      const c = text.charCodeAt(end);
+      if (isDigit(c)) digits = true;
+      else if (c === 47 || c === 64 || c === 92) special = true;
+      else if (c === 44) {
+        commas++;
+        comma = end;
+      } else if (isSpace(c)) break;
+    }
+    // A comma counts only inside the token, not as its last character.
+    if (commas > 1 || (commas === 1 && comma < end - 1)) special = true;
     const token = text.slice(i, end);
-    const typed = typeToken(token);
+    const typed = typeToken(token, digits, special);
     const last = tokens.length - 1;
     const previous = tokens[last];
     // A variable may span several tokens: a number with its unit is one token that keeps the unit
