@@ -5,6 +5,7 @@
  */
 import { type EngineConfig, windowEnd } from '../config.js';
 import { isErrorLevel, type LogLine } from '../schemas/context.js';
+import { toMillis } from '../schemas/time.js';
 import { clusterMessages } from './cluster.js';
 
 const MINUTE_MS = 60_000;
@@ -66,7 +67,7 @@ export function analyseErrors(ctx: ErrorAnalysisInput): ErrorAnalysis {
   let total = 0;
   for (const line of ctx.logs) {
     if (line.service !== ctx.service || !isErrorLevel(line.level)) continue;
-    const ms = Date.parse(line.timestamp);
+    const ms = toMillis(line.timestamp);
     if (!(ms >= baselineFromMs && ms <= toMs)) continue;
     lines.push({ line, ms });
     if (ms >= fromMs) total++;

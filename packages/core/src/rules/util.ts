@@ -3,12 +3,13 @@ import type { EngineConfig } from '../config.js';
 import type { RuleContext } from '../engine/rule.js';
 import { analyseErrors, type ErrorAnalysis } from '../logs/error-patterns.js';
 import type { AlertGroup, AlertInstance } from '../schemas/alertmanager.js';
+import { toMillis } from '../schemas/time.js';
 
 export const MINUTE_MS = 60_000;
 
 /** True when `ts` parses and lies in [fromMs, toMs], both ends included. */
 export function isWithin(ts: string, fromMs: number, toMs: number): boolean {
-  const ms = Date.parse(ts);
+  const ms = toMillis(ts);
   return ms >= fromMs && ms <= toMs;
 }
 
@@ -97,7 +98,8 @@ const errorAnalyses = new WeakMap<RuleContext, ErrorAnalysis>();
 export function errorAnalysis(ctx: RuleContext): ErrorAnalysis {
   let analysis = errorAnalyses.get(ctx);
   if (!analysis) {
-    analysis = analyseErrors({ ...ctx, service: ctx.service, logs: ctx.context.logs });
+    const { service, now, correlatedAt, config } = ctx;
+    analysis = analyseErrors({ service, logs: ctx.context.logs, now, correlatedAt, config });
     errorAnalyses.set(ctx, analysis);
   }
   return analysis;
