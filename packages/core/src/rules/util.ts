@@ -19,9 +19,9 @@ export function isWithin(ts: string, fromMs: number, toMs: number): boolean {
  */
 export function firstOf<T>(items: readonly T[], k: number, compare: (a: T, b: T) => number): T[] {
   const top: T[] = [];
+  if (k <= 0) return top;
   for (const item of items) {
-    const last = top[top.length - 1];
-    if (top.length >= k && last !== undefined && compare(item, last) >= 0) continue;
+    if (top.length === k && compare(item, top[k - 1] as T) >= 0) continue;
     // After every kept item it does not precede: ties keep their input order.
     let at = top.length;
     while (at > 0 && compare(item, top[at - 1] as T) < 0) at--;
@@ -30,6 +30,7 @@ export function firstOf<T>(items: readonly T[], k: number, compare: (a: T, b: T)
   }
   return top;
 }
+
 /** `3 min`, `1.5 min`, `45 s`: short and exact enough to read at 3 AM. */
 export function formatDuration(ms: number): string {
   const abs = Math.abs(ms);
