@@ -137,18 +137,25 @@ export function clusterMessages(messages: readonly string[], options: ClusterOpt
   for (let start = 0; start < messages.length; start += CHUNK_LINES) {
     const end = Math.min(messages.length, start + CHUNK_LINES);
     const ids = new Map<string, number>();
+    // A message seen before in the chunk is not tokenised again: log lines repeat.
+    const idOfMessage = new Map<string, number>();
     const seqs: Sequence[] = [];
     const keys: string[] = [];
     const seqOf = new Int32Array(end - start);
     for (let i = start; i < end; i++) {
-      const tokens = tokenize(messages[i] ?? '', extraMasks);
-      const key = tokens.join(' ');
-      let id = ids.get(key);
+      const message = messages[i] ?? '';
+      let id = idOfMessage.get(message);
       if (id === undefined) {
-        id = seqs.length;
-        ids.set(key, id);
-        seqs.push({ tokens, weight: 0 });
-        keys.push(key);
+        const tokens = tokenize(message, extraMasks);
+        const key = tokens.join(' ');
+        id = ids.get(key);
+        if (id === undefined) {
+          id = seqs.length;
+          ids.set(key, id);
+          seqs.push({ tokens, weight: 0 });
+          keys.push(key);
+        }
+        idOfMessage.set(message, id);
       }
       (seqs[id] as Sequence).weight++;
       seqOf[i - start] = id;

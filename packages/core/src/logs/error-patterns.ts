@@ -5,6 +5,7 @@
  */
 import { type EngineConfig, windowEnd } from '../config.js';
 import { isErrorLevel, type LogLine } from '../schemas/context.js';
+import { toMillis } from '../schemas/time.js';
 import { clusterMessages } from './cluster.js';
 
 const MINUTE_MS = 60_000;
@@ -27,7 +28,10 @@ export interface ErrorAnalysis {
   /** Error lines in the window. */
   total: number;
   baselineMinutes: number;
-  /** Patterns with lines in the window: new or grown ones first, then by count. */
+  /**
+   * Patterns with lines in the window: new or grown ones first, then by count; empty when `total` is
+   * below `logs.minErrors` (too few lines to call a spike, so they are not clustered).
+   */
   patterns: ErrorPattern[];
   /** When the errors began: the first line of any new or grown pattern, if there is one. */
   onsetMs: number | null;
@@ -43,50 +47,68 @@ export interface ErrorAnalysisInput {
   config: Pick<EngineConfig, 'logs'>;
 }
 
+/** An error line of the service within the baseline and the window, with its time parsed once. */
+interface Timed {
+  line: LogLine;
+  ms: number;
+}
+
+/**
+ * The analysis. Cheap checks come first (service, then level), so only the service's error lines have
+ * their timestamps parsed, once each. With fewer than `logs.minErrors` error lines in the window nothing
+ * is clustered: no rule reads the patterns then (`patterns` is empty and `onsetMs` null, `total` exact).
+ */
 export function analyseErrors(ctx: ErrorAnalysisInput): ErrorAnalysis {
   const cfg = ctx.config.logs;
   const fromMs = ctx.now - cfg.windowMinutes * MINUTE_MS;
   const toMs = windowEnd(ctx.now, ctx.correlatedAt, cfg.afterMinutes);
   const baselineFromMs = fromMs - cfg.baselineMinutes * MINUTE_MS;
-  // The cheap checks first: parsing a timestamp costs more than comparing a service name.
-  const lines = ctx.logs
-    .filter((line) => line.service === ctx.service && isErrorLevel(line.level))
-    .map((line) => ({ line, ms: Date.parse(line.timestamp) }))
-    .filter(({ ms }) => ms >= baselineFromMs && ms <= toMs)
-    // Chronological, message as tie-break: clustering is order-sensitive and must be replayable.
-    .sort((a, b) => a.ms - b.ms || a.line.message.localeCompare(b.line.message));
-  const inWindow = (ms: number) => ms >= fromMs;
+  const lines: Timed[] = [];
+  let total = 0;
+  for (const line of ctx.logs) {
+    if (line.service !== ctx.service || !isErrorLevel(line.level)) continue;
+    const ms = toMillis(line.timestamp);
+    if (!(ms >= baselineFromMs && ms <= toMs)) continue;
+    lines.push({ line, ms });
+    if (ms >= fromMs) total++;
+  }
+  const analysis = { fromMs, toMs, total, baselineMinutes: cfg.baselineMinutes };
+  if (total < cfg.minErrors) return { ...analysis, patterns: [], onsetMs: null };
+
+  // Chronological, message as tie-break: clustering is order-sensitive and must be replayable.
+  lines.sort((a, b) => a.ms - b.ms || a.line.message.localeCompare(b.line.message));
   const windowLength = toMs - fromMs;
   const baselineLength = fromMs - baselineFromMs;
+  const hasBaseline = baselineLength > 0;
 
-  const patterns: ErrorPattern[] = [];
+  const found: { pattern: ErrorPattern; firstMs: number; rising: number }[] = [];
   for (const t of clusterMessages(lines.map(({ line }) => line.message))) {
-    const members = t.indices.flatMap((i) => lines[i] ?? []);
-    const windowLines = members.filter(({ ms }) => inWindow(ms)).map(({ line }) => line);
+    const windowLines: LogLine[] = [];
+    let firstMs = Number.NaN;
+    for (const i of t.indices) {
+      const { line, ms } = lines[i] as Timed;
+      if (ms < fromMs) continue;
+      if (windowLines.length === 0) firstMs = ms;
+      windowLines.push(line);
+    }
     if (windowLines.length === 0) continue;
-    const baselineCount = members.length - windowLines.length;
-    const hasBaseline = baselineLength > 0;
-    patterns.push({
-      template: t.template,
-      lines: windowLines,
-      baselineCount,
-      isNew: hasBaseline && baselineCount === 0,
-      grown:
-        hasBaseline &&
-        baselineCount > 0 &&
-        windowLines.length / windowLength >= cfg.growthFactor * (baselineCount / baselineLength),
+    const baselineCount = t.indices.length - windowLines.length;
+    const isNew = hasBaseline && baselineCount === 0;
+    const grown =
+      hasBaseline &&
+      baselineCount > 0 &&
+      windowLines.length / windowLength >= cfg.growthFactor * (baselineCount / baselineLength);
+    found.push({
+      pattern: { template: t.template, lines: windowLines, baselineCount, isNew, grown },
+      firstMs,
+      rising: Number(isNew || grown),
     });
   }
-  const firstMs = (p: ErrorPattern) => Date.parse(p.lines[0]?.timestamp ?? '');
-  const rising = (p: ErrorPattern) => Number(p.isNew || p.grown);
-  patterns.sort((a, b) => rising(b) - rising(a) || b.lines.length - a.lines.length || firstMs(a) - firstMs(b));
-  const onsets = patterns.filter((p) => rising(p) === 1).map(firstMs);
+  found.sort((a, b) => b.rising - a.rising || b.pattern.lines.length - a.pattern.lines.length || a.firstMs - b.firstMs);
+  const onsets = found.filter((f) => f.rising === 1).map((f) => f.firstMs);
   return {
-    fromMs,
-    toMs,
-    total: patterns.reduce((n, p) => n + p.lines.length, 0),
-    baselineMinutes: cfg.baselineMinutes,
-    patterns,
+    ...analysis,
+    patterns: found.map((f) => f.pattern),
     onsetMs: onsets.length > 0 ? Math.min(...onsets) : null,
   };
 }

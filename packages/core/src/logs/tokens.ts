@@ -16,8 +16,6 @@ const SPACED_DATE = new RegExp(
   'g',
 );
 const HAS_MONTH = new RegExp(MONTH);
-// A name with a short number suffix (`eth0`, `ssh2`) is left to the frequency analysis.
-const NAME_WITH_DIGIT = /^[A-Za-z]{2,}\d{1,2}$/;
 // A comma-separated list without spaces (`yarn,curi`) is a value.
 const LIST = /^[^,]+(?:,[^,]+)+,?$/;
 // Units of a number that follow it as a separate token (`12 KB`, `3 ms`).
@@ -29,51 +27,71 @@ const EMAIL = /[\w.+-]@[\w-]+\./;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+/** What the regular-expression class `\s` matches: ASCII and Unicode white space. */
+const isSpace = (c: number) =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  (c >= 160 &&
+    (c === 0xa0 ||
+      c === 0x1680 ||
+      (c >= 0x2000 && c <= 0x200a) ||
+      c === 0x2028 ||
+      c === 0x2029 ||
+      c === 0x202f ||
+      c === 0x205f ||
+      c === 0x3000 ||
+      c === 0xfeff));
 
-/** The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. */
-function typeToken(token: string): string {
-  let digits = false;
-  let special = false;
-  for (let i = 0; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    if (isDigit(c)) digits = true;
-    // `/`, `@`, `\`, or a comma inside
-    else if (c === 47 || c === 64 || c === 92 || (c === 44 && i < token.length - 1)) special = true;
-  }
+/**
+ * The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. The
+ * caller has scanned it: whether it holds a digit, and a `/`, `@`, `\` or a comma before its end.
+ */
+function typeToken(token: string, digits: boolean, special: boolean): string {
   if (special && (PATH.test(token) || EMAIL.test(token) || LIST.test(token))) return WILDCARD;
   if (!digits) return token;
   // Runs of letters and digits that hold a digit are variables (`blk_123` → `blk_<*>`), unless a name
-  // with a short number suffix; variables joined by punctuation only (`<*>.<*>:<*>`) are one.
+  // with a short number suffix; variables joined by punctuation only (`<*>.<*>:<*>`) are one. The text
+  // between variables is copied in slices: `token[copied, i)` is still to be appended.
   let out = '';
+  let copied = 0;
   let letters = false;
+  // Where the last variable starts in `out`, while only punctuation (not `<`) has followed it.
   let joinable = -1;
   for (let i = 0; i < token.length; ) {
     let j = i;
-    let digit = false;
-    while (j < token.length && (isDigit(token.charCodeAt(j)) || isLetter(token.charCodeAt(j)))) {
-      if (isDigit(token.charCodeAt(j))) digit = true;
-      j++;
+    let firstDigit = -1;
+    let letterAfterDigit = false;
+    for (; j < token.length; j++) {
+      const c = token.charCodeAt(j);
+      if (isDigit(c)) {
+        if (firstDigit < 0) firstDigit = j;
+      } else if (isLetter(c)) {
+        if (firstDigit >= 0) letterAfterDigit = true;
+      } else break;
     }
     if (j === i) {
       if (token.charCodeAt(i) === 60) joinable = -1; // `<`
-      out += token[i];
       i++;
       continue;
     }
-    const run = token.slice(i, j);
-    if (!digit || NAME_WITH_DIGIT.test(run)) {
-      out += run;
+    // `eth0`, `ssh2`: at least two letters, then one or two digits.
+    const nameWithDigit = firstDigit - i >= 2 && !letterAfterDigit && j - firstDigit <= 2;
+    if (firstDigit < 0 || nameWithDigit) {
       letters = true;
       joinable = -1;
     } else {
-      if (joinable >= 0) out = out.slice(0, joinable);
-      out += WILDCARD;
-      joinable = out.length - WILDCARD.length;
+      // Joined to the previous variable by punctuation only: that punctuation is dropped.
+      if (joinable < 0) {
+        out += token.slice(copied, i);
+        joinable = out.length;
+        out += WILDCARD;
+      }
+      copied = j;
     }
     i = j;
   }
   // Nothing but variables and punctuation left (`10.0.0.1:80`, `(12`, `3.5s`): one variable.
-  return letters ? out : WILDCARD;
+  return letters ? out + token.slice(copied) : WILDCARD;
 }
 
 /** A token that is or contains a variable counts as variable for routing and similarity. */
@@ -88,11 +106,29 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
   if (HAS_MONTH.test(text)) text = text.replace(SPACED_DATE, WILDCARD);
   // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has.
   if (text.includes('"') || text.includes("'")) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
-  const raw = text.split(/\s+/);
   const tokens: string[] = [];
-  for (const token of raw) {
-    if (token === '') continue;
-    const typed = typeToken(token);
+  // The runs between whitespace, as `text.split(/\s+/)` without its empty ends, scanned once for
+  // what `typeToken` needs to know.
+  for (let i = 0, end = 0; i < text.length; i = end) {
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (i === text.length) break;
+    let digits = false;
+    let special = false;
+    let commas = 0;
+    let comma = -1;
+    for (end = i; end < text.length; end++) {
+      const c = text.charCodeAt(end);
+      if (isDigit(c)) digits = true;
+      else if (c === 47 || c === 64 || c === 92) special = true;
+      else if (c === 44) {
+        commas++;
+        comma = end;
+      } else if (isSpace(c)) break;
+    }
+    // A comma counts only inside the token, not as its last character.
+    if (commas > 1 || (commas === 1 && comma < end - 1)) special = true;
+    const token = text.slice(i, end);
+    const typed = typeToken(token, digits, special);
     const last = tokens.length - 1;
     const previous = tokens[last];
     // A variable may span several tokens: a number with its unit is one token that keeps the unit

@@ -2,7 +2,7 @@ import { windowEnd } from '../config.js';
 import { defineRule } from '../engine/rule.js';
 import type { Deploy } from '../schemas/context.js';
 import type { Evidence, Finding } from '../schemas/incident.js';
-import { timestamp } from '../schemas/time.js';
+import { timestamp, toMillis } from '../schemas/time.js';
 import { clip, errorAnalysis, formatDuration, MINUTE_MS, plural, shellQuote } from './util.js';
 
 // Deploys cited as evidence besides the primary one; more would drown the page.
@@ -21,17 +21,17 @@ function relative(deployMs: number, now: number): string {
     : `${formatDuration(delta)} after the alert started`;
 }
 
-function describe(deploy: Deploy, now: number): string {
+function describe(deploy: Deploy, ms: number, now: number): string {
   const by = deploy.author ? ` by ${deploy.author}` : '';
   const message = deploy.message ? `: "${clip(deploy.message, 200)}"` : '';
-  return `commit ${deploy.commit}${by} deployed ${deploy.service} at ${deploy.when}, ${relative(Date.parse(deploy.when), now)}${message}`;
+  return `commit ${deploy.commit}${by} deployed ${deploy.service} at ${deploy.when}, ${relative(ms, now)}${message}`;
 }
 
 const evidenceOf = (candidates: Candidate[], now: number): Evidence[] =>
   candidates.slice(0, 1 + MAX_CITED).map(({ deploy, ms }) => ({
     kind: 'deploy',
     ref: deploy.commit,
-    detail: describe(deploy, now),
+    detail: describe(deploy, ms, now),
     // As the deploy tool wrote it when valid, so it reads the same as in the detail.
     at: timestamp.safeParse(deploy.when).success ? deploy.when : new Date(ms).toISOString(),
   }));
@@ -57,7 +57,7 @@ export const deployRecentCorrelated = defineRule({
     const duringEnd = windowEnd(ctx.now, ctx.correlatedAt, cfg.duringMinutes);
     const ours = ctx.context.deploys
       .filter((deploy) => deploy.service === ctx.service)
-      .map((deploy) => ({ deploy, ms: Date.parse(deploy.when) }))
+      .map((deploy) => ({ deploy, ms: toMillis(deploy.when) }))
       // Newest first; the commit breaks ties so the answer never depends on storage order.
       .sort((a, b) => b.ms - a.ms || a.deploy.commit.localeCompare(b.deploy.commit));
     const before = ours.filter(({ ms }) => ms >= ctx.now - cfg.windowMinutes * MINUTE_MS && ms <= skewEnd);

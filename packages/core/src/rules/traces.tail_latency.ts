@@ -1,12 +1,16 @@
 import { windowEnd } from '../config.js';
 import { defineRule } from '../engine/rule.js';
+import type { Trace } from '../schemas/context.js';
 import type { Evidence } from '../schemas/incident.js';
-import { formatDuration, MINUTE_MS, nearestRank } from './util.js';
+import { firstOf, formatDuration, isWithin, MINUTE_MS, nearestRank } from './util.js';
 
 // Below this many traces the nearest-rank p99 is simply the slowest trace: one outlier decides.
 const FULL_CONFIDENCE_TRACES = 100;
 
 const ms = (v: number) => `${Math.round(v)} ms`;
+
+/** Slowest first; the trace id breaks ties so the evidence is stable. */
+const slowerFirst = (a: Trace, b: Trace) => b.durationMs - a.durationMs || a.traceId.localeCompare(b.traceId);
 
 /**
  * Tail latency of the alerting service in [start − traces.windowMinutes, start + traces.afterMinutes]
@@ -22,11 +26,7 @@ export const tracesTailLatency = defineRule({
     const cfg = ctx.config.traces;
     const from = ctx.now - cfg.windowMinutes * MINUTE_MS;
     const to = windowEnd(ctx.now, ctx.correlatedAt, cfg.afterMinutes);
-    const traces = ctx.context.traces.filter((t) => {
-      if (t.service !== ctx.service) return false;
-      const at = Date.parse(t.timestamp);
-      return at >= from && at <= to;
-    });
+    const traces = ctx.context.traces.filter((t) => t.service === ctx.service && isWithin(t.timestamp, from, to));
     const window = `the ${cfg.windowMinutes} min before the alert${to - ctx.now >= 1000 ? ` and the ${formatDuration(to - ctx.now)} after its start` : ''}`;
     if (traces.length < cfg.minTraces) return [];
 
@@ -36,15 +36,17 @@ export const tracesTailLatency = defineRule({
     const threshold = ownThreshold ?? cfg.p99ThresholdMs;
     const thresholdKey =
       ownThreshold === undefined ? 'traces.p99ThresholdMs' : `traces.serviceThresholdsMs.${ctx.service}`;
-    const durations = traces.map((t) => t.durationMs).sort((a, b) => a - b);
+    // A typed array sorts numerically, natively: no comparator calls.
+    const durations = new Float64Array(traces.length);
+    traces.forEach((t, i) => {
+      durations[i] = t.durationMs;
+    });
+    durations.sort();
     const p50 = nearestRank(durations, 50);
     const p99 = nearestRank(durations, 99);
     if (!(p99 > threshold)) return [];
 
-    // Slowest first; trace id breaks ties so the evidence is stable.
-    const slowest = [...traces]
-      .sort((a, b) => b.durationMs - a.durationMs || a.traceId.localeCompare(b.traceId))
-      .slice(0, cfg.slowestTraces);
+    const slowest = firstOf(traces, cfg.slowestTraces, slowerFirst);
     const evidence: Evidence[] = [
       {
         kind: 'trace',

@@ -3,13 +3,32 @@ import type { EngineConfig } from '../config.js';
 import type { RuleContext } from '../engine/rule.js';
 import { analyseErrors, type ErrorAnalysis } from '../logs/error-patterns.js';
 import type { AlertGroup, AlertInstance } from '../schemas/alertmanager.js';
+import { toMillis } from '../schemas/time.js';
 
 export const MINUTE_MS = 60_000;
 
 /** True when `ts` parses and lies in [fromMs, toMs], both ends included. */
 export function isWithin(ts: string, fromMs: number, toMs: number): boolean {
-  const ms = Date.parse(ts);
+  const ms = toMillis(ts);
   return ms >= fromMs && ms <= toMs;
+}
+
+/**
+ * The first `k` items of `items` in the order of `compare`, as a stable sort then `slice(0, k)` would
+ * give them, without sorting all of them.
+ */
+export function firstOf<T>(items: readonly T[], k: number, compare: (a: T, b: T) => number): T[] {
+  const top: T[] = [];
+  if (k <= 0) return top;
+  for (const item of items) {
+    if (top.length === k && compare(item, top[k - 1] as T) >= 0) continue;
+    // After every kept item it does not precede: ties keep their input order.
+    let at = top.length;
+    while (at > 0 && compare(item, top[at - 1] as T) < 0) at--;
+    top.splice(at, 0, item);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }
 
 /** `3 min`, `1.5 min`, `45 s`: short and exact enough to read at 3 AM. */
@@ -28,7 +47,7 @@ export function plural(count: number, one: string, many = `${one}s`): string {
  * Nearest-rank percentile: the smallest value such that at least p% of the values are at or below
  * it, i.e. `sorted[ceil(p/100 × n) − 1]`. Always an observed value; for n < 100 the p99 is the max.
  */
-export function nearestRank(sortedAscending: readonly number[], p: number): number {
+export function nearestRank(sortedAscending: ArrayLike<number>, p: number): number {
   const rank = Math.max(1, Math.ceil((p * sortedAscending.length) / 100));
   return sortedAscending[rank - 1] ?? Number.NaN;
 }
@@ -80,7 +99,8 @@ const errorAnalyses = new WeakMap<RuleContext, ErrorAnalysis>();
 export function errorAnalysis(ctx: RuleContext): ErrorAnalysis {
   let analysis = errorAnalyses.get(ctx);
   if (!analysis) {
-    analysis = analyseErrors({ ...ctx, service: ctx.service, logs: ctx.context.logs });
+    const { service, now, correlatedAt, config } = ctx;
+    analysis = analyseErrors({ service, logs: ctx.context.logs, now, correlatedAt, config });
     errorAnalyses.set(ctx, analysis);
   }
   return analysis;

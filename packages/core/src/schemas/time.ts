@@ -30,7 +30,47 @@ export const endTime = timestamp.refine((s) => isZeroTime(s) || Date.parse(s) >=
   message: `${notBefore} (Go's zero time ${GO_ZERO_TIME} means "not ended")`,
 });
 
+/** The number written in `ts[from, to)`, or NaN if a character there is not a digit. */
+function digitsAt(ts: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const digit = ts.charCodeAt(i) - 48;
+    if (!(digit >= 0 && digit <= 9)) return Number.NaN;
+    n = n * 10 + digit;
+  }
+  return n;
+}
+
+/** `2026-11-25T03:59:04.097Z`: the form `toISOString()` writes, which most clients send. */
+const isIsoShape = (ts: string) =>
+  ts.length === 24 &&
+  ts.charCodeAt(4) === 45 && // -
+  ts.charCodeAt(7) === 45 &&
+  ts.charCodeAt(10) === 84 && // T
+  ts.charCodeAt(13) === 58 && // :
+  ts.charCodeAt(16) === 58 &&
+  ts.charCodeAt(19) === 46 && // .
+  ts.charCodeAt(23) === 90; // Z
+
+/**
+ * `Date.parse(ts)`, the same value for every string, only faster for the form `toISOString()` writes:
+ * the rules parse thousands of context timestamps per correlation. Its fields are read directly when
+ * they are in the ranges `Date.parse` accepts (a day past the end of its month rolls over in both); a
+ * year below 100 (which `Date.UTC` would read as 19xx) and every other form go to `Date.parse`.
+ */
 export function toMillis(ts: string): number {
+  if (isIsoShape(ts)) {
+    const year = digitsAt(ts, 0, 4);
+    const month = digitsAt(ts, 5, 7);
+    const day = digitsAt(ts, 8, 10);
+    const hour = digitsAt(ts, 11, 13);
+    const minute = digitsAt(ts, 14, 16);
+    const second = digitsAt(ts, 17, 19);
+    const ms = digitsAt(ts, 20, 23);
+    if (year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59) {
+      if (second <= 59 && ms >= 0) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    }
+  }
   return Date.parse(ts);
 }
 
