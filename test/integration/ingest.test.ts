@@ -50,12 +50,14 @@ describe('alert ingest over the real store', () => {
     for (const id of groupIds) expect(await store.pendingAlerts(id)).toHaveLength(2);
   });
 
-  it('queues a job for a re-send only while its alerts are not folded; after the fold, asks for a refresh', async () => {
+  it('queues a job for new alerts; a re-send asks for a refresh, one delayed job for a burst', async () => {
     const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
     const groups = parseAlertPayload({ labels: { alertname: 'Alpha', service: 'db' }, startsAt: RECEIVED }, RECEIVED);
     const groupId = groupIdOf(groups[0]?.groupKey ?? '');
     const queue = flakyQueue([]);
 
+    await ingestAlerts({ store, queue }, groups, RECEIVED);
+    // Not folded yet (its job may have been lost): a refresh, which folds whatever is pending.
     await ingestAlerts({ store, queue }, groups, RECEIVED);
     await ingestAlerts({ store, queue }, groups, RECEIVED);
     expect(queue.queued).toEqual([groupId, groupId]);
@@ -63,7 +65,6 @@ describe('alert ingest over the real store', () => {
     await store.markApplied(await store.pendingAlerts(groupId), 'inc-1');
     const later = new Date(Date.parse(RECEIVED) + 60_000).toISOString();
     await ingestAlerts({ store, queue }, groups, later);
-    // The refresh is a delayed job claimed through the group's wake-up marker.
     expect(queue.queued).toEqual([groupId, groupId, groupId]);
     await ingestAlerts({ store, queue }, groups, later);
     expect(queue.queued).toHaveLength(3);

@@ -34,12 +34,11 @@ export const alertKey = (r: { fingerprint: string; startsAt: string; status: str
   `${r.fingerprint}@${r.startsAt}:${r.status}`;
 
 /**
- * Stores each alert once and queues a correlation job for every group with alerts not yet folded into
- * an incident: new ones, and ones stored earlier (whose job may never have made it onto the queue, so a
- * retry after a failed enqueue loses nothing; otherwise the extra job finds nothing to do). A delivery
- * whose alerts are all folded but some firing (a re-send at group_interval or repeat_interval) asks for
- * a refresh of the group's incident. Throws (→ 503, Alertmanager retries) when the store or the queue
- * fails.
+ * Stores each alert once and queues a correlation job for every group with new alerts. A delivery with
+ * nothing new asks for a refresh of the group (one delayed job for a burst of them): when it lists alerts
+ * not yet folded into an incident — whose job may never have made it onto the queue, so a retry after a
+ * failed enqueue loses nothing — or firing ones (a re-send at group_interval or repeat_interval). Throws
+ * (→ 503, Alertmanager retries) when the store or the queue fails.
  */
 export async function ingestAlerts(
   deps: { store: AlertRepository & StatsRepository & RefreshRepository; queue: JobQueue; pacing?: Pacing },
@@ -62,9 +61,9 @@ export async function ingestAlerts(
       unique.set(alertKey(record), record);
     }
     const recorded = await deps.store.recordAlerts([...unique.values()]);
-    if (recorded.some((r) => !r.applied)) {
+    if (recorded.some((r) => r.created)) {
       await deps.queue.enqueue({ groupId, enqueuedAt: receivedAt });
-    } else if (group.alerts.some((a) => a.status === 'firing')) {
+    } else if (recorded.some((r) => !r.applied) || group.alerts.some((a) => a.status === 'firing')) {
       await requestRefresh(deps, groupId, Date.parse(receivedAt), deps.pacing ?? defaultPacing);
     }
     return recorded;
