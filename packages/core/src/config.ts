@@ -10,91 +10,95 @@ const names = <V extends z.core.SomeType>(value: V) => z._default(z.record(z.str
 /**
  * Every threshold the rules use, with its default. One typed object, parsed once (from CDK context,
  * environment or a CLI flag) and passed to the engine as an argument. An absent section is `{}`
- * (a prefault), so its fields' defaults apply.
+ * (a prefault), so its fields' defaults apply. Built on its first parse (`z.lazy`): a function's
+ * module init does no zod work for it.
  */
-export const engineConfigSchema = z.prefault(
-  z.object({
-    deploy: z.prefault(
-      z.object({
-        /** How far before the alert's start a deploy still correlates. */
-        windowMinutes: positive(30),
-        /** A deploy at most this long before the start is HIGH; older ones are MEDIUM. */
-        closeMinutes: positive(15),
-        /** Deploys up to this long after the start still count (clock skew between systems). */
-        skewMinutes: atLeast(0, 2),
-        /** Later deploys, up to this long after the start, are reported as made during the incident. */
-        duringMinutes: positive(60),
-      }),
-      {},
-    ),
-    logs: z.prefault(
-      z.object({
-        windowMinutes: positive(15),
-        /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
-        afterMinutes: atLeast(0, 10),
-        /** The service's errors in this long before the window are the baseline new patterns are measured against. */
-        baselineMinutes: atLeast(0, 60),
-        /** A pattern whose rate grew at least this much over the baseline's counts as new. */
-        growthFactor: atLeast(1, 3),
-        /** ERROR-or-worse lines needed to call it a spike. */
-        minErrors: count(5),
-        /** Sample lines cited as evidence. */
-        sampleLines: count(3),
-        /** A spike of at least `minErrors × highFactor` lines is HIGH (if one pattern dominates). */
-        highFactor: atLeast(1, 4),
-        /** Share of the error lines the top pattern needs to "dominate" (HIGH severity, high confidence). */
-        dominantShare: z._default(z.number().check(z.gt(0), z.lte(1)), 0.5),
-      }),
-      {},
-    ),
-    traces: z.prefault(
-      z.object({
-        windowMinutes: positive(15),
-        /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
-        afterMinutes: atLeast(0, 10),
-        /** Traces needed before a p99 means anything. */
-        minTraces: count(20),
-        /** p99 above this (ms) fires. */
-        p99ThresholdMs: positive(1000),
-        /** Per-service overrides of `p99ThresholdMs`. */
-        serviceThresholdsMs: names(z.number().check(z.positive())),
-        /** Slowest trace ids cited as evidence. */
-        slowestTraces: count(3),
-        /** A p99 at least `threshold × highFactor` is HIGH; above the threshold it is MEDIUM. */
-        highFactor: atLeast(1, 2),
-      }),
-      {},
-    ),
-    routing: z.prefault(
-      z.object({
-        /** service → team, used when the alert has no `team` label. */
-        serviceTeams: names(z.string()),
-      }),
-      {},
-    ),
-    slack: z.prefault(
-      z.object({
-        /**
-         * Slack app mode: the channel (id) for a service's or a team's incidents; a service's entry wins
-         * over its team's, and anything else goes to `INCIDENT_PILOT_SLACK_CHANNEL`.
-         */
-        channels: z.prefault(
-          z.object({
-            byService: names(z.string().check(z.minLength(1))),
-            byTeam: names(z.string().check(z.minLength(1))),
-          }),
-          {},
-        ),
-      }),
-      {},
-    ),
-  }),
-  {},
+export const engineConfigSchema = z.lazy(() =>
+  z.prefault(
+    z.object({
+      deploy: z.prefault(
+        z.object({
+          /** How far before the alert's start a deploy still correlates. */
+          windowMinutes: positive(30),
+          /** A deploy at most this long before the start is HIGH; older ones are MEDIUM. */
+          closeMinutes: positive(15),
+          /** Deploys up to this long after the start still count (clock skew between systems). */
+          skewMinutes: atLeast(0, 2),
+          /** Later deploys, up to this long after the start, are reported as made during the incident. */
+          duringMinutes: positive(60),
+        }),
+        {},
+      ),
+      logs: z.prefault(
+        z.object({
+          windowMinutes: positive(15),
+          /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
+          afterMinutes: atLeast(0, 10),
+          /** The service's errors in this long before the window are the baseline new patterns are measured against. */
+          baselineMinutes: atLeast(0, 60),
+          /** A pattern whose rate grew at least this much over the baseline's counts as new. */
+          growthFactor: atLeast(1, 3),
+          /** ERROR-or-worse lines needed to call it a spike. */
+          minErrors: count(5),
+          /** Sample lines cited as evidence. */
+          sampleLines: count(3),
+          /** A spike of at least `minErrors × highFactor` lines is HIGH (if one pattern dominates). */
+          highFactor: atLeast(1, 4),
+          /** Share of the error lines the top pattern needs to "dominate" (HIGH severity, high confidence). */
+          dominantShare: z._default(z.number().check(z.gt(0), z.lte(1)), 0.5),
+        }),
+        {},
+      ),
+      traces: z.prefault(
+        z.object({
+          windowMinutes: positive(15),
+          /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
+          afterMinutes: atLeast(0, 10),
+          /** Traces needed before a p99 means anything. */
+          minTraces: count(20),
+          /** p99 above this (ms) fires. */
+          p99ThresholdMs: positive(1000),
+          /** Per-service overrides of `p99ThresholdMs`. */
+          serviceThresholdsMs: names(z.number().check(z.positive())),
+          /** Slowest trace ids cited as evidence. */
+          slowestTraces: count(3),
+          /** A p99 at least `threshold × highFactor` is HIGH; above the threshold it is MEDIUM. */
+          highFactor: atLeast(1, 2),
+        }),
+        {},
+      ),
+      routing: z.prefault(
+        z.object({
+          /** service → team, used when the alert has no `team` label. */
+          serviceTeams: names(z.string()),
+        }),
+        {},
+      ),
+      slack: z.prefault(
+        z.object({
+          /**
+           * Slack app mode: the channel (id) for a service's or a team's incidents; a service's entry wins
+           * over its team's, and anything else goes to `INCIDENT_PILOT_SLACK_CHANNEL`.
+           */
+          channels: z.prefault(
+            z.object({
+              byService: names(z.string().check(z.minLength(1))),
+              byTeam: names(z.string().check(z.minLength(1))),
+            }),
+            {},
+          ),
+        }),
+        {},
+      ),
+    }),
+    {},
+  ),
 );
 
 export type EngineConfig = z.output<typeof engineConfigSchema>;
 export type EngineConfigInput = z.input<typeof engineConfigSchema>;
 
+// Pure: dropped from the bundles that never read it (the functions parse their configuration).
 export const defaultEngineConfig: EngineConfig = /* @__PURE__ */ engineConfigSchema.parse({});
 
 export interface TimeRange {
