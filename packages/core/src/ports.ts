@@ -232,10 +232,12 @@ export type Store = AlertRepository &
  * The body of a correlation job on the queue: ids only, never user text (some SQS implementations
  * refuse characters real SQS accepts; the group key and everything else are read from the store).
  */
-export const correlationJobSchema = z.object({
-  groupId: z.string().check(z.regex(/^[0-9a-f]{1,64}$/)),
-  enqueuedAt: z.string().check(z.minLength(1)),
-});
+export const correlationJobSchema = z.lazy(() =>
+  z.object({
+    groupId: z.string().check(z.regex(/^[0-9a-f]{1,64}$/)),
+    enqueuedAt: z.string().check(z.minLength(1)),
+  }),
+);
 export type CorrelationJob = z.infer<typeof correlationJobSchema>;
 
 /** SQS's longest message delay; a later wake-up is reached by re-scheduling. */

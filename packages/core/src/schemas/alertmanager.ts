@@ -41,24 +41,28 @@ export const SERVICE_LABELS = ['service', 'app', 'app_kubernetes_io_name', 'job'
 
 // A service name ends up in keys (`S#<service>`, `C#<kind>#<service>`), so it is held to the context
 // API's limit: DynamoDB keys are at most 2,048 bytes.
-const labelSet = pairs(MAX_LABEL_VALUE).check(
-  z.superRefine((labels, ctx) => {
-    for (const name of SERVICE_LABELS) {
-      if ((labels[name]?.length ?? 0) > MAX_SERVICE_LENGTH) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [name],
-          message: `a service name is at most ${MAX_SERVICE_LENGTH} characters`,
-        });
+const labelSet = z.lazy(() =>
+  pairs(MAX_LABEL_VALUE).check(
+    z.superRefine((labels, ctx) => {
+      for (const name of SERVICE_LABELS) {
+        if ((labels[name]?.length ?? 0) > MAX_SERVICE_LENGTH) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `a service name is at most ${MAX_SERVICE_LENGTH} characters`,
+          });
+        }
       }
-    }
-  }),
+    }),
+  ),
 );
-const annotationSet = pairs(MAX_ANNOTATION_VALUE);
+const annotationSet = z.lazy(() => pairs(MAX_ANNOTATION_VALUE));
 const url = (what: string) =>
   z.string().check(z.maxLength(MAX_URL_LENGTH, `${what} is longer than ${MAX_URL_LENGTH} characters`));
-const alertLabels = labelSet.check(z.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }));
-const fingerprint = z.string().check(z.regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits'));
+const alertLabels = z.lazy(() =>
+  labelSet.check(z.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' })),
+);
+const fingerprint = z.lazy(() => z.string().check(z.regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits')));
 
 /** UTF-8 length without an encoder (the core stays free of runtime APIs). */
 function utf8Bytes(s: string): number {
@@ -94,38 +98,42 @@ function withinAlertBudget(
   });
 }
 
-export const alertStatus = z.enum(['firing', 'resolved']);
+export const alertStatus = z.lazy(() => z.enum(['firing', 'resolved']));
 export type AlertStatus = z.infer<typeof alertStatus>;
 
 /** One alert inside an Alertmanager webhook (version 4). */
-export const webhookAlertSchema = z
-  .object({
-    status: alertStatus,
-    labels: alertLabels,
-    annotations: z._default(annotationSet, {}),
-    startsAt: eventTime,
-    endsAt: z.optional(endTime),
-    generatorURL: z._default(url('generatorURL'), ''),
-    fingerprint,
-  })
-  .check(z.superRefine(withinAlertBudget));
+export const webhookAlertSchema = z.lazy(() =>
+  z
+    .object({
+      status: alertStatus,
+      labels: alertLabels,
+      annotations: z._default(annotationSet, {}),
+      startsAt: eventTime,
+      endsAt: z.optional(endTime),
+      generatorURL: z._default(url('generatorURL'), ''),
+      fingerprint,
+    })
+    .check(z.superRefine(withinAlertBudget)),
+);
 
 /** The Alertmanager webhook body, version 4. */
-export const webhookSchema = z.object({
-  version: z.optional(z.literal('4', { message: 'expected "4"' })),
-  receiver: z._default(
-    z.string().check(z.maxLength(MAX_LABEL_VALUE, `receiver is longer than ${MAX_LABEL_VALUE} characters`)),
-    '',
-  ),
-  groupKey: url('groupKey').check(z.minLength(1, 'groupKey must not be empty')),
-  status: alertStatus,
-  truncatedAlerts: z._default(z.number().check(z.int(), z.nonnegative(), z.maximum(1_000_000_000)), 0),
-  groupLabels: z._default(labelSet, {}),
-  commonLabels: z._default(labelSet, {}),
-  commonAnnotations: z._default(annotationSet, {}),
-  externalURL: z._default(url('externalURL'), ''),
-  alerts: z.array(webhookAlertSchema).check(z.minLength(1, 'at least one alert is required')),
-});
+export const webhookSchema = z.lazy(() =>
+  z.object({
+    version: z.optional(z.literal('4', { message: 'expected "4"' })),
+    receiver: z._default(
+      z.string().check(z.maxLength(MAX_LABEL_VALUE, `receiver is longer than ${MAX_LABEL_VALUE} characters`)),
+      '',
+    ),
+    groupKey: url('groupKey').check(z.minLength(1, 'groupKey must not be empty')),
+    status: alertStatus,
+    truncatedAlerts: z._default(z.number().check(z.int(), z.nonnegative(), z.maximum(1_000_000_000)), 0),
+    groupLabels: z._default(labelSet, {}),
+    commonLabels: z._default(labelSet, {}),
+    commonAnnotations: z._default(annotationSet, {}),
+    externalURL: z._default(url('externalURL'), ''),
+    alerts: z.array(webhookAlertSchema).check(z.minLength(1, 'at least one alert is required')),
+  }),
+);
 export type Webhook = z.infer<typeof webhookSchema>;
 
 /**
@@ -133,17 +141,19 @@ export type Webhook = z.infer<typeof webhookSchema>;
  * required. A missing `startsAt` means "received now"; a missing fingerprint is computed the way
  * Alertmanager computes it, so the same label set always maps to the same alert.
  */
-export const bareAlertSchema = z
-  .object({
-    status: z.optional(alertStatus),
-    labels: alertLabels,
-    annotations: z._default(annotationSet, {}),
-    startsAt: z.optional(eventTime),
-    endsAt: z.optional(endTime),
-    generatorURL: z._default(url('generatorURL'), ''),
-    fingerprint: z.optional(fingerprint),
-  })
-  .check(z.superRefine(withinAlertBudget));
+export const bareAlertSchema = z.lazy(() =>
+  z
+    .object({
+      status: z.optional(alertStatus),
+      labels: alertLabels,
+      annotations: z._default(annotationSet, {}),
+      startsAt: z.optional(eventTime),
+      endsAt: z.optional(endTime),
+      generatorURL: z._default(url('generatorURL'), ''),
+      fingerprint: z.optional(fingerprint),
+    })
+    .check(z.superRefine(withinAlertBudget)),
+);
 export type BareAlert = z.infer<typeof bareAlertSchema>;
 
 /** An alert as the rest of the system sees it, whatever shape it arrived in. */
