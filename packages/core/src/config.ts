@@ -1,7 +1,7 @@
 import * as z from './schemas/zod.js';
 
-// Each field's schema with its default `d`: a positive number, one at least `min`, a positive integer.
-const positive = (d: number) => z._default(z.number().check(z.positive()), d);
+// Each field's schema with its default `d`: a positive number (of minutes), one at least `min`, a positive integer.
+const minutes = (d: number) => z._default(z.number().check(z.positive()), d);
 const atLeast = (min: number, d: number) => z._default(z.number().check(z.gte(min)), d);
 const count = (d: number) => z._default(z.number().check(z.int(), z.positive()), d);
 // A map of names to values, empty when absent.
@@ -19,19 +19,19 @@ export const engineConfigSchema = z.lazy(() =>
       deploy: z.prefault(
         z.object({
           /** How far before the alert's start a deploy still correlates. */
-          windowMinutes: positive(30),
+          windowMinutes: minutes(30),
           /** A deploy at most this long before the start is HIGH; older ones are MEDIUM. */
-          closeMinutes: positive(15),
+          closeMinutes: minutes(15),
           /** Deploys up to this long after the start still count (clock skew between systems). */
           skewMinutes: atLeast(0, 2),
           /** Later deploys, up to this long after the start, are reported as made during the incident. */
-          duringMinutes: positive(60),
+          duringMinutes: minutes(60),
         }),
         {},
       ),
       logs: z.prefault(
         z.object({
-          windowMinutes: positive(15),
+          windowMinutes: minutes(15),
           /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
           afterMinutes: atLeast(0, 10),
           /** The service's errors in this long before the window are the baseline new patterns are measured against. */
@@ -51,13 +51,13 @@ export const engineConfigSchema = z.lazy(() =>
       ),
       traces: z.prefault(
         z.object({
-          windowMinutes: positive(15),
+          windowMinutes: minutes(15),
           /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
           afterMinutes: atLeast(0, 10),
           /** Traces needed before a p99 means anything. */
           minTraces: count(20),
           /** p99 above this (ms) fires. */
-          p99ThresholdMs: positive(1000),
+          p99ThresholdMs: z._default(z.number().check(z.positive()), 1000),
           /** Per-service overrides of `p99ThresholdMs`. */
           serviceThresholdsMs: names(z.number().check(z.positive())),
           /** Slowest trace ids cited as evidence. */
