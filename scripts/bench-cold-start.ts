@@ -72,7 +72,10 @@ const common: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** What a child process sees: a region (Lambda always sets one) and the ingest's configuration. */
+/**
+ * A child's whole environment: a region (Lambda always sets one) and the ingest's configuration, and
+ * nothing from the shell (`NODE_EXTRA_CA_CERTS`, for one, makes Node parse certificates as it starts).
+ */
 const CHILD_ENV = {
   AWS_REGION: 'eu-west-1',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -124,7 +127,7 @@ try {
   const firstRequest: Row = { ...ingest, name: 'ingest + first request', invoke: true, samples: [] };
   const rows = [reference, ingest, firstRequest];
 
-  for (const row of rows) measure(row);
+  for (const row of rows) measure(row); // untimed: warms the file cache
   for (let i = 0; i < runs; i++) {
     for (const row of i % 2 === 0 ? rows : [...rows].reverse()) row.samples.push(measure(row));
   }
@@ -148,10 +151,14 @@ try {
   if (values.instructions) {
     const empty = join(outdir, 'empty.mjs');
     writeFileSync(empty, 'export {};\n');
-    const [base, ref, ing] = await Promise.all([empty, reference.file, ingest.file].map(instructions));
-    const [refN, ingN] = [(ref ?? 0) - (base ?? 0), (ing ?? 0) - (base ?? 0)];
+    const [base, ref, ing] = await Promise.all([
+      instructions(empty),
+      instructions(reference.file),
+      instructions(ingest.file),
+    ]);
+    const [refN, ingN] = [ref - base, ing - base];
     const m = (n: number) => `${(n / 1e6).toFixed(1)} M`;
-    console.log(`\ninstructions executed by the import (callgrind, minus an empty module's ${m(base ?? 0)})`);
+    console.log(`\ninstructions executed by the import (callgrind, minus an empty module's ${m(base)})`);
     console.log(
       `reference ${m(refN).padStart(9)}\ningest    ${m(ingN).padStart(9)}\nratio     ${(ingN / refN).toFixed(3)}`,
     );
@@ -179,13 +186,14 @@ function measure({ file, invoke }: Row): Sample {
     // On stderr: the handler's log and metric lines go to stdout.
     'process.stderr.write("\\nbench:" + JSON.stringify({ wall, cpu: (user + system) / 1000 }) + "\\n");',
   ].join(' ');
-  const out = spawnSyncStderr(['--input-type=module', '-e', script]);
+  const out = runNode(['--input-type=module', '-e', script]);
   const line = out.split('\n').find((l) => l.startsWith('bench:'));
   if (!line) throw new Error(`no measurement from ${file}:\n${out}`);
   return JSON.parse(line.slice('bench:'.length)) as Sample;
 }
 
-function spawnSyncStderr(args: string[]): string {
+/** Runs a fresh `node` with `args`; returns what it wrote to stderr. */
+function runNode(args: string[]): string {
   const child = spawnSync(process.execPath, args, {
     env: CHILD_ENV,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -195,8 +203,8 @@ function spawnSyncStderr(args: string[]): string {
   return child.stderr;
 }
 
-/** Instructions executed by a fresh, deterministic Node importing `file`; undefined without valgrind. */
-function instructions(file: string): Promise<number | undefined> {
+/** Instructions executed by a fresh, deterministic Node importing `file`. */
+function instructions(file: string): Promise<number> {
   const args = ['--tool=callgrind', '--callgrind-out-file=/dev/null', '--smc-check=all-non-file', process.execPath];
   args.push('--single-threaded', '--predictable', '--hash-seed=1', '--random-seed=1');
   args.push('--input-type=module', '-e', `await import(${JSON.stringify(file)});`);
@@ -209,7 +217,8 @@ function instructions(file: string): Promise<number | undefined> {
     child.on('error', (error) => reject(new Error(`--instructions needs valgrind (${error.message})`)));
     child.on('close', () => {
       const count = /Collected : (\d+)/.exec(err)?.[1];
-      resolve(count === undefined ? undefined : Number(count));
+      if (count === undefined) reject(new Error(`no instruction count from valgrind:\n${err}`));
+      else resolve(Number(count));
     });
   });
 }
