@@ -1,19 +1,19 @@
 /** The query API: incidents (list, get, resolve), stats, the rule scoreboard, the OpenAPI document and the health check. */
 import { groupIdOf, incidentStatus, NotFoundError, resolveIncident, ValidationError } from '@incident-pilot/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type HttpRequest, httpHandler, json } from './lib/http.js';
 import { buildOpenApiDocument } from './lib/openapi.js';
 import { ROUTES } from './routes.js';
 
 /** `GET /api/incidents` query parameters. */
 export const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().min(1).optional(),
-  status: incidentStatus.optional(),
-  service: z.string().min(1).max(256).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
+  cursor: z.optional(z.string().check(z.minLength(1))),
+  status: z.optional(incidentStatus),
+  service: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
   /** `compact` (default) leaves out FULL_VIEW_FIELDS: `alerts`, `narration`, `timeline`, … */
-  view: z.enum(['compact', 'full']).default('compact'),
+  view: z._default(z.enum(['compact', 'full']), 'compact'),
 });
 
 let openApi: Record<string, unknown> | undefined;

@@ -8,6 +8,7 @@
  *
  * The import time (parse and evaluate index.mjs, nothing invoked) is the part of a cold start the
  * bundle decides; Lambda adds its own runtime start. It is measured on this machine's Node, 7 runs.
+ * scripts/bench-cold-start.ts measures the ingest's against a bundle of its AWS clients alone.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

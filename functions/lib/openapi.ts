@@ -16,16 +16,16 @@ import {
   traceInputSchema,
   webhookSchema,
 } from '@incident-pilot/core';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ROUTES } from '../routes.js';
 import { ERROR_CODES } from './http.js';
 
 type Json = Record<string, unknown>;
 
 /** Input schemas (what a client sends: defaults optional, transforms accepted as their input). */
-const input = (schema: z.ZodType): Json =>
+const input = (schema: z.ZodMiniType): Json =>
   strip(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }));
-const output = (schema: z.ZodType): Json =>
+const output = (schema: z.ZodMiniType): Json =>
   strip(z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any', target: 'draft-2020-12' }));
 
 /** `$schema` belongs to standalone JSON Schema documents, not to schemas inside OpenAPI components. */
@@ -37,7 +37,7 @@ function strip(schema: Json): Json {
 const incidentAlert = z.object({
   fingerprint: z.string(),
   startsAt: z.string(),
-  endsAt: z.string().nullable(),
+  endsAt: z.nullable(z.string()),
   status: z.enum(['firing', 'resolved']),
   labels: z.record(z.string(), z.string()),
   summary: z.string(),
@@ -48,41 +48,42 @@ const timelineEntry = z.object({
   at: z.string(),
   type: z.string(),
   summary: z.string(),
-  changes: z.array(z.string()).optional(),
-  by: z.string().optional(),
+  changes: z.optional(z.array(z.string())),
+  by: z.optional(z.string()),
 });
 
 /** One entry of "what changed" (an `updated` event). */
 const change = z.object({
   kind: z.string(),
   summary: z.string(),
-  ruleId: z.string().optional(),
-  severity: severity.optional(),
+  ruleId: z.optional(z.string()),
+  severity: z.optional(severity),
 });
 
 /** An incident in a list (`view=compact`, the default). */
-const incidentSummary = incidentSummarySchema.extend({
-  overflowCount: z.number().int().optional(),
-  overflowResolvedCount: z.number().int().optional(),
+const integer = z.number().check(z.int());
+const incidentSummary = z.extend(incidentSummarySchema, {
+  overflowCount: z.optional(integer),
+  overflowResolvedCount: z.optional(integer),
   findings: z.array(findingSchema),
-  previousIncidentId: z.string().nullable(),
-  lastUpdate: z.object({ revision: z.number().int(), at: z.string(), changes: z.array(change) }).optional(),
-  version: z.number().int(),
+  previousIncidentId: z.nullable(z.string()),
+  lastUpdate: z.optional(z.object({ revision: integer, at: z.string(), changes: z.array(change) })),
+  version: integer,
 });
 
 /** A whole incident (`GET /api/incidents/{id}`, lists with `view=full`). */
-const incident = incidentSummary.extend({
+const incident = z.extend(incidentSummary, {
   alerts: z.array(incidentAlert),
   narration: z.string(),
-  timeline: z.array(timelineEntry).optional(),
-  pendingChanges: z.array(change).optional(),
-  commonLabels: z.record(z.string(), z.string()).optional(),
+  timeline: z.optional(z.array(timelineEntry)),
+  pendingChanges: z.optional(z.array(change)),
+  commonLabels: z.optional(z.record(z.string(), z.string())),
 });
 
 const errorBody = z.object({
   error: z.enum(Object.values(ERROR_CODES) as [string, ...string[]]),
   message: z.string(),
-  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  issues: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
 });
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -116,7 +117,7 @@ interface Operation {
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** Query parameters of `GET /api/incidents`, from the handler's own schema. */
-function listParameters(schema: z.ZodObject): Json[] {
+function listParameters(schema: z.ZodMiniObject): Json[] {
   const properties = (input(schema).properties ?? {}) as Record<string, Json>;
   return Object.entries(properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
 }
@@ -125,7 +126,7 @@ function listParameters(schema: z.ZodObject): Json[] {
  * What each route does, keyed `METHOD path` as in the route table. `listQuery` is passed in rather
  * than imported so this module does not import the query handler.
  */
-function operations(listQuery: z.ZodObject): Record<string, Operation> {
+function operations(listQuery: z.ZodMiniObject): Record<string, Operation> {
   return {
     'POST /alerts': {
       summary: 'Alertmanager webhook (version 4), a bare alert, or an array of bare alerts',
@@ -267,7 +268,7 @@ function operations(listQuery: z.ZodObject): Record<string, Operation> {
 }
 
 /** Builds the document; throws when a route of the table has no description. */
-export function buildOpenApiDocument(listQuery: z.ZodObject): Json {
+export function buildOpenApiDocument(listQuery: z.ZodMiniObject): Json {
   const ops = operations(listQuery);
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of ROUTES) {

@@ -1,7 +1,7 @@
 import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -11,6 +11,21 @@ import { Construct } from 'constructs';
  */
 const ESM_REQUIRE_SHIM =
   "import { createRequire as __ipCreateRequire } from 'node:module'; const require = __ipCreateRequire(import.meta.url);";
+
+/**
+ * How every function is bundled (esbuild through NodejsFunction). Exported so that
+ * `scripts/bench-cold-start.ts` builds exactly what the stack deploys.
+ */
+export const BUNDLING = {
+  format: OutputFormat.ESM,
+  minify: true,
+  sourceMap: false,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  // Bundle the AWS SDK v3 too: the versions we test with, not whatever the runtime ships.
+  externalModules: [] as string[],
+  banner: ESM_REQUIRE_SHIM,
+} satisfies BundlingOptions;
 
 export interface PipelineFunctionProps {
   /** Absolute path of the handler file (it must `export const handler`). */
@@ -70,16 +85,7 @@ export class PipelineFunction extends Construct {
       logGroup: this.logGroup,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: props.environment,
-      bundling: {
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: false,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK v3 too: the versions we test with, not whatever the runtime ships.
-        externalModules: [],
-        banner: ESM_REQUIRE_SHIM,
-      },
+      bundling: BUNDLING,
     });
     if (props.tracing) {
       Validations.of(this.role).acknowledge({

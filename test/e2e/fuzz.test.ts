@@ -19,6 +19,7 @@ import {
 } from '@incident-pilot/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod/mini';
 import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
@@ -41,12 +42,12 @@ const WEBHOOKS: Record<string, Json> = Object.fromEntries(
     .map((f) => [f, JSON.parse(readFileSync(join(FIXTURES, f), 'utf8')) as Json]),
 );
 
+/** The field names of an object schema (the core's are built on first use: `z.lazy`), from its JSON Schema. */
+const fieldsOf = (schema: z.ZodMiniType) =>
+  Object.keys(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }).properties ?? {});
+
 // Field names straight from the schemas: a 400 may name any of them when it is missing from the body.
-const ALERT_FIELDS = [
-  ...Object.keys(webhookSchema.shape),
-  ...Object.keys(webhookAlertSchema.shape),
-  ...Object.keys(bareAlertSchema.shape),
-];
+const ALERT_FIELDS = [...fieldsOf(webhookSchema), ...fieldsOf(webhookAlertSchema), ...fieldsOf(bareAlertSchema)];
 
 interface Endpoint {
   path: string;
@@ -58,9 +59,9 @@ interface Endpoint {
 
 const ENDPOINTS = {
   alerts: { path: '/alerts', fields: [...new Set(ALERT_FIELDS)] },
-  deploys: { path: '/context/deploys', fields: Object.keys(contextSchemas.deploys.shape) },
-  logs: { path: '/context/logs', fields: Object.keys(contextSchemas.logs.shape) },
-  traces: { path: '/context/traces', fields: Object.keys(contextSchemas.traces.shape) },
+  deploys: { path: '/context/deploys', fields: fieldsOf(contextSchemas.deploys) },
+  logs: { path: '/context/logs', fields: fieldsOf(contextSchemas.logs) },
+  traces: { path: '/context/traces', fields: fieldsOf(contextSchemas.traces) },
   resolve: { path: '/api/incidents/inc-000000000000/resolve', fields: [], params: ['id'] },
 } satisfies Record<string, Endpoint>;
 const ALL_ENDPOINTS: Endpoint[] = Object.values(ENDPOINTS);

@@ -71,7 +71,7 @@ describe('incident-pilot stack', () => {
     });
 
     it('sets only variables the functions read, and they parse with the functions’ env schema', () => {
-      const known = Object.keys(envSchema.shape);
+      const known = Object.keys(envSchema().shape);
       for (const [id, fn] of ofType('AWS::Lambda::Function')) {
         const vars = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
         expect(
@@ -85,7 +85,7 @@ describe('incident-pilot stack', () => {
             typeof v === 'string' ? v : k.endsWith('_URL') ? 'https://sqs.eu-west-1.amazonaws.com/1/q' : 'ref',
           ]),
         );
-        const parsed = envSchema.safeParse(resolved);
+        const parsed = envSchema().safeParse(resolved);
         expect(parsed.success ? [] : parsed.error.issues, id).toEqual([]);
       }
     });

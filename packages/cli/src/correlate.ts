@@ -31,7 +31,7 @@ import {
   traceInputSchema,
   ValidationError,
 } from '@incident-pilot/core';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { replayTimeline, type TimelineEvent } from './timeline.js';
 
 /** What the command touches outside itself; tests pass fakes, `main.ts` the real process. */
@@ -102,7 +102,7 @@ function parseContextFile(value: unknown): ContextFile {
   const issues: FieldIssue[] = Object.keys(input)
     .filter((key) => !Object.hasOwn(CONTEXT_LISTS, key))
     .map((key) => ({ path: key, message: `unknown key; expected ${Object.keys(CONTEXT_LISTS).join(', ')}` }));
-  const parseList = <S extends z.ZodType>(key: keyof typeof CONTEXT_LISTS, schema: S): z.output<S>[] => {
+  const parseList = <S extends z.ZodMiniType>(key: keyof typeof CONTEXT_LISTS, schema: S): z.output<S>[] => {
     const list = input[key];
     if (list === undefined) return [];
     if (!Array.isArray(list)) {

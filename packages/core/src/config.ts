@@ -1,88 +1,105 @@
-import * as z from 'zod';
+import * as z from './schemas/zod.js';
 
-const minutes = (d: number) => z.number().positive().default(d);
+// Each field's schema with its default `d`: a positive number (of minutes), one at least `min`, a positive integer.
+const minutes = (d: number) => z._default(z.number().check(z.positive()), d);
+const atLeast = (min: number, d: number) => z._default(z.number().check(z.gte(min)), d);
+const count = (d: number) => z._default(z.number().check(z.int(), z.positive()), d);
+// A map of names to values, empty when absent.
+const names = <V extends z.core.SomeType>(value: V) => z._default(z.record(z.string(), value), {});
 
 /**
  * Every threshold the rules use, with its default. One typed object, parsed once (from CDK context,
- * environment or a CLI flag) and passed to the engine as an argument.
+ * environment or a CLI flag) and passed to the engine as an argument. An absent section is `{}`
+ * (a prefault), so its fields' defaults apply. Built on its first parse (`z.lazy`): a function's
+ * module init does no zod work for it.
  */
-export const engineConfigSchema = z
-  .object({
-    deploy: z
-      .object({
-        /** How far before the alert's start a deploy still correlates. */
-        windowMinutes: minutes(30),
-        /** A deploy at most this long before the start is HIGH; older ones are MEDIUM. */
-        closeMinutes: minutes(15),
-        /** Deploys up to this long after the start still count (clock skew between systems). */
-        skewMinutes: z.number().nonnegative().default(2),
-        /** Later deploys, up to this long after the start, are reported as made during the incident. */
-        duringMinutes: minutes(60),
-      })
-      .prefault({}),
-    logs: z
-      .object({
-        windowMinutes: minutes(15),
-        /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
-        afterMinutes: z.number().nonnegative().default(10),
-        /** The service's errors in this long before the window are the baseline new patterns are measured against. */
-        baselineMinutes: z.number().nonnegative().default(60),
-        /** A pattern whose rate grew at least this much over the baseline's counts as new. */
-        growthFactor: z.number().min(1).default(3),
-        /** ERROR-or-worse lines needed to call it a spike. */
-        minErrors: z.number().int().positive().default(5),
-        /** Sample lines cited as evidence. */
-        sampleLines: z.number().int().positive().default(3),
-        /** A spike of at least `minErrors × highFactor` lines is HIGH (if one pattern dominates). */
-        highFactor: z.number().min(1).default(4),
-        /** Share of the error lines the top pattern needs to "dominate" (HIGH severity, high confidence). */
-        dominantShare: z.number().gt(0).max(1).default(0.5),
-      })
-      .prefault({}),
-    traces: z
-      .object({
-        windowMinutes: minutes(15),
-        /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
-        afterMinutes: z.number().nonnegative().default(10),
-        /** Traces needed before a p99 means anything. */
-        minTraces: z.number().int().positive().default(20),
-        /** p99 above this (ms) fires. */
-        p99ThresholdMs: z.number().positive().default(1000),
-        /** Per-service overrides of `p99ThresholdMs`. */
-        serviceThresholdsMs: z.record(z.string(), z.number().positive()).default({}),
-        /** Slowest trace ids cited as evidence. */
-        slowestTraces: z.number().int().positive().default(3),
-        /** A p99 at least `threshold × highFactor` is HIGH; above the threshold it is MEDIUM. */
-        highFactor: z.number().min(1).default(2),
-      })
-      .prefault({}),
-    routing: z
-      .object({
-        /** service → team, used when the alert has no `team` label. */
-        serviceTeams: z.record(z.string(), z.string()).default({}),
-      })
-      .prefault({}),
-    slack: z
-      .object({
-        /**
-         * Slack app mode: the channel (id) for a service's or a team's incidents; a service's entry wins
-         * over its team's, and anything else goes to `INCIDENT_PILOT_SLACK_CHANNEL`.
-         */
-        channels: z
-          .object({
-            byService: z.record(z.string(), z.string().min(1)).default({}),
-            byTeam: z.record(z.string(), z.string().min(1)).default({}),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
-  })
-  .prefault({});
+export const engineConfigSchema = z.lazy(() =>
+  z.prefault(
+    z.object({
+      deploy: z.prefault(
+        z.object({
+          /** How far before the alert's start a deploy still correlates. */
+          windowMinutes: minutes(30),
+          /** A deploy at most this long before the start is HIGH; older ones are MEDIUM. */
+          closeMinutes: minutes(15),
+          /** Deploys up to this long after the start still count (clock skew between systems). */
+          skewMinutes: atLeast(0, 2),
+          /** Later deploys, up to this long after the start, are reported as made during the incident. */
+          duringMinutes: minutes(60),
+        }),
+        {},
+      ),
+      logs: z.prefault(
+        z.object({
+          windowMinutes: minutes(15),
+          /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
+          afterMinutes: atLeast(0, 10),
+          /** The service's errors in this long before the window are the baseline new patterns are measured against. */
+          baselineMinutes: atLeast(0, 60),
+          /** A pattern whose rate grew at least this much over the baseline's counts as new. */
+          growthFactor: atLeast(1, 3),
+          /** ERROR-or-worse lines needed to call it a spike. */
+          minErrors: count(5),
+          /** Sample lines cited as evidence. */
+          sampleLines: count(3),
+          /** A spike of at least `minErrors × highFactor` lines is HIGH (if one pattern dominates). */
+          highFactor: atLeast(1, 4),
+          /** Share of the error lines the top pattern needs to "dominate" (HIGH severity, high confidence). */
+          dominantShare: z._default(z.number().check(z.gt(0), z.lte(1)), 0.5),
+        }),
+        {},
+      ),
+      traces: z.prefault(
+        z.object({
+          windowMinutes: minutes(15),
+          /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
+          afterMinutes: atLeast(0, 10),
+          /** Traces needed before a p99 means anything. */
+          minTraces: count(20),
+          /** p99 above this (ms) fires. */
+          p99ThresholdMs: z._default(z.number().check(z.positive()), 1000),
+          /** Per-service overrides of `p99ThresholdMs`. */
+          serviceThresholdsMs: names(z.number().check(z.positive())),
+          /** Slowest trace ids cited as evidence. */
+          slowestTraces: count(3),
+          /** A p99 at least `threshold × highFactor` is HIGH; above the threshold it is MEDIUM. */
+          highFactor: atLeast(1, 2),
+        }),
+        {},
+      ),
+      routing: z.prefault(
+        z.object({
+          /** service → team, used when the alert has no `team` label. */
+          serviceTeams: names(z.string()),
+        }),
+        {},
+      ),
+      slack: z.prefault(
+        z.object({
+          /**
+           * Slack app mode: the channel (id) for a service's or a team's incidents; a service's entry wins
+           * over its team's, and anything else goes to `INCIDENT_PILOT_SLACK_CHANNEL`.
+           */
+          channels: z.prefault(
+            z.object({
+              byService: names(z.string().check(z.minLength(1))),
+              byTeam: names(z.string().check(z.minLength(1))),
+            }),
+            {},
+          ),
+        }),
+        {},
+      ),
+    }),
+    {},
+  ),
+);
 
 export type EngineConfig = z.output<typeof engineConfigSchema>;
 export type EngineConfigInput = z.input<typeof engineConfigSchema>;
 
-export const defaultEngineConfig: EngineConfig = engineConfigSchema.parse({});
+// Pure: dropped from the bundles that never read it (the functions parse their configuration).
+export const defaultEngineConfig: EngineConfig = /* @__PURE__ */ engineConfigSchema.parse({});
 
 export interface TimeRange {
   fromMs: number;

@@ -21,5 +21,6 @@ export { nearestRank, routeTeam, type TeamRoute, type TeamSource } from './rules
 export * from './schemas/alertmanager.js';
 export * from './schemas/context.js';
 export * from './schemas/incident.js';
+export * from './schemas/incident-summary.js';
 export * from './schemas/time.js';
 export * from './validation.js';

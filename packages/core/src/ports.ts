@@ -2,7 +2,6 @@
  * The ports: small interfaces the core declares and the adapters (DynamoDB, SQS, Slack, stdout)
  * implement. Everything here is plain data; no adapter type leaks into the core.
  */
-import * as z from 'zod';
 import type { TimeRange } from './config.js';
 import type { AlertInstance, AlertStatus } from './schemas/alertmanager.js';
 import type { ContextKind, ContextWindow, Deploy, LogLine, Trace } from './schemas/context.js';
@@ -17,6 +16,7 @@ import type {
   SlackMessageRef,
   TimelineEntry,
 } from './schemas/incident.js';
+import * as z from './schemas/zod.js';
 
 export type { IncidentChange } from './schemas/incident.js';
 
@@ -237,10 +237,12 @@ export type Store = AlertRepository &
  * The body of a correlation job on the queue: ids only, never user text (some SQS implementations
  * refuse characters real SQS accepts; the group key and everything else are read from the store).
  */
-export const correlationJobSchema = z.object({
-  groupId: z.string().regex(/^[0-9a-f]{1,64}$/),
-  enqueuedAt: z.string().min(1),
-});
+export const correlationJobSchema = z.lazy(() =>
+  z.object({
+    groupId: z.string().check(z.regex(/^[0-9a-f]{1,64}$/)),
+    enqueuedAt: z.string().check(z.minLength(1)),
+  }),
+);
 export type CorrelationJob = z.infer<typeof correlationJobSchema>;
 
 /** SQS's longest message delay; a later wake-up is reached by re-scheduling. */

@@ -1,5 +1,5 @@
-import type { z } from 'zod';
 import { type FieldIssue, ValidationError } from './errors.js';
+import type * as z from './schemas/zod.js';
 
 /** Renders a zod path the way a person writes it: `alerts[2].labels.service`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -11,12 +11,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function toFieldIssues(error: z.ZodError): FieldIssue[] {
+export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
 }
 
 /** Parses `input` or throws a ValidationError naming the path of every bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what?: string): z.output<S> {
+export function parseWith<S extends z.ZodMiniType>(schema: S, input: unknown, what?: string): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) throw new ValidationError(toFieldIssues(result.error), what);
   return result.data;

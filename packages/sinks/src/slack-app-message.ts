@@ -5,7 +5,7 @@
  * (incident, rule) in `value`; people's text only ever arrives through the signed modal submission.
  */
 import { type Actor, type Finding, type Incident, type IncidentChange, isMuted, type Vote } from '@incident-pilot/core';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { defuseBareMentions, escapeSlackText, oneLine, SLACK_LIMITS } from './escape.js';
 import {
   alertsBlock,
@@ -216,29 +216,31 @@ export type Interaction =
   | { kind: 'resolve'; incidentId: string; user: Actor; note?: string }
   | { kind: 'ignored'; reason: string };
 
-const id = z.string().min(1).max(256);
+/** A string of at most `max` characters (and at least `min`). */
+const text = (max: number, min = 0) => z.string().check(...(min > 0 ? [z.minLength(min)] : []), z.maxLength(max));
+const id = text(256, 1);
 const userSchema = z.object({
-  id: z.string().min(1).max(64),
-  username: z.string().max(200).optional(),
-  name: z.string().max(200).optional(),
+  id: text(64, 1),
+  username: z.optional(text(200)),
+  name: z.optional(text(200)),
 });
 const blockActions = z.object({
   type: z.literal('block_actions'),
   user: userSchema,
-  trigger_id: z.string().max(256).optional(),
-  actions: z.array(z.object({ action_id: z.string().max(255), value: z.string().max(2000).optional() })).min(1),
+  trigger_id: z.optional(text(256)),
+  actions: z.array(z.object({ action_id: text(255), value: z.optional(text(2000)) })).check(z.minLength(1)),
 });
 const viewSubmission = z.object({
   type: z.literal('view_submission'),
   user: userSchema,
   view: z.object({
     callback_id: z.string(),
-    private_metadata: z.string().max(3000),
-    state: z
-      .object({
-        values: z.record(z.string(), z.record(z.string(), z.object({ value: z.string().nullish() }).loose())),
-      })
-      .optional(),
+    private_metadata: text(3000),
+    state: z.optional(
+      z.object({
+        values: z.record(z.string(), z.record(z.string(), z.looseObject({ value: z.nullish(z.string()) }))),
+      }),
+    ),
   }),
 });
 const voteValue = z.object({ incidentId: id, ruleId: id });
@@ -249,7 +251,7 @@ const actorOf = (user: z.infer<typeof userSchema>): Actor => ({
   name: user.name || user.username || user.id,
 });
 
-function parseJson<T>(schema: z.ZodType<T>, text: string | undefined): T | undefined {
+function parseJson<T>(schema: z.ZodMiniType<T>, text: string | undefined): T | undefined {
   try {
     const parsed = schema.safeParse(JSON.parse(text ?? ''));
     return parsed.success ? parsed.data : undefined;

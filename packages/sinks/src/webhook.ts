@@ -16,7 +16,7 @@ import {
   incidentSummarySchema,
   type Sink,
 } from '@incident-pilot/core';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { postJson, requireHttpUrl, requireSuccess } from './http.js';
 
 // The payload, version 1: what a receiver can rely on. Fields are only ever added within a version;
@@ -31,20 +31,20 @@ export const webhookPayloadAlertSchema = z.object({
   fingerprint: z.string(),
   status: z.enum(['firing', 'resolved']),
   startsAt: z.string(),
-  endsAt: z.string().nullable(),
+  endsAt: z.nullable(z.string()),
   labels: z.record(z.string(), z.string()),
   summary: z.string(),
 });
 
-export const webhookPayloadIncidentSchema = incidentSummarySchema.omit({ truncatedAlerts: true }).extend({
-  alerts: z.array(webhookPayloadAlertSchema).max(WEBHOOK_MAX_ALERTS),
+export const webhookPayloadIncidentSchema = z.extend(z.omit(incidentSummarySchema, { truncatedAlerts: true }), {
+  alerts: z.array(webhookPayloadAlertSchema).check(z.maxLength(WEBHOOK_MAX_ALERTS)),
   /** Alerts of the incident not listed in `alerts`. */
-  alertsOmitted: z.number().int(),
+  alertsOmitted: z.number().check(z.int()),
   /** Ranked, most severe first; each cites its evidence. */
   findings: z.array(findingSchema),
   /** The report as the other sinks show it (templates, optionally rephrased). */
   narration: z.string(),
-  previousIncidentId: z.string().nullable(),
+  previousIncidentId: z.nullable(z.string()),
 });
 
 export const webhookPayloadSchema = z.object({
@@ -55,9 +55,9 @@ export const webhookPayloadSchema = z.object({
   /** When this attempt was sent (a retry carries a later time, and the same `id`). */
   sentAt: z.string(),
   /** `updated` only: the revision announced, 1, 2, … */
-  revision: z.number().int().positive().optional(),
+  revision: z.optional(z.number().check(z.int(), z.positive())),
   /** `updated` only: what changed since the previous notification, most important first. */
-  changes: z.array(z.object({ kind: z.string(), summary: z.string(), ruleId: z.string().optional() })).optional(),
+  changes: z.optional(z.array(z.object({ kind: z.string(), summary: z.string(), ruleId: z.optional(z.string()) }))),
   incident: webhookPayloadIncidentSchema,
 });
 

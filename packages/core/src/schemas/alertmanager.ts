@@ -1,9 +1,9 @@
-import * as z from 'zod';
 import { type FieldIssue, ValidationError } from '../errors.js';
 import { Fnv64 } from '../hash.js';
 import { formatPath, toFieldIssues } from '../validation.js';
 import { MAX_SERVICE_LENGTH } from './context.js';
 import { endTime, eventTime, futureTimeIssues, isZeroTime } from './time.js';
+import * as z from './zod.js';
 
 // Bounds that keep every stored item far below DynamoDB's 400 KB item and 2 KB key limits (an alert
 // record holds its labels, annotations, generatorURL and group key). They are generous for real
@@ -27,10 +27,12 @@ export const MAX_GROUPS_PER_REQUEST = 20;
 const pairs = (maxValue: number) =>
   z
     .record(
-      z.string().min(1).max(MAX_LABEL_NAME, `a name is longer than ${MAX_LABEL_NAME} characters`),
-      z.string().max(maxValue, `longer than ${maxValue} characters`),
+      z
+        .string()
+        .check(z.minLength(1), z.maxLength(MAX_LABEL_NAME, `a name is longer than ${MAX_LABEL_NAME} characters`)),
+      z.string().check(z.maxLength(maxValue, `longer than ${maxValue} characters`)),
     )
-    .refine((m) => Object.keys(m).length <= MAX_PAIRS, { message: `more than ${MAX_PAIRS} entries` });
+    .check(z.refine((m) => Object.keys(m).length <= MAX_PAIRS, { message: `more than ${MAX_PAIRS} entries` }));
 /**
  * Label names that name the service, in order of preference. `service` is the convention; the
  * others are what Kubernetes and Prometheus scrape configs usually carry.
@@ -39,19 +41,28 @@ export const SERVICE_LABELS = ['service', 'app', 'app_kubernetes_io_name', 'job'
 
 // A service name ends up in keys (`S#<service>`, `C#<kind>#<service>`), so it is held to the context
 // API's limit: DynamoDB keys are at most 2,048 bytes.
-const labelSet = pairs(MAX_LABEL_VALUE).superRefine((labels, ctx) => {
-  for (const name of SERVICE_LABELS) {
-    if ((labels[name]?.length ?? 0) > MAX_SERVICE_LENGTH) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: `a service name is at most ${MAX_SERVICE_LENGTH} characters`,
-      });
-    }
-  }
-});
-const annotationSet = pairs(MAX_ANNOTATION_VALUE);
-const url = (what: string) => z.string().max(MAX_URL_LENGTH, `${what} is longer than ${MAX_URL_LENGTH} characters`);
+const labelSet = z.lazy(() =>
+  pairs(MAX_LABEL_VALUE).check(
+    z.superRefine((labels, ctx) => {
+      for (const name of SERVICE_LABELS) {
+        if ((labels[name]?.length ?? 0) > MAX_SERVICE_LENGTH) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `a service name is at most ${MAX_SERVICE_LENGTH} characters`,
+          });
+        }
+      }
+    }),
+  ),
+);
+const annotationSet = z.lazy(() => pairs(MAX_ANNOTATION_VALUE));
+const url = (what: string) =>
+  z.string().check(z.maxLength(MAX_URL_LENGTH, `${what} is longer than ${MAX_URL_LENGTH} characters`));
+const alertLabels = z.lazy(() =>
+  labelSet.check(z.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' })),
+);
+const fingerprint = z.lazy(() => z.string().check(z.regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits')));
 
 /** UTF-8 length without an encoder (the core stays free of runtime APIs). */
 function utf8Bytes(s: string): number {
@@ -70,7 +81,7 @@ const pairBytes = (m: Record<string, string>) =>
 /** The per-alert size budget, reported on its largest part so the caller knows what to trim. */
 function withinAlertBudget(
   alert: { labels: Record<string, string>; annotations: Record<string, string>; generatorURL: string },
-  ctx: z.RefinementCtx,
+  ctx: z.core.$RefinementCtx,
 ) {
   const parts = {
     labels: pairBytes(alert.labels),
@@ -87,35 +98,42 @@ function withinAlertBudget(
   });
 }
 
-export const alertStatus = z.enum(['firing', 'resolved']);
+export const alertStatus = z.lazy(() => z.enum(['firing', 'resolved']));
 export type AlertStatus = z.infer<typeof alertStatus>;
 
 /** One alert inside an Alertmanager webhook (version 4). */
-export const webhookAlertSchema = z
-  .object({
-    status: alertStatus,
-    labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
-    annotations: annotationSet.default({}),
-    startsAt: eventTime,
-    endsAt: endTime.optional(),
-    generatorURL: url('generatorURL').default(''),
-    fingerprint: z.string().regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits'),
-  })
-  .superRefine(withinAlertBudget);
+export const webhookAlertSchema = z.lazy(() =>
+  z
+    .object({
+      status: alertStatus,
+      labels: alertLabels,
+      annotations: z._default(annotationSet, {}),
+      startsAt: eventTime,
+      endsAt: z.optional(endTime),
+      generatorURL: z._default(url('generatorURL'), ''),
+      fingerprint,
+    })
+    .check(z.superRefine(withinAlertBudget)),
+);
 
 /** The Alertmanager webhook body, version 4. */
-export const webhookSchema = z.object({
-  version: z.literal('4', { message: 'expected "4"' }).optional(),
-  receiver: z.string().max(MAX_LABEL_VALUE, `receiver is longer than ${MAX_LABEL_VALUE} characters`).default(''),
-  groupKey: url('groupKey').min(1, 'groupKey must not be empty'),
-  status: alertStatus,
-  truncatedAlerts: z.number().int().nonnegative().max(1_000_000_000).default(0),
-  groupLabels: labelSet.default({}),
-  commonLabels: labelSet.default({}),
-  commonAnnotations: annotationSet.default({}),
-  externalURL: url('externalURL').default(''),
-  alerts: z.array(webhookAlertSchema).min(1, 'at least one alert is required'),
-});
+export const webhookSchema = z.lazy(() =>
+  z.object({
+    version: z.optional(z.literal('4', { message: 'expected "4"' })),
+    receiver: z._default(
+      z.string().check(z.maxLength(MAX_LABEL_VALUE, `receiver is longer than ${MAX_LABEL_VALUE} characters`)),
+      '',
+    ),
+    groupKey: url('groupKey').check(z.minLength(1, 'groupKey must not be empty')),
+    status: alertStatus,
+    truncatedAlerts: z._default(z.number().check(z.int(), z.nonnegative(), z.maximum(1_000_000_000)), 0),
+    groupLabels: z._default(labelSet, {}),
+    commonLabels: z._default(labelSet, {}),
+    commonAnnotations: z._default(annotationSet, {}),
+    externalURL: z._default(url('externalURL'), ''),
+    alerts: z.array(webhookAlertSchema).check(z.minLength(1, 'at least one alert is required')),
+  }),
+);
 export type Webhook = z.infer<typeof webhookSchema>;
 
 /**
@@ -123,20 +141,19 @@ export type Webhook = z.infer<typeof webhookSchema>;
  * required. A missing `startsAt` means "received now"; a missing fingerprint is computed the way
  * Alertmanager computes it, so the same label set always maps to the same alert.
  */
-export const bareAlertSchema = z
-  .object({
-    status: alertStatus.optional(),
-    labels: labelSet.refine((l) => Boolean(l.alertname), { message: 'labels.alertname is required' }),
-    annotations: annotationSet.default({}),
-    startsAt: eventTime.optional(),
-    endsAt: endTime.optional(),
-    generatorURL: url('generatorURL').default(''),
-    fingerprint: z
-      .string()
-      .regex(/^[0-9a-f]{1,16}$/i, 'expected up to 16 hex digits')
-      .optional(),
-  })
-  .superRefine(withinAlertBudget);
+export const bareAlertSchema = z.lazy(() =>
+  z
+    .object({
+      status: z.optional(alertStatus),
+      labels: alertLabels,
+      annotations: z._default(annotationSet, {}),
+      startsAt: z.optional(eventTime),
+      endsAt: z.optional(endTime),
+      generatorURL: z._default(url('generatorURL'), ''),
+      fingerprint: z.optional(fingerprint),
+    })
+    .check(z.superRefine(withinAlertBudget)),
+);
 export type BareAlert = z.infer<typeof bareAlertSchema>;
 
 /** An alert as the rest of the system sees it, whatever shape it arrived in. */

@@ -1,21 +1,29 @@
-import * as z from 'zod';
 import { eventTime } from './time.js';
+import * as z from './zod.js';
 
 /** Longest service name: it is part of a DynamoDB partition key (at most 2 KB). */
 export const MAX_SERVICE_LENGTH = 256;
 
 const nonEmpty = (what: string, max = MAX_SERVICE_LENGTH) =>
-  z.string().trim().min(1, `${what} must not be empty`).max(max, `${what} is longer than ${max} characters`);
+  z
+    .string()
+    .check(
+      z.trim(),
+      z.minLength(1, `${what} must not be empty`),
+      z.maxLength(max, `${what} is longer than ${max} characters`),
+    );
 
 /** A deploy, as deploy tools post it to `POST /context/deploys`. */
-export const deploySchema = z.object({
-  service: nonEmpty('service'),
-  commit: nonEmpty('commit'),
-  author: z.string().max(256, 'author is longer than 256 characters').optional(),
-  when: eventTime,
-  /** Free text from the deploy tool, e.g. the commit message. */
-  message: z.string().max(2000).optional(),
-});
+export const deploySchema = z.lazy(() =>
+  z.object({
+    service: nonEmpty('service'),
+    commit: nonEmpty('commit'),
+    author: z.optional(z.string().check(z.maxLength(256, 'author is longer than 256 characters'))),
+    when: eventTime,
+    /** Free text from the deploy tool, e.g. the commit message. */
+    message: z.optional(z.string().check(z.maxLength(2000))),
+  }),
+);
 export type Deploy = z.infer<typeof deploySchema>;
 
 /** Log levels, lowest to highest. Anything at ERROR or above counts as an error line. */
@@ -23,11 +31,18 @@ export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL'
 export type LogLevel = (typeof LOG_LEVELS)[number];
 const LEVEL_ALIASES: Record<string, LogLevel> = { WARNING: 'WARN', ERR: 'ERROR', CRIT: 'CRITICAL', PANIC: 'FATAL' };
 
-export const logLevel = z
-  .string()
-  .transform((s) => s.trim().toUpperCase())
-  .transform((s) => LEVEL_ALIASES[s] ?? s)
-  .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }));
+export const logLevel = z.lazy(() =>
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((s: string) => {
+        const level = s.trim().toUpperCase();
+        return LEVEL_ALIASES[level] ?? level;
+      }),
+    ),
+    z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }),
+  ),
+);
 
 export function isErrorLevel(level: LogLevel): boolean {
   // ERROR and above in LOG_LEVELS, spelled out: this runs once per log line, and comparing is cheaper
@@ -36,26 +51,28 @@ export function isErrorLevel(level: LogLevel): boolean {
 }
 
 /** A log line, as posted to `POST /context/logs`. A missing timestamp means "now". */
-export const logInputSchema = z.object({
-  service: nonEmpty('service'),
-  level: logLevel,
-  message: z.string().max(8000, 'message is longer than 8000 characters'),
-  timestamp: eventTime.optional(),
-});
+export const logInputSchema = z.lazy(() =>
+  z.object({
+    service: nonEmpty('service'),
+    level: logLevel,
+    message: z.string().check(z.maxLength(8000, 'message is longer than 8000 characters')),
+    timestamp: z.optional(eventTime),
+  }),
+);
 
 /** A trace summary, as posted to `POST /context/traces`. A missing timestamp means "now". */
-export const traceInputSchema = z.object({
-  traceId: nonEmpty('traceId'),
-  service: nonEmpty('service'),
-  // Microsecond precision at most, and under a week: what DynamoDB numbers and real traces both allow.
-  durationMs: z
-    .number()
-    .finite()
-    .nonnegative()
-    .max(604_800_000, 'durationMs is more than a week')
-    .transform((ms) => Math.round(ms * 1000) / 1000),
-  timestamp: eventTime.optional(),
-});
+export const traceInputSchema = z.lazy(() =>
+  z.object({
+    traceId: nonEmpty('traceId'),
+    service: nonEmpty('service'),
+    // Microsecond precision at most, and under a week: what DynamoDB numbers and real traces both allow.
+    durationMs: z.pipe(
+      z.number().check(z.nonnegative(), z.maximum(604_800_000, 'durationMs is more than a week')),
+      z.transform((ms: number) => Math.round(ms * 1000) / 1000),
+    ),
+    timestamp: z.optional(eventTime),
+  }),
+);
 
 export type LogLineInput = z.input<typeof logInputSchema>;
 export type LogLine = z.output<typeof logInputSchema> & { timestamp: string };

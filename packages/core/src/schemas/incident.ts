@@ -1,12 +1,12 @@
-import * as z from 'zod';
 import { timestamp } from './time.js';
+import * as z from './zod.js';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export const severity = z.enum(SEVERITIES);
+export const severity = z.lazy(() => z.enum(SEVERITIES));
 export type Severity = z.infer<typeof severity>;
 
 export const CONFIDENCES = ['low', 'medium', 'high'] as const;
-export const confidence = z.enum(CONFIDENCES);
+export const confidence = z.lazy(() => z.enum(CONFIDENCES));
 export type Confidence = z.infer<typeof confidence>;
 
 /** Higher is worse; used to rank findings and to take the maximum. */
@@ -18,44 +18,52 @@ export function maxSeverity(...values: Severity[]): Severity {
   return values.reduce<Severity>((a, b) => (severityRank(b) > severityRank(a) ? b : a), 'info');
 }
 
+const nonEmpty = z.lazy(() => z.string().check(z.minLength(1)));
+
 /** A pointer back to the data behind a finding. */
-export const evidenceSchema = z.object({
-  /** What kind of data: deploy, log, trace, incident, alert, config. */
-  kind: z.enum(['deploy', 'log', 'trace', 'incident', 'alert', 'config', 'rule']),
-  /** The identifier of that data: a commit, a trace id, an incident id, a fingerprint, a label. */
-  ref: z.string().min(1),
-  /** One human-readable line. */
-  detail: z.string().min(1),
-  at: timestamp.optional(),
-});
+export const evidenceSchema = z.lazy(() =>
+  z.object({
+    /** What kind of data: deploy, log, trace, incident, alert, config. */
+    kind: z.enum(['deploy', 'log', 'trace', 'incident', 'alert', 'config', 'rule']),
+    /** The identifier of that data: a commit, a trace id, an incident id, a fingerprint, a label. */
+    ref: nonEmpty,
+    /** One human-readable line. */
+    detail: nonEmpty,
+    at: z.optional(timestamp),
+  }),
+);
 export type Evidence = z.infer<typeof evidenceSchema>;
 
 /** What a rule concluded. The engine rejects any finding without evidence. */
-export const findingSchema = z.object({
-  ruleId: z.string().min(1),
-  severity,
-  confidence,
-  summary: z.string().min(1),
-  /** A concrete next command or step. */
-  suggestion: z.string().min(1),
-  evidence: z.array(evidenceSchema).min(1, 'a finding must cite at least one piece of evidence'),
-});
+export const findingSchema = z.lazy(() =>
+  z.object({
+    ruleId: nonEmpty,
+    severity,
+    confidence,
+    summary: nonEmpty,
+    /** A concrete next command or step. */
+    suggestion: nonEmpty,
+    evidence: z.array(evidenceSchema).check(z.minLength(1, 'a finding must cite at least one piece of evidence')),
+  }),
+);
 export type Finding = z.infer<typeof findingSchema>;
 
 /** An open incident as the rules see it (for duplicate detection). */
-export const openIncidentRefSchema = z.object({
-  id: z.string().min(1),
-  service: z.string().min(1),
-  alertname: z.string().min(1),
-  fingerprint: z.string().optional(),
-  fingerprints: z.array(z.string()).default([]),
-  groupKey: z.string().optional(),
-  status: z.enum(['open', 'resolved']).default('open'),
-  openedAt: timestamp,
-});
+export const openIncidentRefSchema = z.lazy(() =>
+  z.object({
+    id: nonEmpty,
+    service: nonEmpty,
+    alertname: nonEmpty,
+    fingerprint: z.optional(z.string()),
+    fingerprints: z._default(z.array(z.string()), []),
+    groupKey: z.optional(z.string()),
+    status: z._default(z.enum(['open', 'resolved']), 'open'),
+    openedAt: timestamp,
+  }),
+);
 export type OpenIncidentRef = z.infer<typeof openIncidentRefSchema>;
 
-export const incidentStatus = z.enum(['open', 'resolved']);
+export const incidentStatus = z.lazy(() => z.enum(['open', 'resolved']));
 export type IncidentStatus = z.infer<typeof incidentStatus>;
 
 /** One alert instance (fingerprint + startsAt) attached to an incident. */
@@ -179,26 +187,3 @@ export interface TimelineEntry {
   /** Who did it, for actions taken by people (e.g. a Slack user). */
   by?: string;
 }
-
-/**
- * The incident's headline fields as the API's list view and the webhook payload describe them (a
- * schema for documents and receivers; the incident itself is typed by `Incident`).
- */
-export const incidentSummarySchema = z.object({
-  id: z.string(),
-  status: incidentStatus,
-  severity,
-  service: z.string(),
-  alertname: z.string(),
-  title: z.string(),
-  team: z.string(),
-  groupKey: z.string(),
-  openedAt: z.string(),
-  resolvedAt: z.string().nullable(),
-  resolution: z.enum(['all_alerts_resolved', 'any_alert_resolved', 'manual']).nullable(),
-  lastSeenAt: z.string(),
-  alertCount: z.number().int(),
-  firingCount: z.number().int(),
-  resolvedAlertCount: z.number().int(),
-  truncatedAlerts: z.number().int(),
-});

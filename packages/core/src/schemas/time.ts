@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import type { FieldIssue } from '../errors.js';
 import { formatPath } from '../validation.js';
+import * as z from './zod.js';
 
 // RFC 3339 as Alertmanager writes it: 0 to 9 fractional digits, `Z` or a numeric offset.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
@@ -16,19 +16,29 @@ const EARLIEST_MS = Date.parse(EARLIEST_TIME);
 export const MAX_FUTURE_HOURS = 24;
 
 /** Any RFC 3339 time. */
-export const timestamp = z.string().refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), {
-  message: 'invalid datetime (expected RFC 3339, e.g. 2026-11-25T03:59:04.097Z)',
-});
+export const timestamp = z.lazy(() =>
+  z.string().check(
+    z.refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), {
+      message: 'invalid datetime (expected RFC 3339, e.g. 2026-11-25T03:59:04.097Z)',
+    }),
+  ),
+);
 
 const notBefore = `before ${EARLIEST_TIME}`;
 
 /** When something happened (`startsAt`, `when`, a context `timestamp`): RFC 3339, not before 2000. */
-export const eventTime = timestamp.refine((s) => Date.parse(s) >= EARLIEST_MS, { message: notBefore });
+export const eventTime = z.lazy(() =>
+  timestamp.check(z.refine((s) => Date.parse(s) >= EARLIEST_MS, { message: notBefore })),
+);
 
 /** An `endsAt`: like {@link eventTime}, or Go's zero time ("unset"). */
-export const endTime = timestamp.refine((s) => isZeroTime(s) || Date.parse(s) >= EARLIEST_MS, {
-  message: `${notBefore} (Go's zero time ${GO_ZERO_TIME} means "not ended")`,
-});
+export const endTime = z.lazy(() =>
+  timestamp.check(
+    z.refine((s) => isZeroTime(s) || Date.parse(s) >= EARLIEST_MS, {
+      message: `${notBefore} (Go's zero time ${GO_ZERO_TIME} means "not ended")`,
+    }),
+  ),
+);
 
 /** The number written in `ts[from, to)`, or NaN if a character there is not a digit. */
 function digitsAt(ts: string, from: number, to: number): number {
