@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { rules } from '@incident-pilot/core';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
@@ -292,10 +293,23 @@ export class IncidentPilotStack extends Stack {
     });
     bindTable(heartbeat.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(heartbeat.function, jobs.queue, ['SendMessage']);
+    // The scheduler's own role, which may invoke only this function (of this account's schedules).
+    const role = new Role(this, 'HeartbeatScheduleRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    });
     new Schedule(this, 'HeartbeatSchedule', {
       description: 'incident-pilot: heartbeat check every minute',
       schedule: ScheduleExpression.rate(Duration.minutes(1)),
-      target: new LambdaInvoke(heartbeat.function, { retryAttempts: 0 }),
+      target: new LambdaInvoke(heartbeat.function, { retryAttempts: 0, role }),
+    });
+    const functionId = this.resolve(this.getLogicalId(heartbeat.function.node.defaultChild as CfnResource));
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
+      reason:
+        "The scheduler target's grant covers the heartbeat function and its versions and aliases (`<function arn>:*`): " +
+        'the one function it invokes, and nothing else.',
     });
     return heartbeat;
   }

@@ -70,6 +70,15 @@ describe('cdk-nag AwsSolutions', () => {
     ]);
   });
 
+  it('leaves nothing open with the heartbeat check deployed: only its scheduler role grant on `<function>:*` is accepted', () => {
+    const withHeartbeat = buildTestApp({ heartbeatMinutes: 5 }, { bundling: false, nag: false, cfnValidation: false });
+    expect(findings(new AwsSolutionsChecks(withHeartbeat.app).validateScope(withHeartbeat.app))).toEqual([]);
+    const pack = new AwsSolutionsChecks(withHeartbeat.app);
+    Object.defineProperty(pack, 'isAcknowledged', { value: () => false });
+    const iam5 = findings(pack.validateScope(withHeartbeat.app)).filter((f) => f.rule.startsWith('AwsSolutions-IAM5'));
+    expect(iam5.map((f) => f.path)).toEqual([expect.stringMatching(/^HeartbeatScheduleRole\//)]);
+  });
+
   it('accepts only the X-Ray statement on `*` when tracing is on', () => {
     const traced = buildTestApp({ tracing: true }, { bundling: false, nag: false, cfnValidation: false });
     expect(findings(new AwsSolutionsChecks(traced.app).validateScope(traced.app))).toEqual([]);
