@@ -22,8 +22,8 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
 
   /**
    * Unexpired alert records among `records`, by `pk|sk`: BatchGetItem, 100 keys a call. Eventually
-   * consistent (half the price): a record missed is caught by the conditional put, and one seen as not
-   * yet folded only queues one more job.
+   * consistent (half the price): a record missed is caught by the conditional put, and one wrongly seen
+   * as not yet folded only asks for one more refresh.
    */
   async function storedAlerts(records: AlertRecord[], nowSec: number): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
