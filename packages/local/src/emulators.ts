@@ -15,6 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { type TableNames, tableDefinitions } from '@incident-pilot/aws';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
+import { closeDynaliteIterators } from './dynalite-iterators.js';
 
 /** The queue settings the CDK stack uses; the local stack copies them so retries behave the same. */
 export const QUEUE_SETTINGS = {
@@ -95,6 +96,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const host = options.host ?? '127.0.0.1';
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
 
+  closeDynaliteIterators();
   const dynamo = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const sqs = buildApp({ logger: false });
   let dynamoClient: DynamoDBClient | undefined;
