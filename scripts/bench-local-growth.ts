@@ -1,7 +1,8 @@
 /**
  * Memory and disk of the local stack under a steady flow of alerts: one-alert webhooks into a fixed
- * number of groups (each group keeps growing), in batches, printing the process RSS, the JS heap and
- * the size of the data directory after every batch, once the queue has drained.
+ * number of groups (each group keeps growing), in batches, printing after every batch, once the queue
+ * has drained: the process RSS, the live JS heap (after a full GC), memory outside the heap held by JS
+ * objects (external), the size of the data directory and the LevelDB iterators dynalite holds open.
  *
  *   npx tsx scripts/bench-local-growth.ts [--alerts 6000] [--groups 30] [--batch 1000] [--concurrency 10]
  */
@@ -9,7 +10,14 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { openDynaliteIterators } from '../packages/local/src/dynalite-iterators.js';
 import { startLocalStack } from '../packages/local/src/stack.js';
+
+// A full GC before each reading, so the heap column is live data rather than uncollected garbage.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +74,9 @@ async function settle(sent: number, deadline: number): Promise<void> {
   }
 }
 
-console.log(`alerts  RSS      heap     external data dir   (one-alert webhooks into ${groups} groups)`);
+console.log(
+  `alerts  RSS      heap     external data dir  open iterators   (one-alert webhooks into ${groups} groups)`,
+);
 const started = Date.now();
 for (let sent = 0; sent < alerts; ) {
   const end = Math.min(alerts, sent + batch);
@@ -104,9 +114,10 @@ for (let sent = 0; sent < alerts; ) {
   );
   sent = end;
   await settle(sent, Date.now() + 120_000);
+  gc();
   const { rss, heapUsed, external } = process.memoryUsage();
   console.log(
-    `${String(sent).padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir))}`,
+    `${String(sent).padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir)).padEnd(10)} ${openDynaliteIterators()}`,
   );
 }
 console.log(`received ${(await stats()).alertsReceived} alerts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
