@@ -74,9 +74,7 @@ async function settle(sent: number, deadline: number): Promise<void> {
   }
 }
 
-console.log(
-  `alerts  RSS      heap     external data dir  open iterators   (one-alert webhooks into ${groups} groups)`,
-);
+console.log(`alerts  RSS      heap     external data dir  open iterators   (one-alert webhooks into ${groups} groups)`);
 const started = Date.now();
 for (let sent = 0; sent < alerts; ) {
   const end = Math.min(alerts, sent + batch);

@@ -25,15 +25,16 @@ export function closeDynaliteIterators(): void {
       const openIterator = db[method].bind(db);
       db[method] = (iteratorOptions) => {
         const iterator = openIterator(iteratorOptions);
-        let closed = false;
         open++;
-        iterator.return ??= () => {
-          if (!closed) {
-            closed = true;
-            open--;
-          }
-          return iterator.close();
+        const close = iterator.close.bind(iterator);
+        let closed = false;
+        iterator.close = () => {
+          if (!closed) open--;
+          closed = true;
+          return close();
         };
+        // The fix: what dynalite's stream calls when it is destroyed.
+        iterator.return ??= () => iterator.close();
         return iterator;
       };
     }
