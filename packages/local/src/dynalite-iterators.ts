@@ -8,9 +8,11 @@ import { createRequire } from 'node:module';
  * can see are never freed, however often their keys are overwritten, so native memory and the data
  * directory grew with every write (and a manual compaction could reclaim nothing).
  *
- * This gives the iterators of every dynalite store in the process the `return()` dynalite calls, once,
- * before the first store is created. The stream destroys itself when it ends and when a query stops
- * early (Limit, 1 MB page), so with it each iterator closes as soon as its request is answered.
+ * This gives the iterators of every dynalite store created afterwards in the process the `return()`
+ * dynalite calls (startEmulators calls it before starting dynalite; calling it again does nothing). The
+ * stream destroys itself when it ends and when a query stops early (Limit, 1 MB page), so each iterator
+ * now closes as soon as its request is answered. It also counts the open ones, for the growth bench and
+ * the integration test.
  */
 export function closeDynaliteIterators(): void {
   if (installed) return;

@@ -78,7 +78,8 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  *
  * - DynamoDB data persists under `dataDir` (LevelDB); only one process may open a directory at a time.
  *   dynalite has no TTL expiry and no transactions: the store filters expired items and uses
- *   conditional writes instead.
+ *   conditional writes instead, and the local stack deletes expired items itself (ttl-sweeper.ts).
+ *   dynalite's LevelDB iterators are closed after each request (dynalite-iterators.ts).
  * - fauxqs 1.9.2 keeps queues in memory only: queued jobs do not survive a restart (the local stack
  *   re-queues pending alert groups at start). It has no auth: its app is started here on `host`, since
  *   fauxqs's own `startFauxqs` always listens on every interface.
