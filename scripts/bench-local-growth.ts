@@ -1,15 +1,29 @@
 /**
  * Memory and disk of the local stack under a steady flow of alerts: one-alert webhooks into a fixed
- * number of groups (each group keeps growing), in batches, printing the process RSS, the JS heap and
- * the size of the data directory after every batch, once the queue has drained.
+ * number of groups (each group keeps growing), in batches, printing after every batch, once the queue
+ * has drained: the process RSS, the live JS heap (after a full GC), memory outside the heap held by JS
+ * objects (external), the size of the data directory and the LevelDB iterators dynalite holds open.
  *
  *   npx tsx scripts/bench-local-growth.ts [--alerts 6000] [--groups 30] [--batch 1000] [--concurrency 10]
+ *     [--alert-ttl-days 30] [--sweep-seconds 600] [--idle-seconds 0]
+ *
+ * `--idle-seconds` adds a row after that long without traffic, then the items left in each table. A
+ * short `--alert-ttl-days` (0.0002 is 17 s) with a short `--sweep-seconds` shows the data table held
+ * by the retention: alert records and overflow alerts expire and the local TTL sweep deletes them.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { openDynaliteIterators } from '../packages/local/src/dynalite-iterators.js';
 import { startLocalStack } from '../packages/local/src/stack.js';
+
+// A full GC before each reading, so the heap column is live data rather than uncollected garbage.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +31,9 @@ const { values } = parseArgs({
     groups: { type: 'string', default: '30' },
     batch: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '10' },
+    'alert-ttl-days': { type: 'string', default: '30' },
+    'sweep-seconds': { type: 'string', default: '600' },
+    'idle-seconds': { type: 'string', default: '0' },
   },
 });
 function positiveInt(name: string, raw: string): number {
@@ -31,6 +48,13 @@ const alerts = positiveInt('alerts', values.alerts);
 const groups = positiveInt('groups', values.groups);
 const batch = positiveInt('batch', values.batch);
 const concurrency = positiveInt('concurrency', values.concurrency);
+const sweepSeconds = positiveInt('sweep-seconds', values['sweep-seconds']);
+const idleSeconds = values['idle-seconds'] === '0' ? 0 : positiveInt('idle-seconds', values['idle-seconds']);
+const alertTtlDays = Number(values['alert-ttl-days']);
+if (!(alertTtlDays > 0)) {
+  console.error(`--alert-ttl-days must be a positive number, not "${values['alert-ttl-days']}"`);
+  process.exit(1);
+}
 
 const dirSize = (dir: string): number =>
   readdirSync(dir, { withFileTypes: true }).reduce(
@@ -40,7 +64,15 @@ const dirSize = (dir: string): number =>
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'incident-pilot-growth-'));
-const stack = await startLocalStack({ dataDir, env: { INCIDENT_PILOT_QUIET: '1', INCIDENT_PILOT_LOG_LEVEL: 'error' } });
+const stack = await startLocalStack({
+  dataDir,
+  ttlSweepIntervalMs: sweepSeconds * 1000,
+  env: {
+    INCIDENT_PILOT_QUIET: '1',
+    INCIDENT_PILOT_LOG_LEVEL: 'error',
+    INCIDENT_PILOT_ALERT_TTL_DAYS: String(alertTtlDays),
+  },
+});
 const post = (body: unknown) =>
   fetch(`${stack.url}/alerts`, {
     method: 'POST',
@@ -48,6 +80,19 @@ const post = (body: unknown) =>
     body: JSON.stringify(body),
   });
 const stats = async () => (await (await fetch(`${stack.url}/api/stats`)).json()) as { alertsReceived: number };
+
+async function countItems(tableName: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await stack.emulators.dynamoClient.send(
+      new ScanCommand({ TableName: tableName, Select: 'COUNT', ExclusiveStartKey: start }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
 
 /** Waits until every incident holds the alerts sent so far (the worker has caught up). */
 async function settle(sent: number, deadline: number): Promise<void> {
@@ -66,7 +111,15 @@ async function settle(sent: number, deadline: number): Promise<void> {
   }
 }
 
-console.log(`alerts  RSS      heap     external data dir   (one-alert webhooks into ${groups} groups)`);
+function report(label: string) {
+  gc();
+  const { rss, heapUsed, external } = process.memoryUsage();
+  console.log(
+    `${label.padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir)).padEnd(10)} ${openDynaliteIterators()}`,
+  );
+}
+
+console.log(`alerts  RSS      heap     external data dir  open iterators   (one-alert webhooks into ${groups} groups)`);
 const started = Date.now();
 for (let sent = 0; sent < alerts; ) {
   const end = Math.min(alerts, sent + batch);
@@ -104,11 +157,15 @@ for (let sent = 0; sent < alerts; ) {
   );
   sent = end;
   await settle(sent, Date.now() + 120_000);
-  const { rss, heapUsed, external } = process.memoryUsage();
-  console.log(
-    `${String(sent).padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir))}`,
-  );
+  report(String(sent));
 }
 console.log(`received ${(await stats()).alertsReceived} alerts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+if (idleSeconds > 0) {
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+  report('idle');
+}
+console.log(
+  `items: data table ${await countItems(stack.emulators.tableName)}, incidents table ${await countItems(stack.emulators.incidentsTableName)}`,
+);
 await stack.stop();
 rmSync(dataDir, { recursive: true, force: true });

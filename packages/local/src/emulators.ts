@@ -15,6 +15,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import { type TableNames, tableDefinitions } from '@incident-pilot/aws';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
+import { closeDynaliteIterators } from './dynalite-iterators.js';
 
 /** The queue settings the CDK stack uses; the local stack copies them so retries behave the same. */
 export const QUEUE_SETTINGS = {
@@ -77,7 +78,8 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  *
  * - DynamoDB data persists under `dataDir` (LevelDB); only one process may open a directory at a time.
  *   dynalite has no TTL expiry and no transactions: the store filters expired items and uses
- *   conditional writes instead.
+ *   conditional writes instead, and the local stack deletes expired items itself (ttl-sweeper.ts).
+ *   dynalite's LevelDB iterators are closed after each request (dynalite-iterators.ts).
  * - fauxqs 1.9.2 keeps queues in memory only: queued jobs do not survive a restart (the local stack
  *   re-queues pending alert groups at start). It has no auth: its app is started here on `host`, since
  *   fauxqs's own `startFauxqs` always listens on every interface.
@@ -95,6 +97,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const host = options.host ?? '127.0.0.1';
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
 
+  closeDynaliteIterators();
   const dynamo = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const sqs = buildApp({ logger: false });
   let dynamoClient: DynamoDBClient | undefined;

@@ -14,6 +14,7 @@ import { endpointOf, QUEUE_SETTINGS, startEmulators } from './emulators.js';
 import { startPoller } from './poller.js';
 import { requeuePending } from './recovery.js';
 import { type LocalRoute, lambdaContext, portOf, startHttpServer } from './server.js';
+import { sweepExpired, TTL_SWEEP_INTERVAL_MS } from './ttl-sweeper.js';
 
 export interface LocalStackOptions {
   /** HTTP port; 0 picks a free one. */
@@ -25,6 +26,8 @@ export interface LocalStackOptions {
   sqsPort?: number;
   /** How often the heartbeat check runs (EventBridge Scheduler runs it every minute in AWS). */
   heartbeatIntervalMs?: number;
+  /** How often expired items are deleted (DynamoDB's TTL; dynalite has none); the first sweep runs within a minute. */
+  ttlSweepIntervalMs?: number;
   /** Where DynamoDB data persists; `undefined` keeps it in memory (tests). */
   dataDir?: string;
   /** Extra function environment (token, Slack webhook, quiet, thresholds…). */
@@ -121,6 +124,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     options.onError,
   );
+  const ttlSweepIntervalMs = options.ttlSweepIntervalMs ?? TTL_SWEEP_INTERVAL_MS;
+  const stopping = new AbortController();
+  const ttlSweeper = startTimer(
+    ttlSweepIntervalMs,
+    async () => {
+      await sweepExpired(emulators.dynamoClient, emulators.tableName, { signal: stopping.signal });
+    },
+    options.onError,
+    Math.min(60_000, ttlSweepIntervalMs),
+  );
   const port = portOf(server);
   return {
     url: endpointOf(host, port),
@@ -135,6 +148,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       server?.closeAllConnections();
       await closed;
       await heartbeat.stop();
+      stopping.abort();
+      await ttlSweeper.stop();
       await poller.stop();
       await emulators.stop();
       restoreEnv();
@@ -143,8 +158,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 }
 
-/** Runs `task` every `intervalMs`, never two at a time; `stop` waits for a run in progress. */
-function startTimer(intervalMs: number, task: () => Promise<void>, onError?: (error: unknown) => void) {
+/** Runs `task` every `intervalMs` (the first time after `firstMs`), never two at a time; `stop` waits for a run in progress. */
+function startTimer(
+  intervalMs: number,
+  task: () => Promise<void>,
+  onError?: (error: unknown) => void,
+  firstMs = intervalMs,
+) {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
@@ -155,7 +175,7 @@ function startTimer(intervalMs: number, task: () => Promise<void>, onError?: (er
         if (!stopped) timer = setTimeout(tick, intervalMs);
       });
   };
-  timer = setTimeout(tick, intervalMs);
+  timer = setTimeout(tick, firstMs);
   return {
     async stop() {
       stopped = true;
