@@ -119,6 +119,13 @@ describe('hardening (local stack over HTTP)', () => {
         'WebhookEmoji 🚒',
       ],
       [
+        'labels and annotations named like Object.prototype members (constructor, toString, valueOf)',
+        () =>
+          '{"labels":{"alertname":"ProtoKeys","service":"db","constructor":"c","toString":"t","valueOf":"v"},' +
+          '"annotations":{"constructor":"c","hasOwnProperty":"h"}}',
+        'ProtoKeys',
+      ],
+      [
         'a lone surrogate in alertname (kept as U+FFFD)',
         () => '{"labels":{"alertname":"Lone \\udc00 surrogate","service":"db"}}',
         'Lone \ufffd surrogate',

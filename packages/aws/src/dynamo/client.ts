@@ -43,8 +43,9 @@ export function createDynamo({
   now = Date.now,
 }: DynamoTables) {
   const doc = DynamoDBDocumentClient.from(client, {
-    // Empty strings are valid non-key attribute values; keep them as they are.
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    // Empty strings are valid non-key attribute values; keep them as they are. A label or annotation
+    // named `constructor` makes a plain object look like a class instance to the marshaller: maps all.
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false, convertClassInstanceToMap: true },
   });
 
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
