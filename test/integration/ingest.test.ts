@@ -50,6 +50,22 @@ describe('alert ingest over the real store', () => {
     for (const id of groupIds) expect(await store.pendingAlerts(id)).toHaveLength(2);
   });
 
+  it('never strands stored alerts when the queue fails twice in a row: the second retry queues their job', async () => {
+    const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+    const groups = parseAlertPayload({ labels: { alertname: 'Alpha', service: 'db' }, startsAt: RECEIVED }, RECEIVED);
+    const groupId = groupIdOf(groups[0]?.groupKey ?? '');
+    const queue = flakyQueue([1, 2]);
+
+    // Stored, then the enqueue fails; the retry (nothing new) asks for a refresh, whose enqueue fails too.
+    await expect(ingestAlerts({ store, queue }, groups, RECEIVED)).rejects.toBeInstanceOf(TransientError);
+    await expect(ingestAlerts({ store, queue }, groups, RECEIVED)).rejects.toBeInstanceOf(TransientError);
+    // The failed refresh gave its wake-up claim back, so the next retry can queue the job.
+    await ingestAlerts({ store, queue }, groups, RECEIVED);
+
+    expect(queue.queued).toEqual([groupId]);
+    expect(await store.pendingAlerts(groupId)).toHaveLength(1);
+  });
+
   it('queues a job for new alerts; a re-send asks for a refresh, one delayed job for a burst', async () => {
     const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
     const groups = parseAlertPayload({ labels: { alertname: 'Alpha', service: 'db' }, startsAt: RECEIVED }, RECEIVED);

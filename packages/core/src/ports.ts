@@ -214,6 +214,8 @@ export interface OverflowRepository {
 export interface RefreshRepository {
   /** Claims a wake-up at `atMs`, unless one is already pending within [nowMs, horizonMs]. */
   claimWake(groupId: string, atMs: number, nowMs: number, horizonMs: number): Promise<boolean>;
+  /** Gives up a claim at `atMs` whose job never made it onto the queue (a newer claim is kept). */
+  releaseWake(groupId: string, atMs: number): Promise<void>;
   /** When the group's incident was last re-correlated (ms), or null. */
   lastRefresh(groupId: string): Promise<number | null>;
   markRefreshed(groupId: string, atMs: number): Promise<void>;

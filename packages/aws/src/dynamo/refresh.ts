@@ -22,6 +22,21 @@ export function createRefreshRepository(db: Dynamo): RefreshRepository {
       );
     },
 
+    async releaseWake(groupId, atMs) {
+      await conditionalWrite('UpdateItem', () =>
+        doc.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: keys.wake(groupId),
+            UpdateExpression: 'REMOVE #w',
+            ConditionExpression: '#w = :at',
+            ExpressionAttributeNames: { '#w': 'wakeAt' },
+            ExpressionAttributeValues: { ':at': atMs },
+          }),
+        ),
+      );
+    },
+
     async lastRefresh(groupId) {
       const item = await getItem(tableName, keys.wake(groupId));
       return typeof item?.refreshedAt === 'number' ? item.refreshedAt : null;

@@ -21,13 +21,23 @@ const MAX_COALESCE_MS = 5_000;
 
 type Deps = { store: RefreshRepository; queue: JobQueue };
 
+/** Queues the claimed wake-up; if that fails, gives the claim back so the caller's retry can claim it. */
+async function enqueueWake(deps: Deps, groupId: string, atMs: number, nowMs: number): Promise<void> {
+  try {
+    await deps.queue.enqueue({ groupId, enqueuedAt: new Date(nowMs).toISOString() }, (atMs - nowMs) / 1000);
+  } catch (error) {
+    await deps.store.releaseWake(groupId, atMs).catch(() => undefined);
+    throw error;
+  }
+}
+
 /** Makes sure a job for the group runs at `atMs` (or earlier); a no-op when one is already due by then. */
 export async function scheduleWake(deps: Deps, groupId: string, atMs: number, nowMs: number): Promise<void> {
   const at = Math.max(atMs, nowMs);
   // A wake-up beyond SQS's longest delay is reached in steps: the early job schedules the next.
   const delayMs = Math.min(at - nowMs, MAX_JOB_DELAY_SECONDS * 1000);
   if (await deps.store.claimWake(groupId, nowMs + delayMs, nowMs, nowMs + delayMs)) {
-    await deps.queue.enqueue({ groupId, enqueuedAt: new Date(nowMs).toISOString() }, delayMs / 1000);
+    await enqueueWake(deps, groupId, nowMs + delayMs, nowMs);
   }
 }
 
@@ -38,6 +48,6 @@ export async function scheduleWake(deps: Deps, groupId: string, atMs: number, no
 export async function requestRefresh(deps: Deps, groupId: string, nowMs: number, pacing: Pacing): Promise<void> {
   const at = nowMs + Math.min(MAX_COALESCE_MS, pacing.refreshMs);
   if (await deps.store.claimWake(groupId, at, nowMs, nowMs + pacing.refreshMs)) {
-    await deps.queue.enqueue({ groupId, enqueuedAt: new Date(nowMs).toISOString() }, (at - nowMs) / 1000);
+    await enqueueWake(deps, groupId, at, nowMs);
   }
 }
