@@ -2,7 +2,8 @@
  * Memory and disk of the local stack under a steady flow of alerts: one-alert webhooks into a fixed
  * number of groups (each group keeps growing), in batches, printing after every batch, once the queue
  * has drained: the process RSS, the live JS heap (after a full GC), memory outside the heap held by JS
- * objects (external), the size of the data directory and the LevelDB iterators dynalite holds open.
+ * objects (external), the size of the data directory, the LevelDB iterators dynalite holds open and
+ * the jobs in the queue (fauxqs keeps them in memory).
  *
  *   npx tsx scripts/bench-local-growth.ts [--alerts 6000] [--groups 30] [--batch 1000] [--concurrency 10]
  *     [--alert-ttl-days 30] [--sweep-seconds 600] [--idle-seconds 0]
@@ -18,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { openDynaliteIterators } from '../packages/local/src/dynalite-iterators.js';
 import { startLocalStack } from '../packages/local/src/stack.js';
 
@@ -111,15 +113,33 @@ async function settle(sent: number, deadline: number): Promise<void> {
   }
 }
 
-function report(label: string) {
+/** Jobs in the queue: waiting, being worked on, or delayed. */
+async function queuedJobs(): Promise<number> {
+  const { Attributes = {} } = await stack.emulators.sqsClient.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: stack.queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    }),
+  );
+  return Object.values(Attributes).reduce((n, v) => n + Number(v), 0);
+}
+
+async function report(label: string) {
+  const jobs = await queuedJobs();
   gc();
   const { rss, heapUsed, external } = process.memoryUsage();
   console.log(
-    `${label.padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir)).padEnd(10)} ${openDynaliteIterators()}`,
+    `${label.padStart(6)}  ${mb(rss).padEnd(8)} ${mb(heapUsed).padEnd(8)} ${mb(external).padEnd(8)} ${mb(dirSize(dataDir)).padEnd(10)} ${String(openDynaliteIterators()).padEnd(10)} ${jobs}`,
   );
 }
 
-console.log(`alerts  RSS      heap     external data dir  open iterators   (one-alert webhooks into ${groups} groups)`);
+console.log(
+  `alerts  RSS      heap     external data dir  iterators  queued jobs   (one-alert webhooks into ${groups} groups)`,
+);
 const started = Date.now();
 for (let sent = 0; sent < alerts; ) {
   const end = Math.min(alerts, sent + batch);
@@ -157,12 +177,12 @@ for (let sent = 0; sent < alerts; ) {
   );
   sent = end;
   await settle(sent, Date.now() + 120_000);
-  report(String(sent));
+  await report(String(sent));
 }
 console.log(`received ${(await stats()).alertsReceived} alerts in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (idleSeconds > 0) {
   await new Promise((r) => setTimeout(r, idleSeconds * 1000));
-  report('idle');
+  await report('idle');
 }
 console.log(
   `items: data table ${await countItems(stack.emulators.tableName)}, incidents table ${await countItems(stack.emulators.incidentsTableName)}`,
