@@ -34,6 +34,7 @@ import {
   type Trace,
 } from '../packages/core/src/schemas/context.js';
 import type { OpenIncidentRef } from '../packages/core/src/schemas/incident.js';
+import { prng as random } from '../packages/local/src/storm.js';
 
 const usage =
   'usage: npx tsx scripts/bench-engine.ts [--lines 1000,10000,100000] [--traces 1000] [--deploys 100] [--seed 1]';
@@ -69,17 +70,6 @@ const START = Date.parse(STARTS_AT);
 const CORRELATED_AT = START + 2 * MINUTE;
 const config = defaultEngineConfig;
 const ranges = contextWindowOf(config, START, CORRELATED_AT);
-
-/** mulberry32: a small seeded generator, so every run measures the same input. */
-function random(s: number): () => number {
-  let a = s;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Make = (n: (max: number) => number) => string;
 const hex = (n: (max: number) => number, length: number) =>

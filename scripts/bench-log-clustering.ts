@@ -29,6 +29,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterMessages, type LogTemplate } from '../packages/core/src/logs/cluster.js';
+import { prng as random } from '../packages/local/src/storm.js';
 import { syntheticSets } from './synthetic-logs.js';
 
 interface DatasetInfo {
@@ -239,17 +240,6 @@ function labelsOf(templates: readonly LogTemplate[], lines: number): number[] {
     for (const i of t.indices) labels[i] = id;
   });
   return labels;
-}
-
-/** mulberry32: a small seeded generator, so every run measures the same input. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function scale(n: number): void {

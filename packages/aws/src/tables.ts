@@ -71,7 +71,7 @@ export const keys = {
   contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
   notificationPartition: (incidentId: string) => `N#${incidentId}`,
   notification: (incidentId: string, event: IncidentEventType, sink: string, revision?: number) => ({
-    pk: `N#${incidentId}`,
+    pk: keys.notificationPartition(incidentId),
     sk: revision === undefined ? `${event}#${sink}` : `${event}.${revision}#${sink}`,
   }),
   /** Overflow alerts of an incident (past the ones it lists), one item each. */
