@@ -105,10 +105,11 @@ export class IncidentPilotStack extends Stack {
     this.functions = { alerts, context, query, interactions, worker };
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
-    // alerts: recordAlerts (BatchGet to find duplicates, conditional Put, Get after a lost race),
-    // stats and a re-send's refresh wake-up (Update), enqueue.
+    // alerts: recordAlerts (BatchGet to find duplicates, Put of the pending entry, conditional Puts),
+    // a re-send's check for pending alerts (Query) and refresh wake-up (Get, Update), stats (Update),
+    // enqueue.
     bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
+      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem', 'Query'],
     });
     bindTable(alerts.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(alerts.function, jobs.queue, ['SendMessage']);
@@ -144,12 +145,13 @@ export class IncidentPilotStack extends Stack {
     bindSecret(interactions.function, 'INCIDENT_PILOT_SLACK_SIGNING_SECRET_ARN', secrets.slackSigningSecret);
     bindSecret(interactions.function, 'INCIDENT_PILOT_SLACK_BOT_SECRET_ARN', secrets.slackBotToken);
 
-    // worker: group state, pending alerts and context (Query), notification markers (Put/Get/Update/
-    // Delete), stats, overflow alerts and wake-ups (Update), service links (Put/Delete), rule firings
-    // (BatchWrite); incidents are created and updated with versioned Puts, the Slack message ref recorded
-    // with an Update; open ones via the index; delayed wake-up jobs.
+    // worker: group state, pending entries (Query, then BatchGet of their alert records, BatchWrite to
+    // delete them once folded) and context (Query), notification markers (Put/Get/Update/Delete), stats,
+    // overflow alerts and wake-ups (Update), service links (Put/Delete), rule firings (BatchWrite);
+    // incidents are created and updated with versioned Puts, the Slack message ref recorded with an
+    // Update; open ones via the index; delayed wake-up jobs.
     bindTable(worker.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'],
+      actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'],
     });
     bindTable(worker.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
       actions: ['GetItem', 'PutItem', 'UpdateItem'],
@@ -278,7 +280,7 @@ export class IncidentPilotStack extends Stack {
   /**
    * The dead man's switch: a function run every minute by EventBridge Scheduler (its own role may
    * invoke only this function). It ingests the synthetic "heartbeat missing" alert as ingest does:
-   * alert records (BatchGet, conditional Put, Get, Update), the heartbeat item (Get, Update), a job.
+   * alert records (BatchGet, Puts, Query), the heartbeat item (Get, Update), a job.
    */
   private heartbeatCheck(
     fn: (id: string, description: string, extra: Partial<PipelineFunctionProps>) => PipelineFunction,
@@ -289,7 +291,7 @@ export class IncidentPilotStack extends Stack {
     const heartbeat = fn('Heartbeat', "incident-pilot: dead man's switch for Alertmanager's heartbeat", {});
     heartbeat.function.addEnvironment('INCIDENT_PILOT_HEARTBEAT_MINUTES', String(config.heartbeatMinutes));
     bindTable(heartbeat.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'],
+      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem', 'Query'],
     });
     bindTable(heartbeat.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(heartbeat.function, jobs.queue, ['SendMessage']);

@@ -64,6 +64,7 @@ const kindOf = (table: string, key: Record<string, { S?: string }>): string => {
   if (pk.startsWith('G#')) {
     if (!sk) return 'group';
     if (sk.startsWith('A#')) return 'alert';
+    if (sk.startsWith('P#')) return 'pending';
     if (sk.startsWith('M#')) return 'overflow';
     return sk.toLowerCase();
   }

@@ -137,6 +137,7 @@ describe('incident-pilot stack', () => {
           'dynamodb:GetItem on TablesData',
           'dynamodb:PutItem on TablesData',
           'dynamodb:UpdateItem on TablesData',
+          'dynamodb:Query on TablesData',
           'sqs:SendMessage on QueueJobs',
           'secretsmanager:GetSecretValue on SecretsToken',
         ].sort(),
@@ -194,7 +195,7 @@ describe('incident-pilot stack', () => {
       expect(grantsOf(resources, roleOf('Worker') ?? '')).toEqual(
         [
           ...logs('Worker'),
-          ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'].map(
+          ...['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'].map(
             (a) => `dynamodb:${a} on TablesData`,
           ),
           'dynamodb:GetItem on TablesIncidents',
@@ -645,7 +646,7 @@ describe('incident-pilot stack with a non-default configuration', () => {
       [
         'logs:CreateLogStream on HeartbeatLogs',
         'logs:PutLogEvents on HeartbeatLogs',
-        ...['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem'].map((a) => `dynamodb:${a} on TablesData`),
+        ...['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem', 'Query'].map((a) => `dynamodb:${a} on TablesData`),
         'sqs:SendMessage on QueueJobs',
       ].sort(),
     );

@@ -36,6 +36,56 @@ function storeFor(names: TableNames = emulators(), now = () => NOW) {
   return createDynamoStore({ ...names, client: emulators().dynamoClient, now });
 }
 
+/** A client of the emulator of its own, so a test can hook its requests without touching the others'. */
+function ownClient(): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: emulators().dynamoEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/** A store whose requests are counted, with the capacity units DynamoDB bills them. */
+function meteredStore(names: TableNames) {
+  const client = ownClient();
+  let units = 0;
+  let requests = 0;
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+      const result = await next(args);
+      const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+      for (const c of [consumed ?? []].flat() as { CapacityUnits?: number }[]) units += c.CapacityUnits ?? 0;
+      requests += 1;
+      return result;
+    },
+    { step: 'initialize' },
+  );
+  return {
+    store: createDynamoStore({ ...names, client, now: () => NOW }),
+    reset: () => {
+      units = 0;
+      requests = 0;
+    },
+    work: () => ({ requests, units }),
+  };
+}
+
+/** A client whose PutItem requests of alert records fail (a delivery that dies after listing them). */
+function failingRecordPuts(): DynamoDBClient {
+  const client = ownClient();
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const { Item } = args.input as { Item?: unknown };
+      if (JSON.stringify(Item ?? {}).includes('"fingerprint"'))
+        throw new InternalServerError({ message: 'injected', $metadata: {} });
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+  return client;
+}
+
 /** The fixture's three alerts as records of a group no other test uses. */
 function alertRecords(groupId = uniqueId('grp')): AlertRecord[] {
   const [group] = parseAlertPayload(structuredClone(fixture), new Date(NOW).toISOString());
@@ -111,37 +161,23 @@ async function rawIncident(incidentsTableName: string, id: string) {
 }
 
 describe('DynamoDB store: alert records', () => {
-  it('stores a record once and reports the duplicate, and whether it was folded', async () => {
+  it('stores a record once and reports the duplicate; it is pending until marked folded', async () => {
     const store = storeFor();
     const record = firstRecord();
 
     const [first] = await store.recordAlerts([record]);
     const [again] = await store.recordAlerts([record]);
-    expect(await store.pendingAlerts(record.groupId)).toEqual([record]);
-    await store.markApplied([record], 'inc-1');
-    const [afterFold] = await store.recordAlerts([record]);
+    const pending = await store.pendingAlerts(record.groupId);
+    const hadPending = await store.hasPending(record.groupId);
+    await store.markApplied(pending);
 
-    expect(first).toEqual({ record, created: true, applied: false });
-    expect(again).toEqual({ record, created: false, applied: false });
-    expect(afterFold).toEqual({ record, created: false, applied: true });
-    expect(await store.pendingAlerts(record.groupId)).toEqual([]);
-  });
-
-  it('shrinks a folded record to its keys: what later jobs read past stays small', async () => {
-    const names = await freshTables(emulators());
-    const store = storeFor(names);
-    const record = firstRecord();
-    await store.recordAlerts([record]);
-
-    await store.markApplied([record], 'inc-1');
-
-    const key = keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
-    const { Item } = await emulators().dynamoClient.send(
-      new GetItemCommand({ TableName: names.tableName, Key: { pk: { S: key.pk }, sk: { S: key.sk } } }),
-    );
-    expect(Object.keys(Item ?? {}).sort()).toEqual(
-      ['appliedTo', 'expiresAt', 'fingerprint', 'groupId', 'pk', 'receivedAt', 'sk', 'startsAt', 'status'].sort(),
-    );
+    expect(first).toEqual({ record, created: true });
+    expect(again).toEqual({ record, created: false });
+    expect(pending.records).toEqual([record]);
+    expect(hadPending).toBe(true);
+    expect(await store.pendingAlerts(record.groupId)).toMatchObject({ records: [], entries: [] });
+    expect(await store.hasPending(record.groupId)).toBe(false);
+    expect((await store.recordAlerts([record]))[0]?.created).toBe(false);
   });
 
   it('creates exactly one record out of 20 parallel identical deliveries', async () => {
@@ -151,21 +187,40 @@ describe('DynamoDB store: alert records', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => store.recordAlerts([record])));
 
     expect(results.flat().filter((r) => r.created)).toHaveLength(1);
-    expect(await store.pendingAlerts(record.groupId)).toHaveLength(1);
+    expect((await store.pendingAlerts(record.groupId)).records).toEqual([record]);
   });
 
-  it('lists pending records until they are applied to an incident', async () => {
+  it('marks folded only what the job read: records stored meanwhile stay pending', async () => {
     const store = storeFor();
-    const records = alertRecords();
-    const [a, b, c] = records as [AlertRecord, AlertRecord, AlertRecord];
-    await store.recordAlerts(records);
+    const [a, b, c] = alertRecords() as [AlertRecord, AlertRecord, AlertRecord];
+    await store.recordAlerts([a, b]);
 
-    await store.markApplied([a, b], 'inc-1');
-    const pending = await store.pendingAlerts(a.groupId);
-    await store.markApplied([c], 'none');
+    const read = await store.pendingAlerts(a.groupId);
+    await store.recordAlerts([b, c]);
+    await store.markApplied(read);
 
-    expect(pending).toEqual([c]);
-    expect(await store.pendingAlerts(a.groupId)).toEqual([]);
+    expect(read.records).toHaveLength(2);
+    expect((await store.pendingAlerts(a.groupId)).records).toEqual([c]);
+  });
+
+  it('reads only what is pending: a job after many folds reads as much as the first', async () => {
+    const names = await freshTables(emulators());
+    const metered = meteredStore(names);
+    const groupId = uniqueId('grp');
+    const cost: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      const batch = Array.from({ length: 5 }, (_, i) => ({
+        ...firstRecord(groupId),
+        fingerprint: (round * 5 + i).toString(16).padStart(16, '0'),
+      }));
+      await metered.store.recordAlerts(batch);
+      metered.reset();
+      const pending = await metered.store.pendingAlerts(groupId);
+      cost.push(JSON.stringify(metered.work()));
+      expect(pending.records).toHaveLength(5);
+      await metered.store.markApplied(pending);
+    }
+    expect(new Set(cost)).toEqual(new Set([cost[0]]));
   });
 
   it('keeps records of different groups apart and ignores the group state item', async () => {
@@ -179,14 +234,14 @@ describe('DynamoDB store: alert records', () => {
       null,
     );
 
-    expect(await store.pendingAlerts(groupId)).toHaveLength(mine.length);
+    expect((await store.pendingAlerts(groupId)).records).toHaveLength(mine.length);
   });
 
-  it('reads every page of a large group', async () => {
+  it('reads every record of a large delivery', async () => {
     const store = storeFor();
     const groupId = uniqueId('grp');
     const big = 'x'.repeat(10_000);
-    // ~1.2 MB in one partition: more than one DynamoDB query page (1 MB).
+    // ~1.2 MB: more than one BatchGetItem (100 keys, 16 MB) and one query page (1 MB) would hold.
     const records = Array.from({ length: 120 }, (_, i) => ({
       ...firstRecord(groupId),
       fingerprint: i.toString(16).padStart(16, '0'),
@@ -194,7 +249,22 @@ describe('DynamoDB store: alert records', () => {
     }));
     await store.recordAlerts(records);
 
-    expect(await store.pendingAlerts(groupId)).toHaveLength(120);
+    expect((await store.pendingAlerts(groupId)).records).toHaveLength(120);
+  });
+
+  it('keeps an entry whose records a live delivery has not stored yet; clears it once that delivery is long dead', async () => {
+    const names = await freshTables(emulators());
+    const record = firstRecord();
+    // The delivery listed its record, then died before storing it.
+    const failing = createDynamoStore({ ...names, client: failingRecordPuts(), now: () => NOW });
+    await expect(failing.recordAlerts([record])).rejects.toBeInstanceOf(TransientError);
+
+    const soon = await storeFor(names, () => NOW + 60_000).pendingAlerts(record.groupId);
+    const late = await storeFor(names, () => NOW + 16 * 60_000).pendingAlerts(record.groupId);
+
+    expect(soon).toMatchObject({ records: [], entries: [] });
+    expect(late.records).toEqual([]);
+    expect(late.entries).toHaveLength(1);
   });
 
   it('treats records past their TTL as gone, even before DynamoDB deletes them', async () => {
@@ -205,7 +275,7 @@ describe('DynamoDB store: alert records', () => {
     const pending = await later.pendingAlerts(record.groupId);
     const [again] = await later.recordAlerts([record]);
 
-    expect(pending).toEqual([]);
+    expect(pending.records).toEqual([]);
     expect(again?.created).toBe(true);
   });
 });

@@ -47,7 +47,7 @@ describe('alert ingest over the real store', () => {
     expect(queuedFirst.size).toBe(4);
     expect(retry).toEqual({ accepted: [], duplicates: 10 });
     expect(new Set(queue.queued)).toEqual(new Set(groupIds));
-    for (const id of groupIds) expect(await store.pendingAlerts(id)).toHaveLength(2);
+    for (const id of groupIds) expect((await store.pendingAlerts(id)).records).toHaveLength(2);
   });
 
   it('never strands stored alerts when the queue fails twice in a row: the second retry queues their job', async () => {
@@ -63,7 +63,7 @@ describe('alert ingest over the real store', () => {
     await ingestAlerts({ store, queue }, groups, RECEIVED);
 
     expect(queue.queued).toEqual([groupId]);
-    expect(await store.pendingAlerts(groupId)).toHaveLength(1);
+    expect((await store.pendingAlerts(groupId)).records).toHaveLength(1);
   });
 
   it('queues a job for new alerts; a re-send asks for a refresh, one delayed job for a burst', async () => {
@@ -78,7 +78,7 @@ describe('alert ingest over the real store', () => {
     await ingestAlerts({ store, queue }, groups, RECEIVED);
     expect(queue.queued).toEqual([groupId, groupId]);
 
-    await store.markApplied(await store.pendingAlerts(groupId), 'inc-1');
+    await store.markApplied(await store.pendingAlerts(groupId));
     const later = new Date(Date.parse(RECEIVED) + 60_000).toISOString();
     await ingestAlerts({ store, queue }, groups, later);
     expect(queue.queued).toEqual([groupId, groupId, groupId]);

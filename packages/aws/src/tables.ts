@@ -6,7 +6,8 @@
  *
  * | item                | pk                      | sk                                         | notes                          |
  * | ------------------- | ----------------------- | ------------------------------------------ | ------------------------------ |
- * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | `appliedTo`, TTL               |
+ * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | written once, TTL              |
+ * | pending entry       | `G#<groupId>`           | `P#<receivedAt>#<uuid>`                    | `records` (alert sks) not yet folded; deleted by the fold |
  * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
  * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs, traces; TTL |
  * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |
@@ -65,8 +66,13 @@ export const keys = {
     pk: `G#${groupId}`,
     sk: `A#${fingerprint}#${startsAt}#${status}`,
   }),
-  /** Begins every alert record's sort key inside a group partition. */
-  alertPrefix: 'A#',
+  /** A delivery's new records of a group, listed until a job has folded them. */
+  pendingEntry: (groupId: string, receivedAt: string, id: string) => ({
+    pk: `G#${groupId}`,
+    sk: `P#${receivedAt}#${id}`,
+  }),
+  /** Begins every pending entry's sort key inside a group partition. */
+  pendingPrefix: 'P#',
   groupState: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'STATE' }),
   contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
   notificationPartition: (incidentId: string) => `N#${incidentId}`,

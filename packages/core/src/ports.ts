@@ -36,17 +36,25 @@ export interface RecordedAlert {
   record: AlertRecord;
   /** False when an identical delivery was already stored (a duplicate). */
   created: boolean;
-  /** True once it has been folded into an incident (or dropped as belonging to none). */
-  applied: boolean;
+}
+
+/** A group's alert records not yet folded into an incident, as one job reads them. */
+export interface PendingAlerts {
+  groupId: string;
+  records: AlertRecord[];
+  /** Opaque to the core: the pending entries `markApplied` clears (those whose records were all read). */
+  entries: string[];
 }
 
 export interface AlertRepository {
-  /** Stores each record unless an identical one exists; never overwrites. */
+  /** Stores each record unless an identical one exists (never overwrites); new ones become pending. */
   recordAlerts(records: AlertRecord[]): Promise<RecordedAlert[]>;
-  /** Records of a group not yet folded into an incident. */
-  pendingAlerts(groupId: string): Promise<AlertRecord[]>;
-  /** Marks records as folded into `incidentId` (or `"none"`: resolved alerts with no incident). */
-  markApplied(records: AlertRecord[], incidentId: string): Promise<void>;
+  /** Whether the group has records not yet folded. */
+  hasPending(groupId: string): Promise<boolean>;
+  /** The group's records not yet folded: what arrived since the last fold, whatever the group's history. */
+  pendingAlerts(groupId: string): Promise<PendingAlerts>;
+  /** Marks what `pendingAlerts` returned as folded (into an incident, or dropped as belonging to none). */
+  markApplied(pending: PendingAlerts): Promise<void>;
 }
 
 export type ContextItem = Deploy | LogLine | Trace;

@@ -1,4 +1,5 @@
 import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { keys } from '@incident-pilot/aws';
 import { groupIdOf, type JobQueue } from '@incident-pilot/core';
 
 // Incidents resolved this recently may still owe a sink their resolution.
@@ -32,11 +33,11 @@ export async function requeuePending(options: {
   const groups = new Set<string>();
   const pending = await scanAll(options.client, {
     TableName: options.tableName,
-    FilterExpression: 'begins_with(pk, :g) AND begins_with(sk, :a) AND attribute_not_exists(appliedTo)',
-    ExpressionAttributeValues: { ':g': { S: 'G#' }, ':a': { S: 'A#' } },
-    ProjectionExpression: 'groupId',
+    FilterExpression: 'begins_with(pk, :g) AND begins_with(sk, :p)',
+    ExpressionAttributeValues: { ':g': { S: 'G#' }, ':p': { S: keys.pendingPrefix } },
+    ProjectionExpression: 'pk',
   });
-  for (const item of pending) if (item.groupId?.S) groups.add(item.groupId.S);
+  for (const item of pending) if (item.pk?.S) groups.add(item.pk.S.slice('G#'.length));
   const incidents = await scanAll(options.client, {
     TableName: options.incidentsTableName,
     FilterExpression: '#s = :open OR resolvedAt >= :since',

@@ -1,144 +1,130 @@
-import { BatchGetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AlertRecord, AlertRepository, RecordedAlert } from '@incident-pilot/core';
+import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { AlertRecord, AlertRepository, PendingAlerts, RecordedAlert } from '@incident-pilot/core';
 import { keys } from '../tables.js';
-import { CONCURRENCY, type Dynamo, epochSeconds, type Item, mapLimit, notExpired, strip } from './client.js';
+import { CONCURRENCY, type Dynamo, epochSeconds, type Item, mapLimit, strip } from './client.js';
 
-/** What a folded alert record no longer keeps (its keys, `groupId` and `receivedAt` stay). */
-const FOLDED_AWAY = [
-  'labels',
-  'annotations',
-  'generatorURL',
-  'groupKey',
-  'endsAt',
-  'service',
-  'alertname',
-  'truncatedAlerts',
-  'groupStatus',
-] as const satisfies readonly (keyof AlertRecord)[];
+/**
+ * How long a delivery may take from listing its alerts as pending to storing them: Lambda's longest
+ * timeout. A pending entry whose records are still missing after it belongs to a delivery that died
+ * (its retry lists them again), so folding may clear it.
+ */
+const DELIVERY_MAX_MS = 15 * 60_000;
 
-/** Alert records: one item per (group, fingerprint, startsAt, status), written once. */
+const keyOf = (record: AlertRecord) => keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
+const stripRecord = (item: Item) => strip<AlertRecord>(item, ['pk', 'sk', 'expiresAt']);
+
+/**
+ * Alert records, one item per (group, fingerprint, startsAt, status), written once, and each group's
+ * pending list: one small entry per delivery naming the records it brought, deleted once they are
+ * folded. A job reads only the entries and the records they name, so its work follows what is new,
+ * not the group's history.
+ */
 export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepository {
-  const { doc, tableName, now, call, conditionalWrite, getItem, queryAll } = db;
+  const { doc, tableName, now, call, conditionalWrite, queryAll, batchGet, batchDelete } = db;
 
-  /**
-   * Unexpired alert records among `records`, by `pk|sk`: BatchGetItem, 100 keys a call. Eventually
-   * consistent (half the price): a record missed is caught by the conditional put, and one wrongly seen
-   * as not yet folded only asks for one more refresh.
-   */
-  async function storedAlerts(records: AlertRecord[], nowSec: number): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    const unique = new Map(
-      records.map((r) => {
-        const key = keys.alert(r.groupId, r.fingerprint, r.startsAt, r.status);
-        return [`${key.pk}|${key.sk}`, key];
-      }),
-    );
-    const all = [...unique.values()];
-    for (let i = 0; i < all.length; i += 100) {
-      let pending: Item[] | undefined = all.slice(i, i + 100);
-      for (let attempt = 0; pending?.length; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** Math.min(attempt, 6)));
-        const keysToRead: Item[] = pending;
-        const out = await call('BatchGetItem', () =>
-          doc.send(
-            new BatchGetCommand({
-              RequestItems: {
-                [tableName]: {
-                  Keys: keysToRead,
-                  ProjectionExpression: 'pk, sk, #applied, #exp',
-                  ExpressionAttributeNames: { '#applied': 'appliedTo', '#exp': 'expiresAt' },
-                },
-              },
-            }),
-          ),
-        );
-        for (const item of out.Responses?.[tableName] ?? []) {
-          if (typeof item.expiresAt !== 'number' || item.expiresAt >= nowSec) found.set(`${item.pk}|${item.sk}`, item);
-        }
-        pending = out.UnprocessedKeys?.[tableName]?.Keys as Item[] | undefined;
-      }
-    }
-    return found;
-  }
-
-  /**
-   * Marks a stored alert record as folded and drops what only folding needed (the incident holds it
-   * now): the records a job reads past, and keeps until they expire, shrink to their keys. The same
-   * write costs the same units. A missing (deleted, expired) record is left alone.
-   */
-  async function setApplied(record: AlertRecord, incidentId: string): Promise<void> {
-    await conditionalWrite('UpdateItem', () =>
-      doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
-          UpdateExpression: `SET #applied = :id REMOVE ${FOLDED_AWAY.map((_, i) => `#r${i}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: {
-            '#applied': 'appliedTo',
-            ...Object.fromEntries(FOLDED_AWAY.map((name, i) => [`#r${i}`, name])),
-          },
-          ExpressionAttributeValues: { ':id': incidentId },
-        }),
-      ),
-    );
-  }
-
-  const alertExpiry = (record: AlertRecord) => {
-    const from = Date.parse(record.receivedAt);
+  const expiryOf = (receivedAt: string) => {
+    const from = Date.parse(receivedAt);
     return Math.floor((Number.isNaN(from) ? now() : from) / 1000) + Math.round(alertTtlDays * 86_400);
   };
+  const unexpired = (items: Item[], nowSec: number) =>
+    items.filter((item) => typeof item.expiresAt !== 'number' || item.expiresAt >= nowSec);
+
+  /** Lists records as pending in their groups: one entry per group, written before the records. */
+  async function listPending(records: AlertRecord[]): Promise<void> {
+    const byGroup = new Map<string, AlertRecord[]>();
+    for (const r of records) byGroup.set(r.groupId, [...(byGroup.get(r.groupId) ?? []), r]);
+    await mapLimit([...byGroup], CONCURRENCY, ([groupId, group]) => {
+      const receivedAt = group[0]?.receivedAt ?? new Date(now()).toISOString();
+      return call('PutItem', () =>
+        doc.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...keys.pendingEntry(groupId, receivedAt, randomUUID()),
+              records: [...new Set(group.map((r) => keyOf(r).sk))],
+              listedAt: now(),
+              expiresAt: expiryOf(receivedAt),
+            },
+          }),
+        ),
+      );
+    });
+  }
+
+  const entriesOf = (groupId: string, limit?: number) =>
+    queryAll(
+      {
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.groupState(groupId).pk, ':prefix': keys.pendingPrefix },
+        ConsistentRead: true,
+        ...(limit ? { Limit: limit } : {}),
+      },
+      limit,
+    );
 
   return {
     async recordAlerts(records: AlertRecord[]): Promise<RecordedAlert[]> {
       const nowSec = epochSeconds(now());
-      // Re-sends and HA duplicates are the common case: one batched read finds them, so only new
-      // alerts pay for a (conditional) write.
-      const stored = await storedAlerts(records, nowSec);
+      // Re-sends and HA duplicates are the common case: one batched, eventually consistent read finds
+      // them (one it misses is caught by the conditional put), so only new alerts cost writes.
+      const known = await batchGet(tableName, [...new Map(records.map((r) => [keyOf(r).sk, keyOf(r)])).values()], {
+        projection: 'pk, sk, #exp',
+        names: { '#exp': 'expiresAt' },
+      });
+      const stored = new Set(unexpired(known, nowSec).map((item) => `${item.pk}|${item.sk}`));
+      const fresh = records.filter((r) => !stored.has(`${keyOf(r).pk}|${keyOf(r).sk}`));
+      // Listed first: a delivery that dies between the two leaves an entry, never an unlisted record.
+      if (fresh.length > 0) await listPending(fresh);
       return mapLimit(records, CONCURRENCY, async (record) => {
-        const key = keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
-        const known = stored.get(`${key.pk}|${key.sk}`);
-        if (known) return { record, created: false, applied: known.appliedTo !== undefined };
-        if (
-          await conditionalWrite('PutItem', () =>
-            doc.send(
-              new PutCommand({
-                TableName: tableName,
-                Item: { ...record, ...key, expiresAt: alertExpiry(record) },
-                // An expired record that TTL has not deleted yet counts as gone.
-                ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now',
-                ExpressionAttributeNames: { '#exp': 'expiresAt' },
-                ExpressionAttributeValues: { ':now': nowSec },
-              }),
-            ),
-          )
-        ) {
-          return { record, created: true, applied: false };
-        }
-        // Another delivery stored it between the read and the write.
-        const item = await getItem(tableName, key);
-        return { record, created: false, applied: item?.appliedTo !== undefined };
+        if (!fresh.includes(record)) return { record, created: false };
+        const created = await conditionalWrite('PutItem', () =>
+          doc.send(
+            new PutCommand({
+              TableName: tableName,
+              Item: { ...record, ...keyOf(record), expiresAt: expiryOf(record.receivedAt) },
+              // An expired record that TTL has not deleted yet counts as gone.
+              ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now',
+              ExpressionAttributeNames: { '#exp': 'expiresAt' },
+              ExpressionAttributeValues: { ':now': nowSec },
+            }),
+          ),
+        );
+        return { record, created };
       });
     },
 
-    async pendingAlerts(groupId: string): Promise<AlertRecord[]> {
-      const items = await queryAll({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        FilterExpression: `attribute_not_exists(#applied) AND (${notExpired})`,
-        ExpressionAttributeNames: { '#applied': 'appliedTo', '#exp': 'expiresAt' },
-        ExpressionAttributeValues: {
-          ':pk': keys.groupState(groupId).pk,
-          ':prefix': keys.alertPrefix,
-          ':now': epochSeconds(now()),
-        },
-        ConsistentRead: true,
-      });
-      return items.map((item) => strip<AlertRecord>(item, ['pk', 'sk', 'queued', 'appliedTo', 'expiresAt']));
+    async hasPending(groupId: string): Promise<boolean> {
+      return (await entriesOf(groupId, 1)).length > 0;
     },
 
-    async markApplied(records: AlertRecord[], incidentId: string): Promise<void> {
-      await mapLimit(records, CONCURRENCY, (r) => setApplied(r, incidentId));
+    async pendingAlerts(groupId: string): Promise<PendingAlerts> {
+      const entries = await entriesOf(groupId);
+      const names = new Set(entries.flatMap((e) => (Array.isArray(e.records) ? e.records.map(String) : [])));
+      const pk = keys.groupState(groupId).pk;
+      const found = unexpired(
+        await batchGet(
+          tableName,
+          [...names].map((sk) => ({ pk, sk })),
+          { consistent: true },
+        ),
+        epochSeconds(now()),
+      );
+      const have = new Set(found.map((item) => String(item.sk)));
+      // An entry whose records are not all stored yet may belong to a delivery still in flight: it
+      // stays for the next job, unless that delivery has long died.
+      const settled = entries.filter(
+        (e) =>
+          (Array.isArray(e.records) && e.records.every((sk) => have.has(String(sk)))) ||
+          Number(e.listedAt) < now() - DELIVERY_MAX_MS,
+      );
+      return { groupId, records: found.map(stripRecord), entries: settled.map((e) => String(e.sk)) };
+    },
+
+    async markApplied(pending: PendingAlerts): Promise<void> {
+      const pk = keys.groupState(pending.groupId).pk;
+      await batchDelete(pending.entries.map((sk) => ({ pk, sk })));
     },
   };
 }

@@ -1,14 +1,17 @@
 /**
  * What every DynamoDB repository shares: one document client, the table names, error mapping and
- * the few access patterns they all use (conditional write, consistent get, paged query, batch put).
+ * the few access patterns they all use (conditional write, consistent get, paged query, batch get,
+ * put and delete).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   type QueryCommandInput,
+  type BatchWriteWriteRequest as WriteRequest,
 } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '@incident-pilot/core';
 import { mapAwsError } from '../errors.js';
@@ -26,7 +29,9 @@ export interface DynamoTables {
 }
 
 const BATCH_WRITE_SIZE = 25;
-const BATCH_WRITE_ATTEMPTS = 8;
+const BATCH_GET_SIZE = 100;
+/** Attempts of a batch call before the keys DynamoDB keeps leaving unprocessed fail it. */
+const BATCH_ATTEMPTS = 8;
 
 /** Parallel writes per call: enough to hide latency, few enough not to trip on-demand throttling. */
 export const CONCURRENCY = 8;
@@ -86,24 +91,76 @@ export function createDynamo({
     return items.slice(0, max);
   }
 
-  async function batchPut(items: Item[]): Promise<void> {
-    for (let i = 0; i < items.length; i += BATCH_WRITE_SIZE) {
-      let requests = items.slice(i, i + BATCH_WRITE_SIZE).map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt === BATCH_WRITE_ATTEMPTS)
-          throw new TransientError('DynamoDB BatchWriteItem left items unprocessed');
+  /** Puts and deletes in batches of 25, retrying what DynamoDB leaves unprocessed (throttling). */
+  async function batchWrite(requests: WriteRequest[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_SIZE) {
+      let batch = requests.slice(i, i + BATCH_WRITE_SIZE);
+      for (let attempt = 0; batch.length > 0; attempt++) {
+        if (attempt === BATCH_ATTEMPTS) throw new TransientError('DynamoDB BatchWriteItem left items unprocessed');
         if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
-        const batch = requests;
+        const sent = batch;
         const out = await call('BatchWriteItem', () =>
-          doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: batch } })),
+          doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: sent } })),
         );
         // Throttled items come back unprocessed rather than as an error.
-        requests = (out.UnprocessedItems?.[tableName] ?? []) as typeof requests;
+        batch = (out.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
       }
     }
   }
 
-  return { doc, tableName, incidentsTableName, now, call, conditionalWrite, getItem, queryAll, batchPut };
+  const batchPut = (items: Item[]) => batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
+  const batchDelete = (keys: Item[]) => batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })));
+
+  /**
+   * The items with these keys (missing ones left out), 100 keys a BatchGetItem, retrying unprocessed
+   * keys (throttling). Eventually consistent unless `consistent`.
+   */
+  async function batchGet(
+    table: string,
+    keys: Item[],
+    options: { consistent?: boolean; projection?: string; names?: Record<string, string> } = {},
+  ): Promise<Item[]> {
+    const found: Item[] = [];
+    for (let i = 0; i < keys.length; i += BATCH_GET_SIZE) {
+      let pending = keys.slice(i, i + BATCH_GET_SIZE);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt === BATCH_ATTEMPTS) throw new TransientError('DynamoDB BatchGetItem left keys unprocessed');
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
+        const request = pending;
+        const out = await call('BatchGetItem', () =>
+          doc.send(
+            new BatchGetCommand({
+              RequestItems: {
+                [table]: {
+                  Keys: request,
+                  ConsistentRead: options.consistent,
+                  ProjectionExpression: options.projection,
+                  ExpressionAttributeNames: options.names,
+                },
+              },
+            }),
+          ),
+        );
+        found.push(...(out.Responses?.[table] ?? []));
+        pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+      }
+    }
+    return found;
+  }
+
+  return {
+    doc,
+    tableName,
+    incidentsTableName,
+    now,
+    call,
+    conditionalWrite,
+    getItem,
+    queryAll,
+    batchPut,
+    batchDelete,
+    batchGet,
+  };
 }
 
 function isConditionFailed(error: unknown): boolean {

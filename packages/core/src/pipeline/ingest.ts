@@ -63,7 +63,7 @@ export async function ingestAlerts(
     const recorded = await deps.store.recordAlerts([...unique.values()]);
     if (recorded.some((r) => r.created)) {
       await deps.queue.enqueue({ groupId, enqueuedAt: receivedAt });
-    } else if (recorded.some((r) => !r.applied) || group.alerts.some((a) => a.status === 'firing')) {
+    } else if (group.alerts.some((a) => a.status === 'firing') || (await deps.store.hasPending(groupId))) {
       await requestRefresh(deps, groupId, Date.parse(receivedAt), deps.pacing ?? defaultPacing);
     }
     return recorded;

@@ -207,13 +207,26 @@ async function advance(
  * Folds a group's pending alerts into its open incident (re-correlating it when due), opening one
  * when there is none. Every write is conditional (version or existence), so concurrent workers and
  * retried jobs converge on the same state; a lost race throws ConflictError and the caller tries again.
+ * The pending alerts are marked folded last: a job that dies before folds them again, to the same state.
  */
 async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): Promise<Incident | null> {
+  const stored = await deps.store.getGroupState(job.groupId);
+  const pending = await deps.store.pendingAlerts(job.groupId);
+  const incident = await foldRecords(deps, job.groupId, stored, pending.records, nowMs);
+  if (pending.entries.length > 0) await deps.store.markApplied(pending);
+  return incident;
+}
+
+async function foldRecords(
+  deps: WorkerDeps,
+  groupId: string,
+  stored: GroupState | null,
+  pending: AlertRecord[],
+  nowMs: number,
+): Promise<Incident | null> {
   const { store } = deps;
-  const stored = await store.getGroupState(job.groupId);
-  const pending = await store.pendingAlerts(job.groupId);
   const state: GroupState = stored ?? {
-    groupId: job.groupId,
+    groupId,
     groupKey: pending[0]?.groupKey ?? '',
     seq: 0,
     openIncidentId: null,
@@ -223,28 +236,23 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
   const current = state.lastIncidentId ? await store.getIncident(state.lastIncidentId) : null;
 
   if (current?.status === 'open') {
-    const incident = await advance(deps, current, pending, job.groupId, nowMs);
-    if (pending.length > 0) await store.markApplied(pending, incident.id);
-    if (incident.status === 'resolved') await store.unlinkService(incident.service, job.groupId);
+    const incident = await advance(deps, current, pending, groupId, nowMs);
+    if (incident.status === 'resolved') await store.unlinkService(incident.service, groupId);
     return incident;
   }
   if (pending.length === 0) {
-    if (current) await store.unlinkService(current.service, job.groupId);
+    if (current) await store.unlinkService(current.service, groupId);
     return current;
   }
   // Records of alerts the closed incident already holds (a late HA peer, a retry after the fold that
-  // resolved it) stay with it; only alerts it never had can open the next incident.
+  // resolved it) stay with it; only alerts it never had can open the next incident. Resolutions of
+  // alerts whose incident is already closed (or that never fired here) are dropped.
   const fresh = current ? pending.filter((r) => !belongsTo(current, r)) : pending;
-  const stale = pending.filter((r) => !fresh.includes(r));
-  if (!fresh.some((r) => r.status === 'firing')) {
-    // Resolutions of alerts whose incident is already closed (or that never fired here).
-    await store.markApplied(pending, current?.id ?? 'none');
-    return current;
-  }
+  if (!fresh.some((r) => r.status === 'firing')) return current;
   // No open incident: firing alerts open a new one (linked to the last), never reopen the old.
   const opened = await openIncident(deps, state, fresh, nowMs, current);
   // A retry (or a racing worker) found it already created: fold in what arrived since.
-  const incident = opened.created ? opened.incident : await advance(deps, opened.incident, fresh, job.groupId, nowMs);
+  const incident = opened.created ? opened.incident : await advance(deps, opened.incident, fresh, groupId, nowMs);
   if (state.lastIncidentId !== incident.id) {
     await store.putGroupState(
       {
@@ -257,8 +265,6 @@ async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): 
       stored ? state.version : null,
     );
   }
-  if (stale.length > 0 && current) await store.markApplied(stale, current.id);
-  await store.markApplied(fresh, incident.id);
   return incident;
 }
 
