@@ -50,7 +50,7 @@ export interface WorkerDeps {
   maxConflictRetries?: number;
 }
 
-const _iso = (ms: number) => new Date(ms).toISOString();
+const iso = (ms: number) => new Date(ms).toISOString();
 
 /** An incident as the duplicate rule sees it. */
 export const toOpenIncidentRef = (i: Incident): OpenIncidentRef => ({
@@ -168,13 +168,18 @@ async function advance(
 
   let refreshed = false;
   if (next.status === 'open' && (alertsChanged || nowMs - Date.parse(incident.openedAt) < pacing.refreshForMs)) {
-    const last = await deps.store.lastRefresh(groupId);
-    if (last === null || nowMs - last >= pacing.refreshMs) {
+    // The incident keeps the time of the refreshes it was written with; one that changed nothing is
+    // kept apart (see below), so it is read only when the incident's own time says a refresh is due.
+    const due = (at: number | null) => at === null || nowMs - at >= pacing.refreshMs;
+    let last = incident.refreshedAt ? Date.parse(incident.refreshedAt) : null;
+    const kept = due(last) ? await deps.store.lastRefresh(groupId) : null;
+    if (kept !== null && (last === null || kept > last)) last = kept;
+    if (due(last)) {
       const correlation = await correlateGroup(deps, groupOfIncident(next), nowMs);
-      next = { ...next, findings: correlation.findings, severity: correlation.severity };
+      next = { ...next, findings: correlation.findings, severity: correlation.severity, refreshedAt: iso(nowMs) };
       refreshed = true;
     } else {
-      await scheduleWake(deps, groupId, last + pacing.refreshMs, nowMs);
+      await scheduleWake(deps, groupId, (last ?? nowMs) + pacing.refreshMs, nowMs);
     }
   }
 
@@ -197,8 +202,9 @@ async function advance(
   if (refreshed) {
     // Rules that fired for the first time on this incident count on the scoreboard (idempotent).
     const added = next.findings.map((f) => f.ruleId).filter((id) => !incident.findings.some((f) => f.ruleId === id));
-    if (added.length > 0) await deps.store.recordFired(incident.id, added, new Date(nowMs).toISOString());
-    await deps.store.markRefreshed(groupId, nowMs);
+    if (added.length > 0) await deps.store.recordFired(incident.id, added, iso(nowMs));
+    // Not written with the incident (nothing else changed): kept on the group's wake-up item.
+    if (next === incident) await deps.store.markRefreshed(groupId, nowMs);
   }
   return next;
 }

@@ -110,6 +110,8 @@ export interface Incident {
   previousIncidentId: string | null;
   /** Labels every alert of the group shares: what a re-correlation rebuilds the group from. */
   commonLabels?: Record<string, string>;
+  /** When its findings were last worked out again (a refresh), if that changed the incident. */
+  refreshedAt?: string;
   /** Material changes not announced yet: merged into the next `updated` event. */
   pendingChanges?: IncidentChange[];
   /** The latest announced update: its revision (1, 2, …), when it was cut, and what changed. */

@@ -1,0 +1,81 @@
+import { createDynamoStore } from '@incident-pilot/aws';
+import { type CorrelationJob, defaultEngineConfig, groupIdOf, processJob, rules } from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { baseIncident } from '../sinks/incidents.js';
+
+const emulators = useEmulators();
+const OPENED = Date.parse('2026-11-25T03:59:04.097Z');
+const silent = { info() {}, warn() {}, error() {} };
+
+/** An open incident whose stored findings are not what the engine finds now: its first refresh changes it. */
+async function setup() {
+  const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+  const incident = baseIncident();
+  const groupId = groupIdOf(incident.groupKey);
+  await store.createIncident(incident);
+  await store.putGroupState(
+    {
+      groupId,
+      groupKey: incident.groupKey,
+      seq: 1,
+      openIncidentId: incident.id,
+      lastIncidentId: incident.id,
+      version: 1,
+    },
+    null,
+  );
+  const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];
+  const run = (nowMs: number) =>
+    processJob(
+      {
+        store,
+        queue: { enqueue: async (job, delaySeconds) => void wakes.push({ job, delaySeconds }) },
+        sinks: [],
+        rules,
+        config: defaultEngineConfig,
+        resolvePolicy: 'all',
+        narrate: () => 'narrated',
+        log: silent,
+        now: () => nowMs,
+        pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 24 * 3_600_000 },
+      },
+      { groupId, enqueuedAt: new Date(nowMs).toISOString() },
+    );
+  return { store, incident, groupId, wakes, run };
+}
+
+describe('worker: refresh pacing', () => {
+  it('keeps the time of a refresh that changed the incident on the incident itself, and paces by it', async () => {
+    const { store, incident, groupId, wakes, run } = await setup();
+    const first = OPENED + 120_000;
+
+    await run(first);
+    const refreshed = await store.getIncident(incident.id);
+
+    expect(refreshed?.findings).not.toEqual(incident.findings);
+    expect(refreshed?.refreshedAt).toBe(new Date(first).toISOString());
+    // Written with the incident: no separate write.
+    expect(await store.lastRefresh(groupId)).toBeNull();
+
+    // Within the interval: no refresh, a wake-up when it is due.
+    await run(first + 10_000);
+    expect(wakes.map((w) => w.delaySeconds)).toEqual([50]);
+    expect((await store.getIncident(incident.id))?.version).toBe(refreshed?.version);
+  });
+
+  it('keeps the time of a refresh that changed nothing on the wake-up item, and paces by the later of both', async () => {
+    const { store, incident, groupId, wakes, run } = await setup();
+    const first = OPENED + 120_000;
+    await run(first);
+    const version = (await store.getIncident(incident.id))?.version;
+
+    // Due again; the engine finds the same: the incident is not rewritten.
+    await run(first + 61_000);
+    expect((await store.getIncident(incident.id))?.version).toBe(version);
+    expect(await store.lastRefresh(groupId)).toBe(first + 61_000);
+
+    await run(first + 70_000);
+    expect(wakes.map((w) => w.delaySeconds)).toEqual([51]);
+  });
+});
