@@ -32,7 +32,8 @@ function itemSize(item: WireItem | undefined): number {
 function valueSize(value: AttributeValue): number {
   if (value.S !== undefined) return Buffer.byteLength(value.S);
   if (value.N !== undefined) return Math.ceil(value.N.replace(/^-|\.|^0+|e.*$/gi, '').length / 2) + 1;
-  if (value.B !== undefined) return value.B.length;
+  // On the wire a binary value is base64; DynamoDB counts its bytes.
+  if (value.B !== undefined) return Buffer.byteLength(value.B as unknown as string, 'base64');
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
   if (value.L !== undefined) return 3 + value.L.reduce((n, v) => n + 1 + valueSize(v), 0);
   if (value.M !== undefined) return 3 + itemSize(value.M) + Object.keys(value.M).length;

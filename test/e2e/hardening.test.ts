@@ -37,6 +37,7 @@ function itemBytes(value: AttributeValue | Record<string, AttributeValue>): numb
   const v = value as Record<string, unknown>;
   if ('S' in v) return Buffer.byteLength(v.S as string);
   if ('N' in v) return Math.ceil((v.N as string).length / 2) + 1;
+  if ('B' in v) return (v.B as Uint8Array).length;
   if ('BOOL' in v || 'NULL' in v) return 1;
   if ('L' in v) return 3 + (v.L as AttributeValue[]).reduce((n, x) => n + 1 + itemBytes(x), 0);
   const map = ('M' in v ? v.M : v) as Record<string, AttributeValue>;

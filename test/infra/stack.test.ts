@@ -323,6 +323,18 @@ describe('incident-pilot stack', () => {
       const attributes = definitions.map((a) => `${a.AttributeName}:${a.AttributeType}`);
       expect(attributes.sort()).toEqual(['id:S', 'listPk:S', 'openPk:S', 'openedAt:S', 'service:S']);
     });
+
+    it('incidents table: only the open index holds fingerprints, which change on most folds', () => {
+      const [, incidents] = ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('TablesIncidents')) ?? [];
+      const indexes = (incidents?.Properties.GlobalSecondaryIndexes ?? []) as {
+        IndexName: string;
+        Projection: { NonKeyAttributes: string[] };
+      }[];
+      const holding = indexes.filter((i) => i.Projection.NonKeyAttributes.includes('fingerprints'));
+
+      expect(indexes).toHaveLength(3);
+      expect(holding.map((i) => i.IndexName)).toEqual([INCIDENTS_TABLE.openByOpenedAt.indexName]);
+    });
   });
 
   describe('secrets', () => {

@@ -7,6 +7,7 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoStore, INCIDENTS_TABLE, keys, type TableNames } from '@incident-pilot/aws';
 import {
   type AlertRecord,
@@ -364,6 +365,86 @@ describe('DynamoDB store: incidents', () => {
     expect(raw?.findings?.L?.[0]?.M?.ruleId).toEqual({ S: 'deploy.recent_correlated' });
     expect(raw?.alertCount).toEqual({ N: '1' });
     expect(raw?.openPk).toEqual({ S: 'open' });
+  });
+
+  it('packs the bulky fields no patch sets into one compressed attribute, and every read unpacks them', async () => {
+    const names = await freshTables(emulators());
+    const store = storeFor(names);
+    const [alert] = incident().alerts;
+    const bulky = incident({
+      alerts: Array.from({ length: 20 }, (_, i) => ({
+        ...structuredClone(alert as Incident['alerts'][number]),
+        fingerprint: `3ba65e5f562bd8${String(i).padStart(2, '0')}`,
+        labels: { alertname: 'HighLatency', service: 'api', pod: `api-7d9f8b6c5-${i}`, namespace: 'prod' },
+        summary: `HighLatency on api (instance-${i})`,
+      })),
+      alertCount: 20,
+      firingCount: 20,
+      narration: 'api is slow since deploy abc1234. '.repeat(30),
+      commonLabels: { alertname: 'HighLatency', service: 'api', namespace: 'prod' },
+      pendingChanges: [{ kind: 'alerts_firing', summary: '19 more alerts firing' }],
+      lastUpdate: { revision: 1, at: '2026-11-25T03:59:40.000Z', changes: [{ kind: 'severity_up', summary: 'high' }] },
+      timeline: [{ at: '2026-11-25T03:59:10.000Z', type: 'opened', summary: 'opened' }],
+    });
+
+    await store.createIncident(bulky);
+    const raw = await rawIncident(names.incidentsTableName, bulky.id);
+    const read = await store.getIncident(bulky.id);
+    const batch = await store.getIncidents([bulky.id]);
+    const slack = { channel: 'C0INCIDENTS', ts: '1764043150.000100' };
+    const patched = await store.patchIncident(bulky.id, { slack });
+    const listed = await store.listIncidents({ limit: 10, view: 'full' });
+
+    for (const name of ['alerts', 'narration', 'commonLabels', 'pendingChanges', 'lastUpdate']) {
+      expect(raw?.[name], name).toBeUndefined();
+    }
+    const packedBytes = raw?.packed?.B?.length ?? Number.POSITIVE_INFINITY;
+    expect(packedBytes).toBeLessThan(JSON.stringify([bulky.alerts, bulky.narration]).length / 4);
+    // What an operator reads in the console, and what patches set, stay plain attributes.
+    expect(raw).toMatchObject({
+      id: { S: bulky.id },
+      status: { S: 'open' },
+      severity: { S: 'high' },
+      service: { S: 'api' },
+      alertname: { S: 'HighLatency' },
+      title: { S: bulky.title },
+      openedAt: { S: bulky.openedAt },
+      resolvedAt: { NULL: true },
+      alertCount: { N: '20' },
+      timeline: { L: [{ M: { type: { S: 'opened' } } }] },
+    });
+    expect(raw?.findings?.L?.[0]?.M?.evidence?.L?.[0]?.M?.ref).toEqual({ S: 'abc1234' });
+    expect(read).toEqual(bulky);
+    expect(batch).toEqual([bulky]);
+    expect(patched).toEqual({ ...bulky, slack, version: 2 });
+    expect(listed.items).toEqual([patched]);
+  });
+
+  it('reads, patches and rewrites an incident stored before packing (plain alerts and narration)', async () => {
+    const names = await freshTables(emulators());
+    const store = storeFor(names);
+    const old = incident({ commonLabels: { alertname: 'HighLatency', service: 'api' } });
+    const doc = DynamoDBDocumentClient.from(emulators().dynamoClient);
+    await doc.send(
+      new PutCommand({
+        TableName: names.incidentsTableName,
+        Item: { ...old, listPk: 'incident', openPk: 'open', fingerprints: old.alerts.map((a) => a.fingerprint) },
+      }),
+    );
+
+    const read = await store.getIncident(old.id);
+    const listed = await store.listIncidents({ limit: 10, view: 'full' });
+    const patched = await store.patchIncident(old.id, { acknowledgedAt: '2026-11-25T04:01:00.000Z' });
+    const next = { ...patched, alertCount: 2, version: 3 };
+    await store.updateIncident(next, 2);
+
+    expect(read).toEqual(old);
+    expect(listed.items).toEqual([old]);
+    expect(patched).toEqual({ ...old, acknowledgedAt: '2026-11-25T04:01:00.000Z', version: 2 });
+    expect(await store.getIncident(old.id)).toEqual(next);
+    const raw = await rawIncident(names.incidentsTableName, old.id);
+    expect(raw?.alerts).toBeUndefined();
+    expect(raw?.packed?.B).toBeDefined();
   });
 
   it('answers null for an unknown incident', async () => {

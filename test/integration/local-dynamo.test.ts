@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  CreateTableCommand,
+  DescribeTableCommand,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
+  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
-import { INCIDENTS_TABLE } from '@incident-pilot/aws';
+import { INCIDENTS_TABLE, tableDefinitions } from '@incident-pilot/aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDynaliteIterators } from '../../packages/local/src/dynalite-iterators.js';
-import { type Emulators, startEmulators } from '../../packages/local/src/emulators.js';
+import { type Emulators, ensureTables, startEmulators } from '../../packages/local/src/emulators.js';
 import { sweepExpired } from '../../packages/local/src/ttl-sweeper.js';
 import { freshTables, uniqueId } from '../helpers/emulators.js';
 import { startTestStack, waitFor } from '../helpers/local-stack.js';
@@ -88,6 +91,45 @@ describe('local DynamoDB emulator', () => {
 
     // A stream closes its iterator as it ends, just after the response can have left.
     await expect.poll(openDynaliteIterators).toBe(0);
+  });
+
+  it('rebuilds an incidents table whose indexes project what an earlier version did, keeping its items', async () => {
+    const suffix = uniqueId('old');
+    const names = { tableName: `data-${suffix}`, incidentsTableName: `incidents-${suffix}` };
+    const [, incidents] = tableDefinitions(names);
+    // Before: every index held the open incident's fingerprints.
+    const earlier = {
+      ...incidents,
+      GlobalSecondaryIndexes: incidents.GlobalSecondaryIndexes?.map((index) => ({
+        ...index,
+        Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: ['status', 'fingerprints'] },
+      })),
+    };
+    await emulators.dynamoClient.send(new CreateTableCommand(earlier));
+    await waitUntilTableExists(
+      { client: emulators.dynamoClient, maxWaitTime: 10, minDelay: 0.05, maxDelay: 0.1 },
+      { TableName: names.incidentsTableName },
+    );
+    const item = {
+      id: { S: uniqueId('inc') },
+      listPk: { S: INCIDENTS_TABLE.byOpenedAt.partitionValue },
+      openPk: { S: INCIDENTS_TABLE.openByOpenedAt.partitionValue },
+      openedAt: { S: new Date(NOW).toISOString() },
+      fingerprints: { L: [{ S: '3ba65e5f562bd85b' }] },
+    };
+    await putAll(names.incidentsTableName, [item]);
+
+    await ensureTables(emulators.dynamoClient, names);
+
+    const { Table } = await emulators.dynamoClient.send(
+      new DescribeTableCommand({ TableName: names.incidentsTableName }),
+    );
+    const holding = (Table?.GlobalSecondaryIndexes ?? []).filter((i) =>
+      i.Projection?.NonKeyAttributes?.includes('fingerprints'),
+    );
+    expect(holding.map((i) => i.IndexName)).toEqual([INCIDENTS_TABLE.openByOpenedAt.indexName]);
+    const { Items } = await emulators.dynamoClient.send(new ScanCommand({ TableName: names.incidentsTableName }));
+    expect(Items).toEqual([item]);
   });
 
   it('deletes the data-table items whose TTL has passed, as DynamoDB does, and keeps the others', async () => {

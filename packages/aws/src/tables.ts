@@ -19,14 +19,20 @@
  * | rule vote           | `R#<ruleId>`            | `V#<incidentId>#<userId>`                  | `vote`: up / down (replaceable) |
  * | heartbeat           | `HEARTBEAT`             | `LAST`                                     | `lastAt`, `armedAt`, `missingSince` |
  *
- * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with every
- * incident field as a readable top-level attribute. Three GSIs list incidents newest first without a scan:
- * `byOpenedAt` (every incident, `listPk` = `"incident"`), the sparse `openByOpenedAt` (`openPk` =
- * `"open"` exists only while the incident is open) and `byService` (partition `service`).
+ * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with the
+ * fields an operator reads in the console (status, severity, service, title, times, counts, `findings` as
+ * a list of maps…) and every field a patch sets as readable top-level attributes; the bulky fields no
+ * patch sets (`alerts`, `narration`, `commonLabels`, `pendingChanges`, `lastUpdate`) are packed,
+ * gzip-compressed, in the binary attribute `packed` (see dynamo/incidents.ts), since every fold rewrites
+ * the whole item. Three GSIs list incidents newest
+ * first without a scan: `byOpenedAt` (every incident, `listPk` = `"incident"`), the sparse
+ * `openByOpenedAt` (`openPk` = `"open"` exists only while the incident is open) and `byService`
+ * (partition `service`).
  *
- * Every index projects only {@link INDEX_ATTRIBUTES}: lists read the incidents themselves by id. An
- * index is written only when an attribute it holds changes, so most incident writes (a fold, a refresh,
- * a Slack message id) cost no index write at all, however large the incident.
+ * Every index projects only {@link INDEX_ATTRIBUTES}, and the open index also the open incident's
+ * `fingerprints`: lists read the incidents themselves by id. An index is written only when an attribute
+ * it holds changes, so most incident writes (a refresh, a Slack message id) cost no index write at all,
+ * however large the incident, and a fold that lists new alerts writes the open index alone.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import type { ContextKind, IncidentEventType } from '@incident-pilot/core';
@@ -44,21 +50,34 @@ export const INCIDENTS_TABLE = {
   partitionKey: 'id',
   /** Every incident, newest first: pk `listPk` (always `"incident"`), sk `openedAt`. */
   byOpenedAt: { indexName: 'byOpenedAt', partitionKey: 'listPk', sortKey: 'openedAt', partitionValue: 'incident' },
-  /** Open incidents only (sparse): pk `openPk` (`"open"`, removed on resolve), sk `openedAt`. */
-  openByOpenedAt: { indexName: 'openByOpenedAt', partitionKey: 'openPk', sortKey: 'openedAt', partitionValue: 'open' },
+  /**
+   * Open incidents only (sparse): pk `openPk` (`"open"`, removed on resolve), sk `openedAt`. Also holds
+   * `fingerprints` (storage-only: the fingerprints of the alerts an open incident lists), which the
+   * duplicate rule reads; they change on most folds, so no other index holds them.
+   */
+  openByOpenedAt: {
+    indexName: 'openByOpenedAt',
+    partitionKey: 'openPk',
+    sortKey: 'openedAt',
+    partitionValue: 'open',
+    alsoProjects: ['fingerprints'],
+  },
   /** Incidents of one service: pk `service`, sk `openedAt`. */
   byService: { indexName: 'byService', partitionKey: 'service', sortKey: 'openedAt' },
 } as const;
 
-/**
- * The non-key attributes every incidents index holds: what a status filter and the duplicate rule read
- * (`fingerprints`: the fingerprints of the alerts an open incident lists, a storage-only attribute).
- */
-const INDEX_ATTRIBUTES = ['status', 'service', 'alertname', 'groupKey', 'fingerprints'] as const;
+/** The non-key attributes every incidents index holds: what a status filter and the duplicate rule read. */
+const INDEX_ATTRIBUTES = ['status', 'service', 'alertname', 'groupKey'] as const;
 
-/** The non-key attributes `index` projects: {@link INDEX_ATTRIBUTES} but its own keys. */
-export const projectedAttributes = (index: { partitionKey: string; sortKey: string }): string[] =>
-  INDEX_ATTRIBUTES.filter((name) => name !== index.partitionKey && name !== index.sortKey);
+/** The non-key attributes `index` projects: {@link INDEX_ATTRIBUTES} and its own extras, but its own keys. */
+export const projectedAttributes = (index: {
+  partitionKey: string;
+  sortKey: string;
+  alsoProjects?: readonly string[];
+}): string[] =>
+  [...INDEX_ATTRIBUTES, ...(index.alsoProjects ?? [])].filter(
+    (name) => name !== index.partitionKey && name !== index.sortKey,
+  );
 
 /** Builders for the data table's keys; the single place that knows the key formats. */
 export const keys = {

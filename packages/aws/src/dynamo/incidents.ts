@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   BatchGetCommand,
   PutCommand,
@@ -207,9 +208,27 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
 /** Attributes that live only in the table: the index keys and the open incident's fingerprints. */
 const STORAGE_ONLY = [byOpenedAt.partitionKey, openByOpenedAt.partitionKey, 'fingerprints'];
 
+/**
+ * The bulky fields that no patch sets, stored together as gzip-compressed JSON in the binary attribute
+ * {@link PACKED}: every fold rewrites the whole item and pays a write unit per started KB, and these
+ * compress to about a fifth. What an operator reads in the console (DESIGN.md, "Console inspection")
+ * and what `patchIncident` sets stay plain top-level attributes; the type rules out a patched field.
+ * This and {@link fromIncidentItem} are the one place that knows the format.
+ */
+const PACKED_FIELDS = [
+  'alerts',
+  'narration',
+  'commonLabels',
+  'pendingChanges',
+  'lastUpdate',
+] as const satisfies readonly Exclude<keyof Incident, keyof IncidentPatch>[];
+const PACKED = 'packed';
+
 function toIncidentItem(incident: Incident): Item {
+  const packed = Object.fromEntries(PACKED_FIELDS.map((name) => [name, incident[name]]));
   return {
-    ...incident,
+    ...strip({ ...incident }, [...PACKED_FIELDS]),
+    [PACKED]: gzipSync(JSON.stringify(packed)),
     [byOpenedAt.partitionKey]: byOpenedAt.partitionValue,
     ...(incident.status === 'open'
       ? {
@@ -221,8 +240,11 @@ function toIncidentItem(incident: Incident): Item {
   };
 }
 
+/** Also reads an item written before packing, whose fields are all plain attributes. */
 function fromIncidentItem(item: Item): Incident {
-  return strip<Incident>(item, STORAGE_ONLY);
+  const { [PACKED]: packed, ...plain } = item;
+  const unpacked = packed instanceof Uint8Array ? JSON.parse(gunzipSync(packed).toString('utf8')) : {};
+  return strip<Incident>({ ...plain, ...unpacked }, STORAGE_ONLY);
 }
 
 function toSummary(incident: Incident): IncidentSummary {
