@@ -291,8 +291,8 @@ describe('a real Alertmanager 0.25 → local stack → Slack', () => {
     expect(posts.length).toBeGreaterThanOrEqual(2);
     expect(posts[0]).toMatchObject({ answered: 503, forwarded: false });
     expect(posts[1]).toMatchObject({ answered: 202, forwarded: true });
-    expect(await incidentsOf('PaymentsLatency')).toHaveLength(1);
-    expect(incident).toMatchObject({ status: 'open', alertCount: 2 });
+    // Read again once the worker is idle: the first read may predate the fold that listed both alerts.
+    expect(await incidentsOf('PaymentsLatency')).toEqual([expect.objectContaining({ status: 'open', alertCount: 2 })]);
     expect(slackAbout(incident.id)).toEqual({ opened: 1, resolved: 0 });
   });
 
