@@ -268,6 +268,33 @@ describe('DynamoDB store: alert records', () => {
     expect(late.entries).toHaveLength(1);
   });
 
+  it('lists a record stored before pending entries and never folded when it is delivered again, once', async () => {
+    const names = await freshTables(emulators());
+    const store = storeFor(names);
+    const record = firstRecord();
+    // As the version before pending entries left it: stored, no `appliedTo`, in no entry.
+    await DynamoDBDocumentClient.from(emulators().dynamoClient).send(
+      new PutCommand({
+        TableName: names.tableName,
+        Item: {
+          ...record,
+          ...keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status),
+          expiresAt: NOW / 1000 + DAY,
+        },
+      }),
+    );
+    expect((await store.pendingAlerts(record.groupId)).records).toEqual([]);
+
+    const [again] = await store.recordAlerts([record]);
+    const pending = await store.pendingAlerts(record.groupId);
+    await store.markApplied(pending);
+    await store.recordAlerts([record]);
+
+    expect(again?.created).toBe(false);
+    expect(pending.records).toEqual([record]);
+    expect(await store.hasPending(record.groupId)).toBe(false);
+  });
+
   it('treats records past their TTL as gone, even before DynamoDB deletes them', async () => {
     const record = firstRecord();
     await storeFor().recordAlerts([record]);

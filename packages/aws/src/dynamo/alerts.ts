@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlertRecord, AlertRepository, PendingAlerts, RecordedAlert } from '@incident-pilot/core';
 import { keys } from '../tables.js';
 import { CONCURRENCY, type Dynamo, epochSeconds, type Item, mapLimit, strip } from './client.js';
@@ -12,7 +12,9 @@ import { CONCURRENCY, type Dynamo, epochSeconds, type Item, mapLimit, strip } fr
 const DELIVERY_MAX_MS = 15 * 60_000;
 
 const keyOf = (record: AlertRecord) => keys.alert(record.groupId, record.fingerprint, record.startsAt, record.status);
-const stripRecord = (item: Item) => strip<AlertRecord>(item, ['pk', 'sk', 'expiresAt']);
+const idOf = (key: Item) => `${key.pk}|${key.sk}`;
+const stripRecord = (item: Item) =>
+  strip<AlertRecord>(item, ['pk', 'sk', 'expiresAt', 'listed', 'appliedTo', 'queued']);
 
 /**
  * Alert records, one item per (group, fingerprint, startsAt, status), written once, and each group's
@@ -69,21 +71,41 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
       const nowSec = epochSeconds(now());
       // Re-sends and HA duplicates are the common case: one batched, eventually consistent read finds
       // them (one it misses is caught by the conditional put), so only new alerts cost writes.
-      const known = await batchGet(tableName, [...new Map(records.map((r) => [keyOf(r).sk, keyOf(r)])).values()], {
-        projection: 'pk, sk, #exp',
-        names: { '#exp': 'expiresAt' },
-      });
-      const stored = new Set(unexpired(known, nowSec).map((item) => `${item.pk}|${item.sk}`));
-      const fresh = records.filter((r) => !stored.has(`${keyOf(r).pk}|${keyOf(r).sk}`));
+      const known = unexpired(
+        await batchGet(tableName, [...new Map(records.map((r) => [idOf(keyOf(r)), keyOf(r)])).values()], {
+          projection: 'pk, sk, #exp, #listed, #applied',
+          names: { '#exp': 'expiresAt', '#listed': 'listed', '#applied': 'appliedTo' },
+        }),
+        nowSec,
+      );
+      const stored = new Set(known.map(idOf));
+      // Stored by a version before pending entries and never folded: listed now, so a job finds it.
+      const unlisted = new Set(known.filter((item) => !item.listed && !item.appliedTo).map(idOf));
+      const fresh = records.filter((r) => !stored.has(idOf(keyOf(r))));
+      const legacy = records.filter((r) => unlisted.has(idOf(keyOf(r))));
       // Listed first: a delivery that dies between the two leaves an entry, never an unlisted record.
-      if (fresh.length > 0) await listPending(fresh);
+      if (fresh.length + legacy.length > 0) await listPending([...fresh, ...legacy]);
+      await mapLimit(legacy, CONCURRENCY, (record) =>
+        conditionalWrite('UpdateItem', () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: keyOf(record),
+              UpdateExpression: 'SET #listed = :listed',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#listed': 'listed' },
+              ExpressionAttributeValues: { ':listed': true },
+            }),
+          ),
+        ),
+      );
       return mapLimit(records, CONCURRENCY, async (record) => {
         if (!fresh.includes(record)) return { record, created: false };
         const created = await conditionalWrite('PutItem', () =>
           doc.send(
             new PutCommand({
               TableName: tableName,
-              Item: { ...record, ...keyOf(record), expiresAt: expiryOf(record.receivedAt) },
+              Item: { ...record, ...keyOf(record), listed: true, expiresAt: expiryOf(record.receivedAt) },
               // An expired record that TTL has not deleted yet counts as gone.
               ConditionExpression: 'attribute_not_exists(pk) OR #exp < :now',
               ExpressionAttributeNames: { '#exp': 'expiresAt' },
