@@ -603,11 +603,42 @@ describe('DynamoDB store: notification ledger', () => {
     await store.completeNotification(opened, NOW);
     await store.completeNotification(update, NOW);
 
-    const sent = await store.sentNotifications(incidentId);
+    const sent = await store.sentNotifications(incidentId, 2);
 
     expect(sent).toEqual(expect.arrayContaining([opened, update]));
     expect(sent).toHaveLength(2);
+    expect(await store.sentNotifications(incidentId)).toEqual([opened]);
     expect(await store.sentNotifications(uniqueId('inc'))).toEqual([]);
+  });
+
+  it("reads an incident's sent markers in bounded work, however many updates it has had", async () => {
+    const names = await freshTables(emulators());
+    const metered = meteredStore(names);
+    const send = async (k: NotificationKey) => {
+      await metered.store.claimNotification(k, NOW, LEASE);
+      await metered.store.completeNotification(k, NOW);
+    };
+    const incidentWith = async (updates: number) => {
+      const incidentId = uniqueId('inc');
+      await send({ incidentId, event: 'opened', sink: 'slack' });
+      for (let revision = 1; revision <= updates; revision++) {
+        await send({ incidentId, event: 'updated', sink: 'slack', revision });
+      }
+      await send({ incidentId, event: 'resolved', sink: 'slack' });
+      metered.reset();
+      const sent = await metered.store.sentNotifications(incidentId, updates);
+      return { sent, work: metered.work() };
+    };
+
+    const young = await incidentWith(1);
+    const old = await incidentWith(200);
+
+    expect(old.sent.map((k) => `${k.event}.${k.revision ?? ''}`).sort()).toEqual([
+      'opened.',
+      'resolved.',
+      'updated.200',
+    ]);
+    expect(old.work).toEqual(young.work);
   });
 
   it('claims, reports in-flight, completes and then reports already sent', async () => {

@@ -95,6 +95,8 @@ export const keys = {
   groupState: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'STATE' }),
   contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
   notificationPartition: (incidentId: string) => `N#${incidentId}`,
+  /** Begins every update's marker; the other events' markers sort before it. */
+  notificationUpdatesPrefix: 'updated',
   notification: (incidentId: string, event: IncidentEventType, sink: string, revision?: number) => ({
     pk: keys.notificationPartition(incidentId),
     sk: revision === undefined ? `${event}#${sink}` : `${event}.${revision}#${sink}`,

@@ -146,12 +146,13 @@ export type ClaimResult = 'claimed' | 'already_sent' | 'in_flight';
 
 /** Idempotency markers so each incident event reaches each sink at most once. */
 export interface NotificationLedger {
-  /** Claims the right to send; a claim older than `leaseMs` is considered abandoned. */
   /**
-   * The notifications of an incident already sent (may lag a moment behind: only to skip claims that
-   * would fail; the claim decides).
+   * The notifications of an incident already sent: `opened`, `resolved` and those of update
+   * `updateRevision` (older updates are never sent again). May lag a moment behind: only to skip claims
+   * that would fail; the claim decides.
    */
-  sentNotifications(incidentId: string): Promise<NotificationKey[]>;
+  sentNotifications(incidentId: string, updateRevision?: number): Promise<NotificationKey[]>;
+  /** Claims the right to send; a claim older than `leaseMs` is considered abandoned. */
   claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult>;
   completeNotification(key: NotificationKey, nowMs: number): Promise<void>;
   releaseNotification(key: NotificationKey): Promise<void>;

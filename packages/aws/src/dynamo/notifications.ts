@@ -9,16 +9,28 @@ const CLAIM_ATTEMPTS = 3;
 export function createNotificationLedger(db: Dynamo): NotificationLedger {
   const { doc, tableName, call, conditionalWrite, getItem, queryAll } = db;
   return {
-    async sentNotifications(incidentId: string): Promise<NotificationKey[]> {
-      // One partition per incident of small markers: an eventually consistent read, usually one page.
-      const items = await queryAll({
-        TableName: tableName,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: '#state = :sent',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':pk': keys.notificationPartition(incidentId), ':sent': 'sent' },
-      });
-      return items.map((item) => ({
+    async sentNotifications(incidentId: string, updateRevision?: number): Promise<NotificationKey[]> {
+      // Eventually consistent reads of the incident's small markers, bounded whatever its age: `opened#…`
+      // and `resolved#…` sort before every `updated.<revision>#…`, and of those only one revision is read.
+      const read = (condition: string, bound: string) =>
+        queryAll({
+          TableName: tableName,
+          KeyConditionExpression: `pk = :pk AND ${condition}`,
+          FilterExpression: '#state = :sent',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':pk': keys.notificationPartition(incidentId),
+            ':bound': bound,
+            ':sent': 'sent',
+          },
+        });
+      const pages = await Promise.all([
+        read('sk < :bound', keys.notificationUpdatesPrefix),
+        ...(updateRevision === undefined
+          ? []
+          : [read('begins_with(sk, :bound)', keys.notification(incidentId, 'updated', '', updateRevision).sk)]),
+      ]);
+      return pages.flat().map((item) => ({
         incidentId,
         event: item.event as NotificationKey['event'],
         sink: String(item.sink),

@@ -71,7 +71,8 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
   const failures: Error[] = [];
   const lease = deps.notificationLeaseMs ?? 60_000;
   const events = eventsOf(incident);
-  const sent = new Set((await deps.store.sentNotifications(incident.id)).map(markerOf));
+  const update = events.find((e) => e.type === 'updated')?.revision;
+  const sent = new Set((await deps.store.sentNotifications(incident.id, update)).map(markerOf));
   const counts = { notificationsSent: 0, notificationsFailed: 0 };
   await Promise.all(
     deps.sinks.map(async (sink) => {
