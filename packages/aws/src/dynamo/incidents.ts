@@ -1,11 +1,5 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  BatchGetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ConflictError,
   FULL_VIEW_FIELDS,
@@ -18,21 +12,19 @@ import {
   NotFoundError,
   type OpenIncidentRef,
   type Page,
-  TransientError,
   ValidationError,
 } from '@incident-pilot/core';
 import { INCIDENTS_TABLE, keys } from '../tables.js';
-import { type Dynamo, type Item, sleep, strip } from './client.js';
+import { type Dynamo, type Item, strip } from './client.js';
 
 const MAX_CURSOR_LENGTH = 1024;
 /** Index pages read for one filtered list page before answering with fewer items and a cursor. */
 const MAX_FILTERED_PAGES = 10;
-const BATCH_GET_SIZE = 100;
 const { byOpenedAt, openByOpenedAt, byService } = INCIDENTS_TABLE;
 
 /** Incidents (one item each in the incidents table) and the per-group state that points at them. */
 export function createIncidentRepository(db: Dynamo): IncidentRepository {
-  const { doc, tableName, incidentsTableName, call, conditionalWrite, getItem, queryAll } = db;
+  const { doc, tableName, incidentsTableName, call, conditionalWrite, getItem, queryAll, batchGet } = db;
 
   /** A version-checked put (null: the item must not exist yet); false when the check failed. */
   const putVersioned = (table: string, item: Item, expectedVersion: number | null, key: string) =>
@@ -53,24 +45,11 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
     );
 
   async function getIncidents(ids: string[]): Promise<Incident[]> {
-    const found = new Map<string, Incident>();
-    for (let i = 0; i < ids.length; i += BATCH_GET_SIZE) {
-      let keys: Item[] = [...new Set(ids.slice(i, i + BATCH_GET_SIZE))].map((id) => ({ id }));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const request = keys;
-        const out = await call('BatchGetItem', () =>
-          doc.send(new BatchGetCommand({ RequestItems: { [incidentsTableName]: { Keys: request } } })),
-        );
-        for (const item of out.Responses?.[incidentsTableName] ?? []) {
-          const incident = fromIncidentItem(item);
-          found.set(incident.id, incident);
-        }
-        // Throttled keys come back unprocessed rather than as an error.
-        keys = (out.UnprocessedKeys?.[incidentsTableName]?.Keys ?? []) as Item[];
-        if (attempt >= 8 && keys.length > 0) throw new TransientError('DynamoDB BatchGetItem left keys unprocessed');
-      }
-    }
+    const items = await batchGet(
+      incidentsTableName,
+      [...new Set(ids)].map((id) => ({ id })),
+    );
+    const found = new Map(items.map((item) => [String(item.id), fromIncidentItem(item)]));
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
