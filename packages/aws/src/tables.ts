@@ -24,10 +24,9 @@
  * a list of maps…) and every field a patch sets as readable top-level attributes; the bulky fields no
  * patch sets (`alerts`, `narration`, `commonLabels`, `pendingChanges`, `lastUpdate`) are packed,
  * gzip-compressed, in the binary attribute `packed` (see dynamo/incidents.ts), since every fold rewrites
- * the whole item. Three GSIs list incidents newest
- * first without a scan: `byOpenedAt` (every incident, `listPk` = `"incident"`), the sparse
- * `openByOpenedAt` (`openPk` = `"open"` exists only while the incident is open) and `byService`
- * (partition `service`).
+ * the whole item. Three GSIs list incidents newest first without a scan: `byOpenedAt` (every incident,
+ * `listPk` = `"incident"`), the sparse `openByOpenedAt` (`openPk` = `"open"` exists only while the
+ * incident is open) and `byService` (partition `service`).
  *
  * Every index projects only {@link INDEX_ATTRIBUTES}, and the open index also the open incident's
  * `fingerprints`: lists read the incidents themselves by id. An index is written only when an attribute
