@@ -1,15 +1,14 @@
-import { createDynamoStore } from '@incident-pilot/aws';
 import {
   type CorrelationJob,
   defaultEngineConfig,
-  groupIdOf,
   type IncidentEvent,
   MAX_JOB_DELAY_SECONDS,
   processJob,
   rules,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
-import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { useEmulators } from '../helpers/emulators.js';
+import { storeWithIncident } from '../helpers/stored-incident.js';
 import { baseIncident } from '../sinks/incidents.js';
 
 const emulators = useEmulators();
@@ -17,20 +16,9 @@ const NOW = Date.parse('2026-11-25T04:10:00.000Z');
 const silent = { info() {}, warn() {}, error() {} };
 
 async function setup(muteUntil: string) {
-  const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
-  const incident = baseIncident({ mute: { until: muteUntil, by: { id: 'U1', name: 'alice' } } });
-  const groupId = groupIdOf(incident.groupKey);
-  await store.createIncident(incident);
-  await store.putGroupState(
-    {
-      groupId,
-      groupKey: incident.groupKey,
-      seq: 1,
-      openIncidentId: incident.id,
-      lastIncidentId: incident.id,
-      version: 1,
-    },
-    null,
+  const { store, groupId } = await storeWithIncident(
+    emulators(),
+    baseIncident({ mute: { until: muteUntil, by: { id: 'U1', name: 'alice' } } }),
   );
   const delivered: IncidentEvent[] = [];
   const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];

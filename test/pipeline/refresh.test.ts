@@ -1,7 +1,7 @@
-import { createDynamoStore } from '@incident-pilot/aws';
-import { type CorrelationJob, defaultEngineConfig, groupIdOf, processJob, rules } from '@incident-pilot/core';
+import { type CorrelationJob, defaultEngineConfig, processJob, rules } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
-import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { useEmulators } from '../helpers/emulators.js';
+import { storeWithIncident } from '../helpers/stored-incident.js';
 import { baseIncident } from '../sinks/incidents.js';
 
 const emulators = useEmulators();
@@ -10,21 +10,8 @@ const silent = { info() {}, warn() {}, error() {} };
 
 /** An open incident whose stored findings are not what the engine finds now: its first refresh changes it. */
 async function setup() {
-  const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
   const incident = baseIncident();
-  const groupId = groupIdOf(incident.groupKey);
-  await store.createIncident(incident);
-  await store.putGroupState(
-    {
-      groupId,
-      groupKey: incident.groupKey,
-      seq: 1,
-      openIncidentId: incident.id,
-      lastIncidentId: incident.id,
-      version: 1,
-    },
-    null,
-  );
+  const { store, groupId } = await storeWithIncident(emulators(), incident);
   const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];
   const run = (nowMs: number) =>
     processJob(
