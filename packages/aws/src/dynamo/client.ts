@@ -91,60 +91,63 @@ export function createDynamo({
     return items.slice(0, max);
   }
 
-  /** Puts and deletes in batches of 25, retrying what DynamoDB leaves unprocessed (throttling). */
-  async function batchWrite(requests: WriteRequest[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_SIZE) {
-      let batch = requests.slice(i, i + BATCH_WRITE_SIZE);
+  /**
+   * Sends `all` in chunks of `size`, sending again what DynamoDB leaves unprocessed (throttled items
+   * come back that way rather than as an error), with backoff, a few times before giving up.
+   */
+  async function inBatches<T>(
+    all: T[],
+    size: number,
+    operation: string,
+    send: (batch: T[]) => Promise<T[]>,
+  ): Promise<void> {
+    for (let i = 0; i < all.length; i += size) {
+      let batch = all.slice(i, i + size);
       for (let attempt = 0; batch.length > 0; attempt++) {
-        if (attempt === BATCH_ATTEMPTS) throw new TransientError('DynamoDB BatchWriteItem left items unprocessed');
-        if (attempt > 0) await sleep(Math.min(2000, 50 * 2 ** attempt));
-        const sent = batch;
-        const out = await call('BatchWriteItem', () =>
-          doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: sent } })),
-        );
-        // Throttled items come back unprocessed rather than as an error.
-        batch = (out.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+        if (attempt === BATCH_ATTEMPTS) throw new TransientError(`DynamoDB ${operation} left items unprocessed`);
+        if (attempt > 0) await sleep(Math.min(2000, 25 * 2 ** attempt));
+        batch = await send(batch);
       }
     }
   }
 
+  /** Puts and deletes in batches of 25. */
+  const batchWrite = (requests: WriteRequest[]) =>
+    inBatches(requests, BATCH_WRITE_SIZE, 'BatchWriteItem', async (batch) => {
+      const out = await call('BatchWriteItem', () =>
+        doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: batch } })),
+      );
+      return (out.UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
+    });
+
   const batchPut = (items: Item[]) => batchWrite(items.map((Item) => ({ PutRequest: { Item } })));
   const batchDelete = (keys: Item[]) => batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })));
 
-  /**
-   * The items with these keys (missing ones left out), 100 keys a BatchGetItem, retrying unprocessed
-   * keys (throttling). Eventually consistent unless `consistent`.
-   */
+  /** The items with these keys (missing ones left out), 100 keys a call; eventually consistent unless `consistent`. */
   async function batchGet(
     table: string,
     keys: Item[],
     options: { consistent?: boolean; projection?: string; names?: Record<string, string> } = {},
   ): Promise<Item[]> {
     const found: Item[] = [];
-    for (let i = 0; i < keys.length; i += BATCH_GET_SIZE) {
-      let pending = keys.slice(i, i + BATCH_GET_SIZE);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt === BATCH_ATTEMPTS) throw new TransientError('DynamoDB BatchGetItem left keys unprocessed');
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt));
-        const request = pending;
-        const out = await call('BatchGetItem', () =>
-          doc.send(
-            new BatchGetCommand({
-              RequestItems: {
-                [table]: {
-                  Keys: request,
-                  ConsistentRead: options.consistent,
-                  ProjectionExpression: options.projection,
-                  ExpressionAttributeNames: options.names,
-                },
+    await inBatches(keys, BATCH_GET_SIZE, 'BatchGetItem', async (batch) => {
+      const out = await call('BatchGetItem', () =>
+        doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [table]: {
+                Keys: batch,
+                ConsistentRead: options.consistent,
+                ProjectionExpression: options.projection,
+                ExpressionAttributeNames: options.names,
               },
-            }),
-          ),
-        );
-        found.push(...(out.Responses?.[table] ?? []));
-        pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
-      }
-    }
+            },
+          }),
+        ),
+      );
+      found.push(...(out.Responses?.[table] ?? []));
+      return (out.UnprocessedKeys?.[table]?.Keys ?? []) as Item[];
+    });
     return found;
   }
 
