@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createDynamoStore, type TableNames } from '@incident-pilot/aws';
 import { FULL_VIEW_FIELDS, type Incident, type IncidentQuery, type Store } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
@@ -163,6 +164,40 @@ describe('incident queries (DynamoDB store on dynalite)', () => {
 
     const got = await store.getIncidents(many.map((i) => i.id));
 
+    expect(got.map((i) => i.id)).toEqual(many.map((i) => i.id));
+  });
+
+  it('asks again for the keys DynamoDB leaves unprocessed (throttling), and gets every incident', async () => {
+    const names = await freshTables(emulators());
+    const many = Array.from({ length: 5 }, (_, i) => incident(i, { narration: 'short' }));
+    for (const i of many) await storeFor(names).createIncident(i);
+    // A client of its own whose first BatchGetItem answer holds two items back as unprocessed.
+    const client = new DynamoDBClient({
+      endpoint: emulators().dynamoEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    let calls = 0;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const out = result.output as {
+          Responses?: Record<string, Record<string, unknown>[]>;
+          UnprocessedKeys?: Record<string, { Keys: unknown[] }>;
+        };
+        if (out.Responses && calls++ === 0) {
+          const items = out.Responses[names.incidentsTableName] ?? [];
+          out.UnprocessedKeys = { [names.incidentsTableName]: { Keys: items.splice(0, 2).map((i) => ({ id: i.id })) } };
+        }
+        return result;
+      },
+      { step: 'initialize', priority: 'high' },
+    );
+    const store = createDynamoStore({ ...names, client, now: () => NOW });
+
+    const got = await store.getIncidents(many.map((i) => i.id));
+
+    expect(calls).toBe(2);
     expect(got.map((i) => i.id)).toEqual(many.map((i) => i.id));
   });
 });
