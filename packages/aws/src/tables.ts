@@ -6,7 +6,7 @@
  *
  * | item                | pk                      | sk                                         | notes                          |
  * | ------------------- | ----------------------- | ------------------------------------------ | ------------------------------ |
- * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | written once, TTL              |
+ * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | written once (`listed`), TTL   |
  * | pending entry       | `G#<groupId>`           | `P#<receivedAt>#<uuid>`                    | `records` (alert sks) not yet folded; deleted by the fold |
  * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
  * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs, traces; TTL |
