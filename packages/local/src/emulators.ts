@@ -279,9 +279,24 @@ async function addMissingIndexes(client: DynamoDBClient, input: ReturnType<typeo
     start = page.LastEvaluatedKey;
   } while (start);
   await client.send(new DeleteTableCommand({ TableName: input.TableName }));
+  await waitGone(client, input.TableName ?? '');
   await client.send(new CreateTableCommand(input));
   await waitActive(client, input.TableName ?? '');
   for (const item of items) await client.send(new PutItemCommand({ TableName: input.TableName, Item: item }));
+}
+
+/** dynalite deletes a table in the background (DELETING for a moment): a new one of its name must wait. */
+async function waitGone(client: DynamoDBClient, tableName: string) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await client.send(new DescribeTableCommand({ TableName: tableName }));
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ResourceNotFoundException') return;
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`table ${tableName} was not deleted`);
 }
 
 async function waitActive(client: DynamoDBClient, tableName: string) {
