@@ -35,7 +35,11 @@ export function createAlertRepository(db: Dynamo, alertTtlDays = 30): AlertRepos
   /** Lists records as pending in their groups: one entry per group, written before the records. */
   async function listPending(records: AlertRecord[]): Promise<void> {
     const byGroup = new Map<string, AlertRecord[]>();
-    for (const r of records) byGroup.set(r.groupId, [...(byGroup.get(r.groupId) ?? []), r]);
+    for (const r of records) {
+      const group = byGroup.get(r.groupId);
+      if (group) group.push(r);
+      else byGroup.set(r.groupId, [r]);
+    }
     await mapLimit([...byGroup], CONCURRENCY, ([groupId, group]) => {
       const receivedAt = group[0]?.receivedAt ?? new Date(now()).toISOString();
       return call('PutItem', () =>
