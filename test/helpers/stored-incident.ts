@@ -1,5 +1,15 @@
 import { createDynamoStore } from '@incident-pilot/aws';
-import { groupIdOf, type Incident } from '@incident-pilot/core';
+import {
+  type CorrelationJob,
+  defaultEngineConfig,
+  groupIdOf,
+  type Incident,
+  type Pacing,
+  processJob,
+  rules,
+  type Sink,
+  type Store,
+} from '@incident-pilot/core';
 import type { Emulators } from '../../packages/local/src/emulators.js';
 import { freshTables } from './emulators.js';
 
@@ -20,4 +30,29 @@ export async function storeWithIncident(emulators: Emulators, incident: Incident
     null,
   );
   return { store, groupId };
+}
+
+/**
+ * Runs the worker's job for the group at a given time, with the default rules and templated narration,
+ * and records the wake-ups it queues.
+ */
+export function jobRunner(store: Store, groupId: string, options: { sinks?: Sink[]; pacing: Pacing }) {
+  const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];
+  const run = (nowMs: number) =>
+    processJob(
+      {
+        store,
+        queue: { enqueue: async (job, delaySeconds) => void wakes.push({ job, delaySeconds }) },
+        sinks: options.sinks ?? [],
+        rules,
+        config: defaultEngineConfig,
+        resolvePolicy: 'all',
+        narrate: () => 'narrated',
+        log: { info() {}, warn() {}, error() {} },
+        now: () => nowMs,
+        pacing: options.pacing,
+      },
+      { groupId, enqueuedAt: new Date(nowMs).toISOString() },
+    );
+  return { wakes, run };
 }

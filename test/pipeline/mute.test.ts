@@ -1,19 +1,11 @@
-import {
-  type CorrelationJob,
-  defaultEngineConfig,
-  type IncidentEvent,
-  MAX_JOB_DELAY_SECONDS,
-  processJob,
-  rules,
-} from '@incident-pilot/core';
+import { type IncidentEvent, MAX_JOB_DELAY_SECONDS } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../helpers/emulators.js';
-import { storeWithIncident } from '../helpers/stored-incident.js';
+import { jobRunner, storeWithIncident } from '../helpers/stored-incident.js';
 import { baseIncident } from '../sinks/incidents.js';
 
 const emulators = useEmulators();
 const NOW = Date.parse('2026-11-25T04:10:00.000Z');
-const silent = { info() {}, warn() {}, error() {} };
 
 async function setup(muteUntil: string) {
   const { store, groupId } = await storeWithIncident(
@@ -21,24 +13,11 @@ async function setup(muteUntil: string) {
     baseIncident({ mute: { until: muteUntil, by: { id: 'U1', name: 'alice' } } }),
   );
   const delivered: IncidentEvent[] = [];
-  const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];
-  const run = (nowMs: number) =>
-    processJob(
-      {
-        store,
-        queue: { enqueue: async (job, delaySeconds) => void wakes.push({ job, delaySeconds }) },
-        sinks: [{ name: 'probe', deliver: async (event) => void delivered.push(event) }],
-        rules,
-        config: defaultEngineConfig,
-        resolvePolicy: 'all',
-        narrate: () => 'narrated',
-        log: silent,
-        now: () => nowMs,
-        // No re-correlation: only the mute is under test.
-        pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 0 },
-      },
-      { groupId, enqueuedAt: new Date(nowMs).toISOString() },
-    );
+  const { wakes, run } = jobRunner(store, groupId, {
+    sinks: [{ name: 'probe', deliver: async (event) => void delivered.push(event) }],
+    // No re-correlation: only the mute is under test.
+    pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 0 },
+  });
   return { store, groupId, delivered, wakes, run };
 }
 

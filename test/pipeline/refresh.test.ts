@@ -1,34 +1,18 @@
-import { type CorrelationJob, defaultEngineConfig, processJob, rules } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../helpers/emulators.js';
-import { storeWithIncident } from '../helpers/stored-incident.js';
+import { jobRunner, storeWithIncident } from '../helpers/stored-incident.js';
 import { baseIncident } from '../sinks/incidents.js';
 
 const emulators = useEmulators();
 const OPENED = Date.parse('2026-11-25T03:59:04.097Z');
-const silent = { info() {}, warn() {}, error() {} };
 
 /** An open incident whose stored findings are not what the engine finds now: its first refresh changes it. */
 async function setup() {
   const incident = baseIncident();
   const { store, groupId } = await storeWithIncident(emulators(), incident);
-  const wakes: { job: CorrelationJob; delaySeconds: number | undefined }[] = [];
-  const run = (nowMs: number) =>
-    processJob(
-      {
-        store,
-        queue: { enqueue: async (job, delaySeconds) => void wakes.push({ job, delaySeconds }) },
-        sinks: [],
-        rules,
-        config: defaultEngineConfig,
-        resolvePolicy: 'all',
-        narrate: () => 'narrated',
-        log: silent,
-        now: () => nowMs,
-        pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 24 * 3_600_000 },
-      },
-      { groupId, enqueuedAt: new Date(nowMs).toISOString() },
-    );
+  const { wakes, run } = jobRunner(store, groupId, {
+    pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 24 * 3_600_000 },
+  });
   return { store, incident, groupId, wakes, run };
 }
 
