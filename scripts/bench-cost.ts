@@ -18,8 +18,9 @@
  * Lambda time cannot be measured here: dynalite runs in the same process as the functions and takes
  * most of the CPU (the time from a received batch to the next receive is printed as "measured", an
  * overestimate). It is modelled instead, as an upper bound: every DynamoDB and SQS request made by a
- * function waits 6 ms and every Slack call 150 ms, one after the other (the worker overlaps many), at
- * the worker's 512 MB, plus 1 ms per invocation.
+ * function waits 6 ms and every Slack call 150 ms, one after the other (the worker overlaps many), plus
+ * the time workers slept to space posts to one channel (see pacedMs), at the worker's 512 MB, plus 1 ms
+ * per invocation.
  *
  *   npx tsx scripts/bench-cost.ts [--only lifecycle|storm|context] [--detail]
  */
@@ -84,6 +85,27 @@ const meter = await startDynamoMeter(tableDefinitions(LOCAL_TABLE_NAMES), kindOf
 const sqs = meterSqs(['GetQueueAttributes']);
 const slack = await startSlackApi({ token: 'xoxb-bench' });
 
+/**
+ * The Slack sink spaces posts to one channel (createChannelPacer), and a worker is billed while it waits.
+ * Its sleeps are recorded as they start; the time any of them was running is what the workers waited.
+ */
+const paceWaits: [start: number, end: number][] = [];
+const realSetTimeout = globalThis.setTimeout;
+globalThis.setTimeout = ((handler: () => void, ms?: number, ...rest: unknown[]) => {
+  if (ms && ms > 0 && /at pace \(.*slack-api/.test(new Error().stack ?? ''))
+    paceWaits.push([Date.now(), Date.now() + ms]);
+  return Reflect.apply(realSetTimeout, globalThis, [handler, ms, ...rest]);
+}) as typeof setTimeout;
+function pacedMs(): number {
+  let total = 0;
+  let until = 0;
+  for (const [start, end] of [...paceWaits].sort((a, b) => a[0] - b[0])) {
+    total += Math.max(0, end - Math.max(start, until));
+    until = Math.max(until, end);
+  }
+  return total;
+}
+
 let logBytes = 0;
 const realWrite = { out: process.stdout.write.bind(process.stdout), err: process.stderr.write.bind(process.stderr) };
 const print = (line = '') => realWrite.out(`${line}\n`);
@@ -122,8 +144,21 @@ async function post(path: string, body: unknown): Promise<void> {
   if (res.status >= 300) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
 }
 
-/** Waits until no job is queued, in flight or delayed, and the store has been quiet for a moment. */
+let postsSettled = 0;
+/**
+ * Waits until no job is queued, in flight or delayed, and the store has been quiet for a moment; then,
+ * as if group_interval had passed, until the Slack sink would no longer space a post to the channel
+ * because of this step's (a second per post).
+ */
 async function settle(): Promise<void> {
+  await drained();
+  const posts = slack.calls.slice(postsSettled).filter((c) => c.method === 'chat.postMessage');
+  postsSettled = slack.calls.length;
+  const first = posts[0]?.at ?? 0;
+  await new Promise((r) => setTimeout(r, Math.max(0, first + posts.length * 1000 - Date.now())));
+}
+
+async function drained(): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
     const { Attributes: a = {} } = await stack.emulators.sqsClient.send(
@@ -267,7 +302,8 @@ function report(name: string, alerts: number, dynamo: DynamoMeter): void {
   // The event source mapping's receives and deletes are not a function's time.
   const functionSqs = sqsRequests - workerInvocations - (sqs.counts.get('DeleteMessageBatch') ?? 0);
   const slackCalls = slack.calls.length - slackCallsBefore;
-  const modelMs = (total.requests + functionSqs) * LATENCY_MS.aws + slackCalls * LATENCY_MS.slack + invocations;
+  const paced = pacedMs();
+  const modelMs = (total.requests + functionSqs) * LATENCY_MS.aws + slackCalls * LATENCY_MS.slack + paced + invocations;
   const logs = logBytes + invocations * PLATFORM_LOG_BYTES;
   const dollars = {
     'API Gateway': httpRequests * PRICE.httpApiRequest,
@@ -299,7 +335,7 @@ function report(name: string, alerts: number, dynamo: DynamoMeter): void {
   print(`  Lambda invocations${fmt(invocations / alerts)}`);
   print(`  Slack calls       ${fmt(slackCalls / alerts)}`);
   print(
-    `  Lambda time       ${fmt(modelMs / alerts, 1)} ms modelled (${(measuredMs / alerts).toFixed(1)} ms measured here)`,
+    `  Lambda time       ${fmt(modelMs / alerts, 1)} ms modelled, ${(paced / alerts).toFixed(1)} of them paced (${(measuredMs / alerts).toFixed(1)} ms measured here)`,
   );
   print(`  log bytes         ${fmt(logs / alerts, 0)}`);
   print('\n$ per million alerts:');
@@ -320,6 +356,7 @@ try {
     httpMs = 0;
     logBytes = 0;
     slackCallsBefore = slack.calls.length;
+    paceWaits.length = 0;
     const alerts = await run();
     report(name, alerts, meter);
   }

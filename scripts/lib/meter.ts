@@ -238,7 +238,7 @@ export async function startDynamoMeter(tables: CreateTableCommandInput[], kindOf
             operation === 'Query' || operation === 'Scan'
               ? `${kindOf(table, request.ExpressionAttributeValues?.[':pk'] ? { pk: request.ExpressionAttributeValues[':pk'] } : {})}${request.IndexName ? ` via ${request.IndexName}` : ''}`
               : kindOf(table, key);
-          // A missing item still costs the minimum read.
+          // A missing item, and a query or scan that finds nothing, still cost the minimum read.
           const missing =
             operation === 'BatchGetItem'
               ? (request.RequestItems?.[table]?.Keys?.length ?? 0) - (result.Responses?.[table]?.length ?? 0)
@@ -246,9 +246,13 @@ export async function startDynamoMeter(tables: CreateTableCommandInput[], kindOf
                 ? 1
                 : 0;
           const minimum = request.ConsistentRead ? 1 : 0.5;
+          const units = consumed.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
           count(`${operation} ${kind}`, {
             requests: 1,
-            rru: consumed.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0) + Math.max(0, missing) * minimum,
+            rru:
+              operation === 'Query' || operation === 'Scan'
+                ? Math.max(units, minimum)
+                : units + Math.max(0, missing) * minimum,
           });
         } else {
           out = await send();

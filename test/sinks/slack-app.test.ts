@@ -305,7 +305,7 @@ describe('Slack app sink', () => {
       const other = baseIncident({ id: 'inc-other', team: 'payments' });
       const { store } = memoryStore(...incidents, other);
       const sink = sinkFor(store, {
-        pace: createChannelPacer({ intervalMs: 400 }),
+        pace: createChannelPacer({ intervalMs: 400, burst: 1 }),
         channels: { byService: {}, byTeam: { payments: 'C0PAYMENTS' } },
       });
       const started = Date.now();
@@ -318,8 +318,30 @@ describe('Slack app sink', () => {
       expect(otherAt - started).toBeLessThan(300);
     });
 
+    it('lets a burst through at once, then spaces the posts that follow it', async () => {
+      let clock = 0;
+      const waits: number[] = [];
+      const pace = createChannelPacer({ intervalMs: 1000, burst: 3, maxWaitMs: 10_000, now: () => clock });
+      const timed = async () => {
+        const started = Date.now();
+        await pace(CHANNEL);
+        waits.push(Date.now() - started);
+      };
+
+      for (let i = 0; i < 3; i++) await timed();
+      expect(Math.max(...waits)).toBeLessThan(50);
+      // The fourth post within the same second waits its turn: a second after the first.
+      await timed();
+      expect(waits[3]).toBeGreaterThanOrEqual(950);
+      // Once the channel has been quiet for a burst's worth of seconds, a burst goes through again.
+      clock += 10_000;
+      waits.length = 0;
+      for (let i = 0; i < 3; i++) await timed();
+      expect(Math.max(...waits)).toBeLessThan(50);
+    });
+
     it('turns a wait longer than its bound into a retry later', async () => {
-      const pace = createChannelPacer({ intervalMs: 1000, maxWaitMs: 1500 });
+      const pace = createChannelPacer({ intervalMs: 1000, burst: 1, maxWaitMs: 1500 });
       await pace(CHANNEL);
       await pace(CHANNEL); // waits ~1 s
 

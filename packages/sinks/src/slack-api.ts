@@ -118,28 +118,35 @@ export function createSlackApi({
 }
 
 /**
- * Keeps posts to one channel about a second apart (Slack's guidance for chat.postMessage), per process.
- * A wait longer than `maxWaitMs` is not slept through: it becomes a TransientError with a Retry-After,
- * so a storm is spread over queue retries instead of holding a worker.
+ * Keeps posts to one channel about a second apart on average (Slack's guidance for chat.postMessage),
+ * per process, letting a short burst through at once: Slack allows one, and a worker pays for every
+ * second it waits (ten incidents opening together would otherwise hold it for nine). A wait longer than
+ * `maxWaitMs` is not slept through: it becomes a TransientError with a Retry-After, so a storm is
+ * spread over queue retries instead of holding a worker. A burst Slack refuses after all is retried
+ * the same way, after its Retry-After.
  */
 export function createChannelPacer({
   intervalMs = 1000,
+  burst = 5,
   maxWaitMs = 5000,
   now = Date.now,
 }: {
   intervalMs?: number;
+  /** Posts let through at once before the spacing starts (1: none). */
+  burst?: number;
   maxWaitMs?: number;
   now?: () => number;
 } = {}) {
-  const next = new Map<string, number>();
+  /** Per channel, when its next post would be due if posts were evenly spaced. */
+  const due = new Map<string, number>();
   return async function pace(channel: string): Promise<void> {
     const at = now();
-    const slot = Math.max(at, next.get(channel) ?? 0);
-    const wait = slot - at;
+    const slot = Math.max(at, due.get(channel) ?? 0);
+    const wait = Math.max(0, slot - at - (burst - 1) * intervalMs);
     if (wait > maxWaitMs) {
       throw new TransientError(`Slack: channel ${channel} is busy; retry later`, Math.ceil(wait / 1000));
     }
-    next.set(channel, slot + intervalMs);
+    due.set(channel, slot + intervalMs);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   };
 }
