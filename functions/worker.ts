@@ -1,5 +1,13 @@
 /** The worker: SQS batches of correlation jobs → engine → persisted incident → sinks. */
-import { correlationJobSchema, parseWith, processJob, TransientError } from '@incident-pilot/core';
+import {
+  correlationJobSchema,
+  parseWith,
+  processJob,
+  STAT_NAMES,
+  type Stats,
+  type StatsRepository,
+  TransientError,
+} from '@incident-pilot/core';
 import middy from '@middy/core';
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getRoot, type Root } from './lib/composition.js';
@@ -10,8 +18,25 @@ import { type DeliveryTally, METRIC, meteredSink } from './lib/metrics.js';
 /** Groups processed at the same time within one batch (jobs of one group run one after another). */
 const PARALLEL_GROUPS = 4;
 
+type Counters = Pick<StatsRepository, 'addStats'>;
+
+/**
+ * The job counters of one invocation (notifications sent and failed, jobs failed), summed and written
+ * once at its end: best effort, as they were per job. The incident counters are not among them: they
+ * are a sink of their own, written before its marker says "sent".
+ */
+function invocationCounters(root: Root): Counters & { flush(): Promise<void> } {
+  const sum: Partial<Stats> = {};
+  return {
+    async addStats(delta) {
+      for (const name of STAT_NAMES) sum[name] = (sum[name] ?? 0) + (delta[name] ?? 0);
+    },
+    flush: () => root.store.addStats(sum).catch(() => undefined),
+  };
+}
+
 /** One job (all records of one group): one log line and the job-duration metric, whatever the outcome. */
-async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchItemFailure[]> {
+async function processGroup(root: Root, records: SQSRecord[], counters: Counters): Promise<SQSBatchItemFailure[]> {
   const first = records[0];
   if (!first) return [];
   const started = performance.now();
@@ -35,6 +60,7 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
         narrate: (i, request) => delivery.narrate(i, request),
         log,
         now: root.now,
+        counters,
       },
       job,
     );
@@ -55,7 +81,7 @@ async function processGroup(root: Root, records: SQSRecord[]): Promise<SQSBatchI
       error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
       latencyMs: jobDuration(root, started),
     });
-    await root.store.addStats({ jobsFailed: records.length }).catch(() => undefined);
+    await counters.addStats({ jobsFailed: records.length });
     // The sink's Retry-After when it gave one, else a short backoff that grows with each receive,
     // instead of the whole visibility timeout.
     const retryAfter =
@@ -94,10 +120,12 @@ export async function workerRoute(event: SQSEvent, root: Root = getRoot()): Prom
   }
   const groups = [...byGroup.values()];
   const failures: SQSBatchItemFailure[] = [];
+  const counters = invocationCounters(root);
   for (let i = 0; i < groups.length; i += PARALLEL_GROUPS) {
-    const results = await Promise.all(groups.slice(i, i + PARALLEL_GROUPS).map((g) => processGroup(root, g)));
+    const results = await Promise.all(groups.slice(i, i + PARALLEL_GROUPS).map((g) => processGroup(root, g, counters)));
     failures.push(...results.flat());
   }
+  await counters.flush();
   root.metrics.flush();
   return { batchItemFailures: failures };
 }

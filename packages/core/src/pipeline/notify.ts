@@ -12,6 +12,11 @@ export interface NotifyDeps {
   log: Logger;
   /** A notification claim older than this is taken to be abandoned by a crashed worker. */
   notificationLeaseMs?: number;
+  /**
+   * Where the job's notification counts go, best effort (default: the store). The worker sums the
+   * counts of a batch's jobs and writes them once.
+   */
+  counters?: Pick<StatsRepository, 'addStats'>;
 }
 
 /**
@@ -119,7 +124,7 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
       }
     }),
   );
-  // Best effort, one write for the whole job.
-  await deps.store.addStats(counts).catch(() => undefined);
+  // Best effort: one write for the whole job, or the batch.
+  await (deps.counters ?? deps.store).addStats(counts).catch(() => undefined);
   return failures;
 }

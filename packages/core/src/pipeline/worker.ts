@@ -28,7 +28,7 @@ import {
   type ResolvePolicy,
   splitOverflow,
 } from './lifecycle.js';
-import { notify, statsSink } from './notify.js';
+import { type NotifyDeps, notify, statsSink } from './notify.js';
 import { defaultPacing, type Pacing, scheduleWake } from './pacing.js';
 
 export interface WorkerDeps {
@@ -48,6 +48,8 @@ export interface WorkerDeps {
   notificationLeaseMs?: number;
   /** Attempts at folding a group before giving the job back to the queue on write conflicts. */
   maxConflictRetries?: number;
+  /** Where the job's notification counts go (default: the store). */
+  counters?: NotifyDeps['counters'];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
