@@ -359,8 +359,8 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     expect(postsAbout('ha-svc')).toHaveLength(1);
   });
 
-  it('keeps top-level posts to one channel about a second apart in a storm', async () => {
-    const services = ['storm-a', 'storm-b', 'storm-c', 'storm-d'];
+  it('keeps top-level posts to one channel about a second apart in a storm, after a burst of 5', async () => {
+    const services = ['storm-a', 'storm-b', 'storm-c', 'storm-d', 'storm-e', 'storm-f', 'storm-g'];
     const startsAt = new Date().toISOString();
 
     await Promise.all(
@@ -379,7 +379,8 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
       )
       .map((c) => c.at);
     expect(at).toHaveLength(services.length);
-    for (let i = 1; i < at.length; i++) expect((at[i] ?? 0) - (at[i - 1] ?? 0)).toBeGreaterThanOrEqual(900);
+    // Never more than 5 posts within a second: each post comes a second or more after the fifth before it.
+    for (let i = 5; i < at.length; i++) expect((at[i] ?? 0) - (at[i - 5] ?? 0)).toBeGreaterThanOrEqual(900);
   });
 
   it('answers within Slack’s 3 seconds when Slack itself is slow to take the re-render', async () => {
