@@ -1,6 +1,8 @@
 /** The worker: SQS batches of correlation jobs → engine → persisted incident → sinks. */
 import {
+  type CorrelationJob,
   correlationJobSchema,
+  MAX_JOB_DELAY_SECONDS,
   parseWith,
   processJob,
   STAT_NAMES,
@@ -17,6 +19,13 @@ import { type DeliveryTally, METRIC, meteredSink } from './lib/metrics.js';
 
 /** Groups processed at the same time within one batch (jobs of one group run one after another). */
 const PARALLEL_GROUPS = 4;
+
+/**
+ * A job a sink asked to come back later (Slack's rate limit, a channel the pacing holds, another
+ * worker's claim) is queued anew with that delay, this many times at most, instead of being received
+ * again: a long storm on one channel must not use up the dead-letter queue's receives.
+ */
+export const MAX_DEFERRALS = 20;
 
 type Counters = Pick<StatsRepository, 'addStats'>;
 
@@ -42,8 +51,9 @@ async function processGroup(root: Root, records: SQSRecord[], counters: Counters
   const started = performance.now();
   const tally: DeliveryTally = { sent: 0, failed: 0 };
   let log = withKeys(root.log, { messageIds: records.map((r) => r.messageId) });
+  let job: CorrelationJob | undefined;
   try {
-    const job = parseWith(correlationJobSchema, JSON.parse(first.body), 'job');
+    job = parseWith(correlationJobSchema, JSON.parse(first.body), 'job');
     log = withKeys(log, { groupId: job.groupId, correlation_id: job.groupId });
     const delivery = deliveryOf(root);
     const sinks = (await delivery.sinks()).map((sink) => meteredSink(sink, root.metrics, root.now, tally));
@@ -73,6 +83,18 @@ async function processGroup(root: Root, records: SQSRecord[], counters: Counters
     });
     return [];
   } catch (error) {
+    const comeBackIn = error instanceof TransientError ? error.retryAfterSeconds : undefined;
+    if (job && comeBackIn && (await deferred(root, job, comeBackIn))) {
+      log.info('job deferred', {
+        outcome: 'deferred',
+        retryAfterSeconds: comeBackIn,
+        deferrals: (job.deferrals ?? 0) + 1,
+        notifications: tally.sent,
+        error: error instanceof Error ? error.message : 'unknown',
+        latencyMs: jobDuration(root, started),
+      });
+      return [];
+    }
     log.warn('job failed; it will be retried', {
       outcome: 'retry',
       receiveCount: first.attributes.ApproximateReceiveCount,
@@ -89,6 +111,18 @@ async function processGroup(root: Root, records: SQSRecord[], counters: Counters
       backoffSeconds(Number(first.attributes.ApproximateReceiveCount) || 1, root.env.INCIDENT_PILOT_RETRY_BASE_SECONDS);
     await Promise.all(records.map((r) => root.queue.retryLater(r.receiptHandle, retryAfter).catch(() => undefined)));
     return records.map((r) => ({ itemIdentifier: r.messageId }));
+  }
+}
+
+/** Queues the job again to be seen after `seconds`; false when it has been deferred enough or cannot be. */
+async function deferred(root: Root, job: CorrelationJob, seconds: number): Promise<boolean> {
+  const deferrals = (job.deferrals ?? 0) + 1;
+  if (deferrals > MAX_DEFERRALS) return false;
+  try {
+    await root.queue.enqueue({ ...job, deferrals }, Math.min(seconds, MAX_JOB_DELAY_SECONDS));
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -2,6 +2,7 @@
  * Slack app mode end to end: the local stack posting to a Slack Web API stand-in, and buttons pressed
  * through POST /slack/interactions with signed (and forged) requests, as Slack sends them.
  */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { encodeValue } from '@incident-pilot/sinks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slackSignature } from '../../functions/lib/slack-signature.js';
@@ -396,7 +397,32 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     expect((await getIncident(incident.id)).acknowledgedBy).toEqual({ id: ALICE.id, name: 'alice' });
   });
 
+  it('posts an incident Slack rate-limits more often than a job may be received, instead of parking it', async () => {
+    const parked = async () => {
+      const { Attributes: a = {} } = await stack.emulators.sqsClient.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.emulators.dlqUrl,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        }),
+      );
+      return Number(a.ApproximateNumberOfMessages);
+    };
+    const parkedBefore = await parked();
+    const callsBefore = slack.calls.length;
+    // Six refusals in a row: one more than the receives after which a failing job goes to the DLQ.
+    slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 }, 6);
+
+    await stack.api('/alerts', {
+      body: webhook('throttled-svc', 'firing', 'f0000000000000a1', new Date().toISOString()),
+    });
+    await slack.waitFor(() => postsAbout('throttled-svc').length === 1, 30_000);
+
+    expect(slack.calls.slice(callsBefore).filter((c) => c.outcome === 'http_429')).toHaveLength(6);
+    expect(await parked()).toBe(parkedBefore);
+  });
+
   it('sends each event exactly once through rate limits and a failed thread reply', async () => {
+    const callsBefore = slack.calls.length;
     slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
     const { post, fingerprint, startsAt } = await openIncident('retry-svc');
 
@@ -408,6 +434,7 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
 
     expect(postsAbout('retry-svc')).toHaveLength(1);
     expect(slack.replies(post.ts)).toHaveLength(1);
-    expect(slack.calls.filter((c) => c.outcome === 'http_429' || c.outcome === 'http_500')).toHaveLength(2);
+    const refused = slack.calls.slice(callsBefore).filter((c) => c.outcome === 'http_429' || c.outcome === 'http_500');
+    expect(refused).toHaveLength(2);
   });
 });

@@ -252,6 +252,8 @@ export const correlationJobSchema = z.lazy(() =>
   z.object({
     groupId: z.string().check(z.regex(/^[0-9a-f]{1,64}$/)),
     enqueuedAt: z.string().check(z.minLength(1)),
+    /** How many times the worker queued this job again because a sink said when to come back. */
+    deferrals: z.optional(z.number().check(z.int(), z.gte(0))),
   }),
 );
 export type CorrelationJob = z.infer<typeof correlationJobSchema>;
