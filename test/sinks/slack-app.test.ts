@@ -340,6 +340,20 @@ describe('Slack app sink', () => {
       expect(Math.max(...waits)).toBeLessThan(50);
     });
 
+    it('sends an update back to the queue before editing the message when its channel is too busy for the reply', async () => {
+      const incident = baseIncident();
+      const { store } = memoryStore(incident);
+      const sink = sinkFor(store, { pace: createChannelPacer({ intervalMs: 60_000, burst: 1, maxWaitMs: 0 }) });
+      await sink.deliver({ type: 'opened', incident });
+      const callsBefore = slack.calls.length;
+
+      const error = await failureOf(sink.deliver({ type: 'updated', incident, revision: 1, changes: [] }));
+
+      expect(error).toBeInstanceOf(TransientError);
+      // No edit now that the retry would make again.
+      expect(slack.calls.slice(callsBefore)).toEqual([]);
+    });
+
     it('turns a wait longer than its bound into a retry later', async () => {
       const pace = createChannelPacer({ intervalMs: 1000, burst: 1, maxWaitMs: 1500 });
       await pace(CHANNEL);

@@ -55,8 +55,14 @@ export function createSlackAppSink({
 }: SlackAppSinkOptions): Sink {
   const render = (incident: Incident) => buildAppMessage(incident, { publicUrl, nowMs: now() });
 
-  async function post(channel: string, message: AppMessage, threadTs?: string): Promise<SlackMessageRef> {
-    await pace(channel);
+  /** Posts to the channel (or the thread `threadTs`), waiting for its turn unless it was `paced` already. */
+  async function post(
+    channel: string,
+    message: AppMessage,
+    threadTs?: string,
+    paced = false,
+  ): Promise<SlackMessageRef> {
+    if (!paced) await pace(channel);
     const answer = await api.call('chat.postMessage', {
       channel,
       ...message,
@@ -101,9 +107,18 @@ export function createSlackAppSink({
     async deliver(event: IncidentEvent) {
       // The stored incident: the freshest state to render, and its message ref if an earlier try posted.
       const incident = (await store.getIncident(event.incident.id)) ?? event.incident;
+      const reply =
+        event.type === 'updated'
+          ? updateReply(event.changes ?? [])
+          : event.type === 'resolved'
+            ? resolvedReply(incident)
+            : undefined;
+      // The reply's turn in the channel comes first: a channel too busy to take it now sends the event
+      // back to the queue before the message is edited, not after (the retry would edit it again).
+      const pacedIn = reply ? incident.slack?.channel : undefined;
+      if (pacedIn) await pace(pacedIn);
       const ref = await show(incident);
-      if (event.type === 'updated') await post(ref.channel, updateReply(event.changes ?? []), ref.ts);
-      if (event.type === 'resolved') await post(ref.channel, resolvedReply(incident), ref.ts);
+      if (reply) await post(ref.channel, reply, ref.ts, ref.channel === pacedIn);
     },
   };
 }
