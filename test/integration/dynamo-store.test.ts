@@ -649,7 +649,7 @@ describe('DynamoDB store: notification ledger', () => {
     expect(await store.claimNotification(k, NOW + 1000, LEASE)).toBe('in_flight');
     await store.completeNotification(k, NOW + 2000);
     expect(await store.claimNotification(k, NOW + 3000, LEASE)).toBe('already_sent');
-    await store.releaseNotification(k);
+    await store.releaseNotification(k, NOW);
     expect(await store.claimNotification(k, NOW + 10 * LEASE, LEASE)).toBe('already_sent');
   });
 
@@ -658,9 +658,21 @@ describe('DynamoDB store: notification ledger', () => {
     const k = key();
     await store.claimNotification(k, NOW, LEASE);
 
-    await store.releaseNotification(k);
+    await store.releaseNotification(k, NOW);
 
     expect(await store.claimNotification(k, NOW + 1, LEASE)).toBe('claimed');
+  });
+
+  it('leaves alone a claim that took over from the one being released', async () => {
+    const store = storeFor();
+    const k = key();
+    await store.claimNotification(k, NOW, LEASE);
+    expect(await store.claimNotification(k, NOW + LEASE + 1, LEASE)).toBe('claimed');
+
+    // The first worker's send fails after its lease ran out: it must not free the second one's claim.
+    await store.releaseNotification(k, NOW);
+
+    expect(await store.claimNotification(k, NOW + LEASE + 2, LEASE)).toBe('in_flight');
   });
 
   it('takes over a claim older than the lease', async () => {

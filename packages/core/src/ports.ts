@@ -155,7 +155,11 @@ export interface NotificationLedger {
   /** Claims the right to send; a claim older than `leaseMs` is considered abandoned. */
   claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult>;
   completeNotification(key: NotificationKey, nowMs: number): Promise<void>;
-  releaseNotification(key: NotificationKey): Promise<void>;
+  /**
+   * Gives up the claim made at `claimedAtMs`, unless it was sent or another worker has since taken it
+   * over (after the lease ran out): releasing that newer claim would let a third worker send it again.
+   */
+  releaseNotification(key: NotificationKey, claimedAtMs: number): Promise<void>;
 }
 
 export const STAT_NAMES = [

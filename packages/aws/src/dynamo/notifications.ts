@@ -93,16 +93,16 @@ export function createNotificationLedger(db: Dynamo): NotificationLedger {
       );
     },
 
-    async releaseNotification(key: NotificationKey): Promise<void> {
+    async releaseNotification(key: NotificationKey, claimedAtMs: number): Promise<void> {
       await conditionalWrite('DeleteItem', () =>
         doc.send(
           new DeleteCommand({
             TableName: tableName,
             Key: keys.notification(key.incidentId, key.event, key.sink, key.revision),
-            // Never forget a delivery that completed.
-            ConditionExpression: '#state = :claimed',
-            ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':claimed': 'claimed' },
+            // Never forget a delivery that completed, nor drop a claim another worker took over.
+            ConditionExpression: '#state = :claimed AND #claimedAt = :claimedAt',
+            ExpressionAttributeNames: { '#state': 'state', '#claimedAt': 'claimedAt' },
+            ExpressionAttributeValues: { ':claimed': 'claimed', ':claimedAt': new Date(claimedAtMs).toISOString() },
           }),
         ),
       );

@@ -103,7 +103,7 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
         } catch (error) {
           // A sink that cannot tell whether it delivered (a timeout) keeps its claim until the lease
           // runs out, so a quick retry cannot send the same message twice.
-          if (!(error instanceof TransientError && error.ambiguous)) await deps.store.releaseNotification(key);
+          if (!(error instanceof TransientError && error.ambiguous)) await deps.store.releaseNotification(key, nowMs);
           if (sink.name !== STATS_SINK) counts.notificationsFailed += 1;
           deps.log.warn('notification failed', {
             sink: sink.name,
