@@ -19,6 +19,7 @@ import {
   type NarrationFallback,
 } from '@incident-pilot/sinks';
 import type { Root } from './composition.js';
+import { METRIC } from './metrics.js';
 import { slackApiOf, slackAppEnabled, slackBotToken } from './slack.js';
 
 export interface Delivery {
@@ -112,22 +113,14 @@ export function createDelivery(root: Root): Delivery {
     return sinks.filter((s): s is Sink => s !== null);
   };
 
-  // One JSON line per discarded rewording, in CloudWatch embedded metric format: the line is the log
-  // entry with its reason, and `narrationRejected` / `narrationFailed` become metrics (namespace
-  // IncidentPilot, dimension provider) without an agent or an API call.
-  const counted = (metric: string) => ({
-    _aws: {
-      Timestamp: root.now(),
-      CloudWatchMetrics: [
-        { Namespace: 'IncidentPilot', Dimensions: [['provider']], Metrics: [{ Name: metric, Unit: 'Count' }] },
-      ],
-    },
-    [metric]: 1,
-  });
+  // A discarded rewording is a log line with its reason, and a metric per provider.
   const onFallback = ({ kind, reason, provider }: NarrationFallback) => {
-    if (kind === 'rejected') root.log.warn('narration rejected', { provider, reason, ...counted('narrationRejected') });
-    else if (kind === 'failed') root.log.warn('narration failed', { provider, reason, ...counted('narrationFailed') });
-    else root.log.info('narration kept templated', { provider, reason });
+    if (kind === 'skipped') {
+      root.log.info('narration kept templated', { provider, reason });
+      return;
+    }
+    root.log.warn(`narration ${kind}`, { provider, reason });
+    root.metrics.count(kind === 'rejected' ? METRIC.narrationRejected : METRIC.narrationFailed, 1, { provider });
   };
 
   const llm = async (provider: LlmProviderName) => {

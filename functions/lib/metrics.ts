@@ -23,6 +23,8 @@ export const METRIC = {
   notificationLatency: 'NotificationLatency',
   jobDuration: 'JobDuration',
   findings: 'Findings',
+  narrationRejected: 'NarrationRejected',
+  narrationFailed: 'NarrationFailed',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -101,10 +101,12 @@ describe('LLM settings (env)', () => {
 describe('worker delivery with an LLM', () => {
   let server: CaptureServer;
   let logs: { level: string; message: string; data?: Record<string, unknown> }[];
+  let counted: { name: string; value?: number; dimensions?: Record<string, string> }[];
 
   beforeEach(async () => {
     server = await startCaptureServer();
     logs = [];
+    counted = [];
   });
   afterEach(async () => {
     vi.unstubAllEnvs();
@@ -116,7 +118,11 @@ describe('worker delivery with an LLM', () => {
     const record = (level: string) => (message: string, data?: Record<string, unknown>) => {
       logs.push({ level, message, data });
     };
-    return createDelivery({ ...root, log: { info: record('info'), warn: record('warn'), error: record('error') } });
+    return createDelivery({
+      ...root,
+      log: { info: record('info'), warn: record('warn'), error: record('error') },
+      metrics: { ...root.metrics, count: (name, value, dimensions) => counted.push({ name, value, dimensions }) },
+    });
   };
 
   it('words an opened incident through Ollama at the configured base URL', async () => {
@@ -145,21 +151,10 @@ describe('worker delivery with an LLM', () => {
         data: {
           provider: 'openai-compatible',
           reason: expect.stringMatching(/cause no finding states/),
-          narrationRejected: 1,
-          // Embedded metric format: CloudWatch turns the line into a metric.
-          _aws: {
-            Timestamp: expect.any(Number),
-            CloudWatchMetrics: [
-              {
-                Namespace: 'IncidentPilot',
-                Dimensions: [['provider']],
-                Metrics: [{ Name: 'narrationRejected', Unit: 'Count' }],
-              },
-            ],
-          },
         },
       },
     ]);
+    expect(counted).toEqual([{ name: 'NarrationRejected', value: 1, dimensions: { provider: 'openai-compatible' } }]);
   });
 
   it('calls Bedrock Converse at the BASE_URL override with the default credential chain', async () => {
