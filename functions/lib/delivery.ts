@@ -70,7 +70,8 @@ export function createDelivery(root: Root): Delivery {
    * right now fails only its own sink (its deliveries throw, so the job retries them), never the others.
    */
   const pagingSinks = async (): Promise<Sink[]> => {
-    const apiUrl = env.INCIDENT_PILOT_API_URL;
+    // Links in pages are for people: through the URL they reach the API under, when one is set.
+    const apiUrl = publicUrl ?? env.INCIDENT_PILOT_API_URL;
     const build = async (name: string, make: () => Promise<Sink | null>): Promise<Sink | null> => {
       try {
         return await make();

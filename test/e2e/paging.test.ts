@@ -70,7 +70,11 @@ describe('paging sinks on the local stack', () => {
   });
 
   it('announces a material update: PagerDuty folds it, Opsgenie gets a note, the webhook an updated event', async () => {
-    const local = await start({ INCIDENT_PILOT_UPDATE_MIN_SECONDS: '0' });
+    const local = await start({
+      INCIDENT_PILOT_UPDATE_MIN_SECONDS: '0',
+      INCIDENT_PILOT_API_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com',
+      INCIDENT_PILOT_PUBLIC_URL: 'https://incidents.example.com',
+    });
     const grown = fixture('firing-group-3-alerts.json');
     const first = { ...grown, alerts: grown.alerts.slice(0, 1) };
 
@@ -86,6 +90,10 @@ describe('paging sinks on the local stack', () => {
     expect(pd.alerts()).toEqual([expect.objectContaining({ dedupKey: update.incident.id, triggers: 2 })]);
     expect(pd.events.at(-1).payload.custom_details).toMatchObject({ revision: 1 });
     expect(og.alerts()[0]?.notes[0]).toContain('incident-pilot update #1');
+    // The page links to the incident where people reach the API, not at the raw API URL.
+    expect(pd.events[0].links).toEqual([
+      expect.objectContaining({ href: `https://incidents.example.com/api/incidents/${update.incident.id}` }),
+    ]);
   });
 
   it('forwards posted deploys as PagerDuty change events, and stores them even when PagerDuty fails', async () => {
