@@ -236,8 +236,10 @@ describe('a real Alertmanager 0.25 → local stack → Slack', () => {
     expect(checkoutIncident).not.toBe('');
     await am?.postAlerts(group('HighErrorRate', 'checkout', 3, ago(1000)));
 
-    const recurrence = await eventually('a second incident for the group', async () =>
-      (await incidentsOf('HighErrorRate')).find((i) => i.id !== checkoutIncident),
+    const recurrence = await eventually('a second incident for the group, with its 3 alerts', async () =>
+      (await incidentsOf('HighErrorRate')).find(
+        (i) => i.id !== checkoutIncident && (i as { alertCount?: number }).alertCount === 3,
+      ),
     );
     await eventually('the Slack "opened" message', async () => slackAbout(recurrence.id).opened > 0);
     await workerIdle();
