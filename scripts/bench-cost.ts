@@ -31,7 +31,7 @@ import { tableDefinitions } from '@incident-pilot/aws';
 import { fingerprintOf } from '@incident-pilot/core';
 import { LOCAL_TABLE_NAMES } from '../packages/local/src/emulators.js';
 import { type LocalStack, startLocalStack } from '../packages/local/src/stack.js';
-import { planStorm } from '../packages/local/src/storm.js';
+import { planStorm } from '../packages/local/src/storm-plan.js';
 import { startSlackApi } from '../test/helpers/slack-api.js';
 import { type DynamoMeter, meterSqs, type OperationCount, startDynamoMeter } from './lib/meter.js';
 

@@ -34,7 +34,7 @@ import {
   type Trace,
 } from '../packages/core/src/schemas/context.js';
 import type { OpenIncidentRef } from '../packages/core/src/schemas/incident.js';
-import { prng as random } from '../packages/local/src/storm.js';
+import { prng as random } from '../packages/local/src/storm-plan.js';
 
 const usage =
   'usage: npx tsx scripts/bench-engine.ts [--lines 1000,10000,100000] [--traces 1000] [--deploys 100] [--seed 1]';

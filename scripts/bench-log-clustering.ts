@@ -29,7 +29,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterMessages, type LogTemplate } from '../packages/core/src/logs/cluster.js';
-import { prng as random } from '../packages/local/src/storm.js';
+import { prng as random } from '../packages/local/src/storm-plan.js';
 import { syntheticSets } from './synthetic-logs.js';
 
 interface DatasetInfo {

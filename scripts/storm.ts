@@ -11,7 +11,8 @@
  * Slack on 127.0.0.1 counting notifications). With --url it targets a running `npm start`.
  */
 import { parseArgs } from 'node:util';
-import { formatReport, runStorm, type StormTarget, startStormTarget } from '../packages/local/src/storm.js';
+import { formatReport, runStorm } from '../packages/local/src/storm.js';
+import { type StormTarget, startStormTarget } from '../packages/local/src/storm-target.js';
 
 const usage =
   'usage: npx tsx scripts/storm.ts [--alerts 5000] [--groups 50] [--concurrency 20] [--seed 1] ' +

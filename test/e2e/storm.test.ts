@@ -4,14 +4,9 @@
  * incident and one "opened" notification per group, duplicates recognised as such).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  checkInvariants,
-  planStorm,
-  runStorm,
-  type StormReport,
-  type StormTarget,
-  startStormTarget,
-} from '../../packages/local/src/storm.js';
+import { checkInvariants, runStorm, type StormReport } from '../../packages/local/src/storm.js';
+import { planStorm } from '../../packages/local/src/storm-plan.js';
+import { type StormTarget, startStormTarget } from '../../packages/local/src/storm-target.js';
 
 const ALERTS = 300;
 const GROUPS = 10;

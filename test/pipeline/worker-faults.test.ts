@@ -26,7 +26,7 @@ import {
   type WorkerDeps,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
-import { prng } from '../../packages/local/src/storm.js';
+import { prng } from '../../packages/local/src/storm-plan.js';
 import { freshTables, useEmulators } from '../helpers/emulators.js';
 
 const emulators = useEmulators();
