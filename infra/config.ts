@@ -58,6 +58,8 @@ export const configSchema = z.object({
   alarmEmail: z.union([z.literal(''), z.email()]).default(''),
   /** Upper bound of concurrent worker invocations the SQS event source may start (2-1000). */
   workerMaxConcurrency: int(2, 1000).default(5),
+  /** The worker's memory in MB (128-10240); Lambda gives it CPU in proportion. */
+  workerMemoryMb: int(128, 10_240).default(512),
   /** What happens to data (tables, secrets, key, logs) on `cdk destroy`: `retain` keeps it. */
   removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
   /** Steady-state request rate limit of the API stage (requests per second). */

@@ -99,7 +99,7 @@ export class IncidentPilotStack extends Stack {
     });
     const worker = fn('Worker', 'incident-pilot: correlation jobs → rule engine → incident → sinks', {
       environment: { ...environment, ...llmEnvironment, ...slackEnvironment },
-      memorySize: 512,
+      memorySize: config.workerMemoryMb,
       timeout: WORKER_TIMEOUT,
     });
     this.functions = { alerts, context, query, interactions, worker };

@@ -17,6 +17,7 @@ describe('stack configuration (CDK context)', () => {
       logRetentionDays: 30,
       alarmEmail: '',
       workerMaxConcurrency: 5,
+      workerMemoryMb: 512,
       removalPolicy: 'retain',
       resolvePolicy: 'all',
       contextTtlHours: 48,
@@ -50,11 +51,12 @@ describe('stack configuration (CDK context)', () => {
         logRetentionDays: 31,
         removalPolicy: 'keep',
         workerMaxConcurrency: 1,
+        workerMemoryMb: 64,
         alarmEmail: 'not-an-email',
         llm: { provider: 'other' },
       }),
     ).toThrowError(
-      /stage: .*\n.*logRetentionDays: must be one of .*\n.*alarmEmail: .*\n.*workerMaxConcurrency: .*\n.*removalPolicy: .*\n.*llm\.provider/s,
+      /stage: .*\n.*logRetentionDays: must be one of .*\n.*alarmEmail: .*\n.*workerMaxConcurrency: .*\n.*workerMemoryMb: .*\n.*removalPolicy: .*\n.*llm\.provider/s,
     );
   });
 

@@ -549,6 +549,7 @@ describe('incident-pilot stack with a non-default configuration', () => {
         removalPolicy: 'destroy',
         alarmEmail: 'oncall@example.com',
         workerMaxConcurrency: '7', // as `-c workerMaxConcurrency=7` passes it
+        workerMemoryMb: '1024',
         engineConfig: '{"deploy":{"windowMinutes":45}}',
         llm: { provider: 'anthropic', model: 'claude-x', endpoint: '' },
         paging: {
@@ -579,9 +580,13 @@ describe('incident-pilot stack with a non-default configuration', () => {
     other.allResourcesProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
   });
 
-  it('subscribes the alarm e-mail, applies the concurrency and passes engine and LLM settings', () => {
+  it('subscribes the alarm e-mail, applies the concurrency and memory and passes engine and LLM settings', () => {
     other.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
     other.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 7 } });
+    other.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('correlation jobs'),
+      MemorySize: 1024,
+    });
     other.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
