@@ -2,7 +2,7 @@
  * The worker's half of the composition root: the sinks and the narrator. Kept apart so that only the
  * worker's bundle carries the sinks' and LLM code.
  */
-import type { Incident, NarrationRequest, Sink } from '@incident-pilot/core';
+import { type Incident, IncidentPilotError, type NarrationRequest, type Sink } from '@incident-pilot/core';
 import {
   createChannelPacer,
   createLlmClient,
@@ -66,24 +66,26 @@ export function createDelivery(root: Root): Delivery {
   };
 
   /**
-   * The paging sinks that are configured, each from its own settings. A secret that cannot be read
-   * right now fails only its own sink (its deliveries throw, so the job retries them), never the others.
+   * A sink from its own settings. A secret that cannot be read right now fails only its own sink (its
+   * deliveries throw, so the job retries them), never the others.
    */
+  const build = async (name: string, make: () => Promise<Sink | null>): Promise<Sink | null> => {
+    try {
+      return await make();
+    } catch (error) {
+      return {
+        name,
+        deliver: async () => {
+          throw error;
+        },
+      };
+    }
+  };
+
+  /** The paging sinks that are configured, each built on its own. */
   const pagingSinks = async (): Promise<Sink[]> => {
     // Links in pages are for people: through the URL they reach the API under, when one is set.
     const apiUrl = publicUrl ?? env.INCIDENT_PILOT_API_URL;
-    const build = async (name: string, make: () => Promise<Sink | null>): Promise<Sink | null> => {
-      try {
-        return await make();
-      } catch (error) {
-        return {
-          name,
-          deliver: async () => {
-            throw error;
-          },
-        };
-      }
-    };
     const sinks = await Promise.all([
       build('pagerduty', async () => {
         const routingKey = await key(
@@ -157,26 +159,31 @@ export function createDelivery(root: Root): Delivery {
     async sinks() {
       const sinks: Sink[] = [];
       if (!env.INCIDENT_PILOT_QUIET) sinks.push(createStdoutSink(overrides.write ? { write: overrides.write } : {}));
-      const url = await slackUrl();
-      if (url) sinks.push(createSlackSink({ webhookUrl: url, fetch, publicUrl }));
-      if (slackAppEnabled(root)) {
+      const slack = await build('slack', async () => {
+        const url = await slackUrl();
+        return url ? createSlackSink({ webhookUrl: url, fetch, publicUrl }) : null;
+      });
+      if (slack) sinks.push(slack);
+      const app = await build('slack-app', async () => {
+        if (!slackAppEnabled(root)) return null;
         if (await slackBotToken(root)) {
-          sinks.push(
-            createSlackAppSink({
-              api: slackApi,
-              store: root.store,
-              defaultChannel: env.INCIDENT_PILOT_SLACK_CHANNEL,
-              channels: root.config.slack.channels,
-              pace,
-              publicUrl,
-              now: root.now,
-            }),
-          );
-        } else if (!botNoticeLogged) {
+          return createSlackAppSink({
+            api: slackApi,
+            store: root.store,
+            defaultChannel: env.INCIDENT_PILOT_SLACK_CHANNEL,
+            channels: root.config.slack.channels,
+            pace,
+            publicUrl,
+            now: root.now,
+          });
+        }
+        if (!botNoticeLogged) {
           root.log.info('Slack app mode is off: the bot-token secret does not hold a bot token (xoxb-…) yet');
           botNoticeLogged = true;
         }
-      }
+        return null;
+      });
+      if (app) sinks.push(app);
       sinks.push(...(await pagingSinks()));
       return sinks;
     },
@@ -184,7 +191,14 @@ export function createDelivery(root: Root): Delivery {
       const templated = await root.narrate(incident);
       const provider = env.INCIDENT_PILOT_LLM_PROVIDER;
       if (!provider) return templated;
-      return (await llm(provider)).rephrase(incident, templated, request);
+      // The LLM only rewords: a key that cannot be read right now leaves the template (and is read again
+      // next time), never holds up the incident and its pages.
+      const rewording = await llm(provider).catch((error: unknown) => {
+        const why = error instanceof IncidentPilotError ? error.message : 'could not build its client';
+        onFallback({ kind: 'failed', reason: why, provider });
+        return undefined;
+      });
+      return rewording ? rewording.rephrase(incident, templated, request) : templated;
     },
   };
 }

@@ -2,9 +2,9 @@
  * The worker's LLM wiring: the environment as users set it, parsed once, to a narrator that calls the
  * configured provider (a stand-in on 127.0.0.1) and logs every discarded rewording.
  */
-import { narrate } from '@incident-pilot/core';
+import { narrate, TransientError } from '@incident-pilot/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createRoot } from '../../functions/lib/composition.js';
+import { createRoot, type Root } from '../../functions/lib/composition.js';
 import { createDelivery } from '../../functions/lib/delivery.js';
 import { parseEnv } from '../../functions/lib/env.js';
 import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
@@ -113,7 +113,7 @@ describe('worker delivery with an LLM', () => {
     await server.close();
   });
 
-  const delivery = (llm: Record<string, string>) => {
+  const delivery = (llm: Record<string, string>, overrides: Partial<Root> = {}) => {
     const root = createRoot(parseEnv({ ...BASE, ...llm }));
     const record = (level: string) => (message: string, data?: Record<string, unknown>) => {
       logs.push({ level, message, data });
@@ -122,6 +122,7 @@ describe('worker delivery with an LLM', () => {
       ...root,
       log: { info: record('info'), warn: record('warn'), error: record('error') },
       metrics: { ...root.metrics, count: (name, value, dimensions) => counted.push({ name, value, dimensions }) },
+      ...overrides,
     });
   };
 
@@ -155,6 +156,43 @@ describe('worker delivery with an LLM', () => {
       },
     ]);
     expect(counted).toEqual([{ name: 'NarrationRejected', value: 1, dimensions: { provider: 'openai-compatible' } }]);
+  });
+
+  it('keeps the template when the LLM key cannot be read right now, and reads it again next time', async () => {
+    server.respondWith(llmAnswer('openai-compatible', faithful));
+    let readable = false;
+    const worker = delivery(
+      {
+        INCIDENT_PILOT_LLM_PROVIDER: 'openai-compatible',
+        INCIDENT_PILOT_LLM_MODEL: 'qwen2.5',
+        INCIDENT_PILOT_LLM_BASE_URL: `${server.url}/v1`,
+        INCIDENT_PILOT_LLM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:llm',
+      },
+      {
+        async secret() {
+          if (!readable) throw new TransientError('could not read a secret from Secrets Manager (ThrottlingException)');
+          return 'sk-from-secrets-manager';
+        },
+      },
+    );
+
+    // The LLM only rewords: a key it cannot read must not hold up the incident and its pages.
+    await expect(worker.narrate(incident, { event: 'opened' })).resolves.toBe(templated);
+    readable = true;
+    await expect(worker.narrate(incident, { event: 'opened' })).resolves.toBe(faithful);
+
+    expect(logs).toEqual([
+      {
+        level: 'warn',
+        message: 'narration failed',
+        data: {
+          provider: 'openai-compatible',
+          reason: expect.stringMatching(/Secrets Manager \(ThrottlingException\)/),
+        },
+      },
+    ]);
+    expect(counted).toEqual([{ name: 'NarrationFailed', value: 1, dimensions: { provider: 'openai-compatible' } }]);
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-from-secrets-manager']);
   });
 
   it('calls Bedrock Converse at the BASE_URL override with the default credential chain', async () => {

@@ -130,5 +130,25 @@ describe('paging settings', () => {
         TransientError,
       );
     });
+
+    it('pages even when the Slack secrets cannot be read right now: only the Slack sinks fail', async () => {
+      const throttled = Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+      const { delivery } = deliveryFor(
+        {
+          INCIDENT_PILOT_SLACK_SECRET_ARN: ARN('slack'),
+          INCIDENT_PILOT_SLACK_BOT_SECRET_ARN: ARN('bot'),
+          INCIDENT_PILOT_SLACK_CHANNEL: 'C0123456789',
+          INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: 'R0123456789abcdef0123456789ABCDE',
+        },
+        { [ARN('slack')]: throttled, [ARN('bot')]: throttled },
+      );
+
+      const sinks = await delivery.sinks();
+
+      expect(sinks.map((s) => s.name)).toEqual(['slack', 'slack-app', 'pagerduty']);
+      for (const slack of sinks.slice(0, 2)) {
+        await expect(slack.deliver({ type: 'opened', incident: {} as never })).rejects.toBeInstanceOf(TransientError);
+      }
+    });
   });
 });

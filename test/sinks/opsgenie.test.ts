@@ -124,6 +124,16 @@ describe('Opsgenie sink', () => {
       expect(og.requests).toHaveLength(3);
     });
 
+    it('leaves a throttle Opsgenie keeps up to the queue, 30 s later (its 429 carries no Retry-After)', async () => {
+      og.failAlways({ status: 429 });
+
+      const error = await failureOf(sink().deliver(opened()));
+
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as TransientError).retryAfterSeconds).toBe(30);
+      expect(og.requests).toHaveLength(3);
+    });
+
     it('fails permanently on a bad key (401), naming the problem but not the key', async () => {
       const error = await failureOf(sink({ apiKey: 'wrong-key-123' }).deliver(opened()));
 
@@ -132,6 +142,16 @@ describe('Opsgenie sink', () => {
       expect(error.message).toContain('Could not authenticate');
       expect(error.message).toContain('check the API key');
       expect(error.message).not.toContain('wrong-key-123');
+    });
+
+    it('never quotes the key when Opsgenie’s explanation echoes it', async () => {
+      og.fail({ status: 403, body: { message: `Key ${og.apiKey} may not create alerts`, took: 0.01, requestId: 'r' } });
+
+      const error = await failureOf(sink().deliver(opened()));
+
+      expect(error).toBeInstanceOf(PermanentSinkError);
+      expect(error.message).toContain('Key [redacted] may not create alerts');
+      expect(error.message).not.toContain(og.apiKey);
     });
 
     it('fails permanently on 422, naming the field Opsgenie refused', async () => {

@@ -155,6 +155,16 @@ describe('PagerDuty sink', () => {
       expect(pd.requests).toHaveLength(3);
     });
 
+    it('leaves a throttle PagerDuty keeps up to the queue, 30 s later (its 429 carries no Retry-After)', async () => {
+      pd.failAlways({ status: 429 });
+
+      const error = await failureOf(sink().deliver(opened()));
+
+      // A Retry-After defers the job instead of spending one of the receives that park it in the DLQ.
+      expect((error as TransientError).retryAfterSeconds).toBe(30);
+      expect(error.message).toContain('retry after 30s');
+    });
+
     it('fails loudly and permanently on a 400, naming PagerDuty’s explanation and never the key', async () => {
       const error = await failureOf(sink({ routingKey: 'too-short-key' }).deliver(opened()));
 
@@ -164,6 +174,19 @@ describe('PagerDuty sink', () => {
       expect(error.message).toContain("Length of 'routing_key' is incorrect");
       expect(error.message).not.toContain('too-short-key');
       expect(pd.requests).toHaveLength(1);
+    });
+
+    it('never quotes the routing key when PagerDuty’s explanation echoes it', async () => {
+      pd.fail({
+        status: 400,
+        body: { status: 'invalid event', message: 'Event object is invalid', errors: [`Unknown key ${pd.routingKey}`] },
+      });
+
+      const error = await failureOf(sink().deliver(opened()));
+
+      expect(error).toBeInstanceOf(PermanentSinkError);
+      expect(error.message).toContain('Unknown key [redacted]');
+      expect(error.message).not.toContain(pd.routingKey);
     });
 
     it('turns a slow answer into a TransientError without retrying it in the call', async () => {

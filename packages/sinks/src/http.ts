@@ -7,7 +7,7 @@
  */
 import { type Incident, IncidentPilotError, PermanentSinkError, TransientError } from '@incident-pilot/core';
 import { oneLine } from './escape.js';
-import { parseRetryAfter } from './slack.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, parseRetryAfter } from './slack.js';
 
 /** What every paging sink takes besides its key and URL. */
 export interface PagingSinkOptions {
@@ -43,7 +43,7 @@ export interface PostAnswer {
   status: number;
   /** The response body, one line, at most 300 characters, secrets blanked. */
   detail: string;
-  /** The response body as received (for parsing). */
+  /** The response body as received, secrets blanked (for parsing: its messages end up in errors). */
   text: string;
 }
 
@@ -79,14 +79,17 @@ export async function postJson(options: PostOptions): Promise<PostAnswer> {
       continue;
     }
     // Always drain the body so the connection is released.
-    const text = await response.text().catch(() => '');
-    const answer = { status: response.status, text, detail: redact(oneLine(text), options.secrets).slice(0, 300) };
+    const text = redact(await response.text().catch(() => ''), options.secrets);
+    const answer = { status: response.status, text, detail: oneLine(text).slice(0, 300) };
     if (!retryable(answer.status)) return answer;
     const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     const delayMs = Math.max(wait, (retryAfter ?? 0) * 1000);
     if (last || delayMs > MAX_IN_CALL_WAIT_MS) {
       const what = `${sink} sink: answered ${answer.status}${answer.detail ? ` (${answer.detail})` : ''}`;
-      throw new TransientError(retryAfter === undefined ? what : `${what}; retry after ${retryAfter}s`, retryAfter);
+      // PagerDuty's and Opsgenie's 429s carry no Retry-After: wait as for Slack's, so that a throttle
+      // defers the job instead of using up the receives that park it in the dead-letter queue.
+      const after = retryAfter ?? (answer.status === 429 ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
+      throw new TransientError(after === undefined ? what : `${what}; retry after ${after}s`, after);
     }
     await sleep(delayMs);
   }
