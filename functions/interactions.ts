@@ -44,8 +44,8 @@ function payloadOf(raw: Buffer): unknown {
 const enqueue = (root: Root, incident: Incident, at: string) =>
   root.queue.enqueue({ groupId: groupIdOf(incident.groupKey), enqueuedAt: at });
 
-/** Edits the incident's message to its new state and says what happened in its thread; never throws. */
-async function refresh(root: Root, incident: Incident, note: AppMessage): Promise<void> {
+/** Edits the incident's message to its new state and, with a note, says so in its thread; never throws. */
+async function refresh(root: Root, incident: Incident, note?: AppMessage): Promise<void> {
   if (!incident.slack || !slackAppEnabled(root)) return;
   const api = slackApiOf(root, SLACK_CALL_TIMEOUT_MS);
   const { channel, ts } = incident.slack;
@@ -55,13 +55,22 @@ async function refresh(root: Root, incident: Incident, note: AppMessage): Promis
   });
   const results = await Promise.allSettled([
     api.call('chat.update', { channel, ts, ...message }),
-    api.call('chat.postMessage', { channel, thread_ts: ts, ...note }),
+    ...(note ? [api.call('chat.postMessage', { channel, thread_ts: ts, ...note })] : []),
   ]);
   for (const r of results) {
     if (r.status === 'rejected') {
       root.log.warn('Slack message not refreshed', { incidentId: incident.id, error: String(r.reason) });
     }
   }
+}
+
+/**
+ * A button pressed on a message that still shows the incident open after it was resolved (the worker's
+ * edit not through yet: rate-limited, retrying) changes nothing; the message is re-rendered so that the
+ * person sees why, instead of a click that does nothing.
+ */
+async function showIfClosed(root: Root, incident: Incident): Promise<void> {
+  if (incident.status !== 'open') await refresh(root, incident);
 }
 
 export async function interactionsRoute({ event, root, body, receivedAt }: HttpRequest): Promise<HttpResult> {
@@ -81,12 +90,14 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
     case 'acknowledge': {
       const { incident, changed } = await acknowledgeIncident(root.store, action.incidentId, action.user, receivedAt);
       if (changed) await refresh(root, incident, actionReply('acknowledged', incident, action.user));
+      else await showIfClosed(root, incident);
       return ok();
     }
     case 'mute': {
       const until = new Date(root.now() + action.hours * 3_600_000).toISOString();
       const { incident, changed } = await muteIncident(root.store, action.incidentId, action.user, until, receivedAt);
       if (changed) await refresh(root, incident, actionReply('muted', incident, action.user));
+      else await showIfClosed(root, incident);
       return ok();
     }
     case 'unmute': {
@@ -100,6 +111,7 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
     }
     case 'open_resolve': {
       const incident = await root.store.getIncident(action.incidentId);
+      if (incident) await showIfClosed(root, incident);
       if (incident?.status !== 'open' || !action.triggerId || !slackAppEnabled(root)) return ok();
       // The trigger id expires 3 s after the click: open the modal now, not after answering.
       await slackApiOf(root, 2000)

@@ -384,6 +384,34 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     for (let i = 5; i < at.length; i++) expect((at[i] ?? 0) - (at[i - 5] ?? 0)).toBeGreaterThanOrEqual(900);
   });
 
+  it('shows a pressed button that the incident was resolved meanwhile, when the worker’s edit is not through yet', async () => {
+    const { incident, post } = await openIncident('stale-svc');
+    // The worker's edit for the resolution is rate-limited (its retry long after this test): the
+    // message still offers the buttons of an open incident.
+    slack.failNext('chat.update', { status: 429, retryAfter: 600 });
+    expect((await stack.api(`/api/incidents/${incident.id}/resolve`, { method: 'POST' })).status).toBe(200);
+    await slack.waitFor(() =>
+      slack.calls.find((c) => c.method === 'chat.update' && c.body.ts === post.ts && c.outcome === 'http_429'),
+    );
+    const clicks = [press(post, 'incident_ack'), press(post, 'incident_resolve')];
+    const edits = () =>
+      slack.calls.filter((c) => c.method === 'chat.update' && c.body.ts === post.ts && c.outcome === 'ok');
+
+    for (const click of clicks) {
+      const before = edits().length;
+      expect((await interact(click)).status).toBe(200);
+      expect(edits().length).toBe(before + 1);
+    }
+
+    expect(visibleText(post)).toContain('Resolved (by hand)');
+    expect([...buttonsOf(post).keys()].filter((b) => b.startsWith('incident_'))).toEqual([]);
+    // Nothing else changed: no acknowledgement, no modal, no thread note.
+    expect((await getIncident(incident.id)).acknowledgedBy).toBeUndefined();
+    const modals = slack.calls.filter((c) => c.method === 'views.open' && c.body.trigger_id === clicks[1]?.trigger_id);
+    expect(modals).toEqual([]);
+    expect(slack.replies(post.ts)).toEqual([]);
+  });
+
   it('answers within Slack’s 3 seconds when Slack itself is slow to take the re-render', async () => {
     const { incident, post } = await openIncident('slow-svc');
     slack.failNext('chat.update', { delayMs: 5000 });

@@ -181,6 +181,34 @@ describe('Slack app sink', () => {
       expect(slack.replies(slack.posts()[0]?.ts ?? '')).toHaveLength(1);
     });
 
+    // chat.update's errors for a message that is there but cannot be edited where it is: its channel
+    // archived, deleted or left by the bot, or the message no longer the bot's to edit.
+    for (const code of ['is_inactive', 'channel_not_found', 'not_in_channel', 'cant_update_message'] as const) {
+      it(`posts a fresh message where the incident routes now when chat.update answers ${code}`, async () => {
+        const { store, items } = memoryStore({ ...baseIncident(), slack: { channel: 'C0ARCHIVED', ts: '1.000001' } });
+        slack.failNext('chat.update', { error: code });
+
+        await sinkFor(store).deliver({ type: 'resolved', incident: baseIncident() });
+
+        const [post] = slack.posts();
+        expect(slack.posts()).toHaveLength(1);
+        expect(post?.channel).toBe(CHANNEL);
+        expect(items.get(baseIncident().id)?.slack).toEqual({ channel: CHANNEL, ts: post?.ts });
+        expect(slack.replies(post?.ts ?? '')).toHaveLength(1);
+      });
+    }
+
+    it('still fails loudly when chat.update is refused for a reason a fresh post would not fix', async () => {
+      const { store, items } = memoryStore({ ...baseIncident(), slack: { channel: CHANNEL, ts: '1.000001' } });
+      slack.failNext('chat.update', { error: 'invalid_auth' });
+
+      const error = await failureOf(sinkFor(store).deliver({ type: 'resolved', incident: baseIncident() }));
+
+      expect((error as SlackApiError).code).toBe('invalid_auth');
+      expect(slack.posts()).toEqual([]);
+      expect(items.get(baseIncident().id)?.slack?.ts).toBe('1.000001');
+    });
+
     it('shows an acknowledgement and a running mute, with Unmute instead of the mute buttons', () => {
       const incident = baseIncident({
         acknowledgedBy: { id: 'U0BOB', name: 'bob' },
@@ -249,6 +277,16 @@ describe('Slack app sink', () => {
       expect((first as TransientError).retryAfterSeconds).toBe(7);
       expect((second as TransientError).retryAfterSeconds).toBe(3);
       expect(slack.posts()).toHaveLength(1);
+    });
+
+    it("retries chat.postMessage's older spelling rate_limited (too many posts) like ratelimited", async () => {
+      const { store } = memoryStore(baseIncident());
+      slack.failNext('chat.postMessage', { error: 'rate_limited' });
+
+      const error = await failureOf(sinkFor(store).deliver({ type: 'opened', incident: baseIncident() }));
+
+      expect(error).toBeInstanceOf(TransientError);
+      expect((error as TransientError).retryAfterSeconds).toBeGreaterThan(0);
     });
 
     it('treats 5xx, timeouts and network errors as transient', async () => {

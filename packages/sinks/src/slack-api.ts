@@ -1,8 +1,8 @@
 /**
  * A minimal Slack Web API client: JSON POSTs with the bot token, and Slack's errors sorted by what to
- * do about them. Retry later: HTTP 429 / `ratelimited` (after `Retry-After`), 5xx, network errors and
- * timeouts (TransientError). Anything else is a {@link SlackApiError}, whose message names the problem
- * and the fix; the token never appears in an error.
+ * do about them. Retry later: HTTP 429 / `ratelimited` / `rate_limited` (after `Retry-After`), 5xx,
+ * network errors and timeouts (TransientError). Anything else is a {@link SlackApiError}, whose message
+ * names the problem and the fix; the token never appears in an error.
  */
 import { IncidentPilotError, TransientError } from '@incident-pilot/core';
 import { oneLine } from './escape.js';
@@ -105,7 +105,8 @@ export function createSlackApi({
       }
       if (answer.ok === true) return answer;
       const code = oneLine(String(answer.error ?? `http_${response.status}`)).slice(0, 80);
-      if (code === 'ratelimited') {
+      // `rate_limited`: chat.postMessage's other code for "Application has posted too many messages".
+      if (code === 'ratelimited' || code === 'rate_limited') {
         const seconds = retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS;
         throw new TransientError(`Slack ${method}: ratelimited; retry after ${seconds}s`, seconds);
       }

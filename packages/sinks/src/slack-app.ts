@@ -43,6 +43,22 @@ export function channelFor(
 
 const RECORD_ATTEMPTS = 5;
 
+/**
+ * chat.update's answers for a message that cannot be edited where it is: deleted, in a channel that was
+ * archived (`is_inactive`), deleted or left by the bot, or no longer the bot's to edit. A fresh post goes
+ * where the incident routes now, so rerouting the channel mends open incidents too; if that channel is
+ * the same dead one, the post fails loudly with the fix.
+ */
+const REPOST_ON = new Set([
+  'message_not_found',
+  'is_inactive',
+  'is_archived',
+  'channel_not_found',
+  'not_in_channel',
+  'cant_update_message',
+  'edit_window_closed',
+]);
+
 export function createSlackAppSink({
   api,
   store,
@@ -86,7 +102,7 @@ export function createSlackAppSink({
     }
   }
 
-  /** Edits the incident's message; posts (and records) a new one only when it has none or it was deleted. */
+  /** Edits the incident's message; posts (and records) a new one when it has none or it cannot be edited. */
   async function show(incident: Incident): Promise<SlackMessageRef> {
     const message = render(incident);
     if (incident.slack) {
@@ -94,7 +110,7 @@ export function createSlackAppSink({
         await api.call('chat.update', { channel: incident.slack.channel, ts: incident.slack.ts, ...message });
         return incident.slack;
       } catch (error) {
-        if (!(error instanceof SlackApiError && error.code === 'message_not_found')) throw error;
+        if (!(error instanceof SlackApiError && REPOST_ON.has(error.code))) throw error;
       }
     }
     const ref = await post(channelFor(incident, defaultChannel, channels), message);
