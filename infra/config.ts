@@ -19,9 +19,21 @@ const fromJsonString = (value: unknown): unknown => {
     return value; // leave it to the schema to name the problem
   }
 };
+/** For the keys that take a JSON object (`-c llm='{…}'`): a string that does not parse is named as such. */
+const fromJsonObject = (value: unknown, ctx: z.RefinementCtx): unknown => {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `is not valid JSON (${(error as Error).message})`, input: value });
+    return z.NEVER;
+  }
+};
 const int = (min: number, max: number) => z.preprocess(fromJsonString, z.number().int().min(min).max(max));
 const bool = z.preprocess(fromJsonString, z.boolean());
-const httpsUrl = z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default('');
+// zod's own "Invalid URL" would not say why a well-formed http:// URL is refused.
+const requiredHttpsUrl = z.url({ protocol: /^https$/, error: 'must be an https URL' });
+const httpsUrl = z.union([z.literal(''), requiredHttpsUrl]).default('');
 const regionName = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'is not an AWS Region');
 const awsRegion = z.union([z.literal(''), regionName]);
 
@@ -34,7 +46,6 @@ export function inferenceProfileOf(id: string): { geography: string; modelId: st
   const geography = id.slice(0, dot);
   return dot > 0 && PROFILE_GEOGRAPHIES.includes(geography) ? { geography, modelId: id.slice(dot + 1) } : undefined;
 }
-const requiredHttpsUrl = z.url({ protocol: /^https$/ });
 
 export const configSchema = z.object({
   /** Deployment stage; part of the stack name (`IncidentPilot-<stage>`) and of alarm names. */
@@ -77,11 +88,11 @@ export const configSchema = z.object({
   /** At most one `updated` notification per incident per this many seconds (0: no limit). */
   updateMinSeconds: int(0, 86_400).default(300),
   /** Rule thresholds, passed to the functions as `INCIDENT_PILOT_ENGINE_CONFIG`. */
-  engineConfig: z.preprocess(fromJsonString, z.record(z.string(), z.unknown())).default({}),
+  engineConfig: z.preprocess(fromJsonObject, z.record(z.string(), z.unknown())).default({}),
   /** Optional LLM rewording; an empty provider means templated narration only (README: LLM rewording). */
   llm: z
     .preprocess(
-      fromJsonString,
+      fromJsonObject,
       z
         .strictObject({
           provider: z.enum(['', 'openai', 'openai-compatible', 'anthropic', 'ollama', 'bedrock']).default(''),
@@ -140,7 +151,7 @@ export const configSchema = z.object({
    */
   paging: z
     .preprocess(
-      fromJsonString,
+      fromJsonObject,
       z.strictObject({
         pagerdutyUrl: requiredHttpsUrl.default('https://events.pagerduty.com/v2/enqueue'),
         pagerdutyChangeEvents: bool.default(false),
@@ -160,7 +171,7 @@ export const configSchema = z.object({
     .regex(/^$|^[CGD][A-Z0-9]{2,30}$/, 'must be a Slack channel id such as C0123ABCD')
     .default(''),
   /** Base URL people open incidents under (e.g. behind your SSO proxy); adds a link to Slack messages. */
-  publicUrl: z.union([z.literal(''), z.url({ protocol: /^https$/ })]).default(''),
+  publicUrl: httpsUrl,
   /** Log level of the functions' structured logs. */
   logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** AWS X-Ray active tracing on the functions (adds X-Ray permissions and cost). */

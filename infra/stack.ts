@@ -106,10 +106,10 @@ export class IncidentPilotStack extends Stack {
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
     // alerts: recordAlerts (BatchGet to find duplicates, Put of the pending entry, conditional Puts),
-    // a re-send's check for pending alerts (Query) and refresh wake-up (Get, Update), stats (Update),
-    // enqueue.
+    // a re-send's check for pending alerts (Query) and refresh wake-up (a conditional Update), stats and
+    // heartbeats (Update), enqueue.
     bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem', 'Query'],
+      actions: ['BatchGetItem', 'PutItem', 'UpdateItem', 'Query'],
     });
     bindTable(alerts.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(alerts.function, jobs.queue, ['SendMessage']);
@@ -125,9 +125,9 @@ export class IncidentPilotStack extends Stack {
     bindSecret(context.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
     // query: stats (Get), rule scoreboard (Query of each rule's partition), list (Query on the index that
-    // fits the filter; BatchGet for view=full by service), get; manual resolve = versioned Put, stats
-    // Update, and a job so the worker announces it.
-    bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'UpdateItem', 'Query'] });
+    // fits the filter, then BatchGet of the page's incidents), get; manual resolve = versioned Put and a
+    // job so the worker announces it (and counts it: its stats sink).
+    bindTable(query.function, 'INCIDENT_PILOT_TABLE', tables.data, { actions: ['GetItem', 'Query'] });
     bindTable(query.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, {
       actions: ['GetItem', 'BatchGetItem', 'PutItem'],
       queryIndexes: ['byOpenedAt', 'openByOpenedAt', 'byService'],
@@ -218,6 +218,7 @@ export class IncidentPilotStack extends Stack {
         interactions: interactions.function,
       },
       worker: worker.function,
+      heartbeat: this.functions.heartbeat?.function,
       queue: jobs.queue,
       deadLetterQueue: jobs.deadLetterQueue,
       queueAgeThreshold: Duration.seconds(config.queueAgeAlarmSeconds),
@@ -231,7 +232,7 @@ export class IncidentPilotStack extends Stack {
       queue: jobs.queue,
       deadLetterQueue: jobs.deadLetterQueue,
       alarms: alarms.alarms,
-      sinks: ['stdout', 'slack', 'pagerduty', 'opsgenie', 'webhook'],
+      sinks: ['stdout', 'slack', 'slack-app', 'pagerduty', 'opsgenie', 'webhook'],
       rules: rules.map((r) => r.id),
     });
 

@@ -18,6 +18,8 @@ export interface PipelineAlarmsProps {
   readonly api: HttpApi;
   readonly httpFunctions: Record<string, IFunction>;
   readonly worker: IFunction;
+  /** The dead man's switch's scheduled check, when deployed (`heartbeatMinutes` > 0). */
+  readonly heartbeat?: IFunction;
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly queueAgeThreshold: Duration;
@@ -114,6 +116,14 @@ export class PipelineAlarms extends Construct {
       'The worker was throttled: the account concurrency is exhausted, jobs are delayed.',
       props.worker.metricThrottles({ period: minute, statistic: 'Sum' }),
     );
+    if (props.heartbeat) {
+      alarm(
+        'heartbeat-errors',
+        "The heartbeat check failed: until it runs again, nothing notices when Alertmanager's heartbeat stops " +
+          '(check its logs).',
+        props.heartbeat.metricErrors({ period: minute, statistic: 'Sum' }),
+      );
+    }
     for (const [name, fn] of Object.entries(props.httpFunctions)) {
       alarm(
         `${name}-errors`,

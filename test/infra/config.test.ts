@@ -92,14 +92,25 @@ describe('stack configuration (CDK context)', () => {
       parseConfig({ paging: '{"opsgenieUrl":"https://api.eu.opsgenie.com","pagerdutyChangeEvents":true}' }).paging,
     ).toMatchObject({ opsgenieUrl: 'https://api.eu.opsgenie.com', pagerdutyChangeEvents: true });
     expect(() => parseConfig({ paging: { webhookUrl: 'http://hooks.internal/ip' } })).toThrowError(
-      /paging\.webhookUrl/,
+      /paging\.webhookUrl: must be an https URL/,
     );
+    expect(() => parseConfig({ paging: '{"pagerdutyUrl":"http://events.internal"}' })).toThrowError(
+      /paging\.pagerdutyUrl: must be an https URL/,
+    );
+  });
+
+  it("names a JSON value that does not parse (a quoting slip in -c key='{…}') as such", () => {
+    for (const key of ['llm', 'paging', 'engineConfig']) {
+      expect(() => parseConfig({ [key]: '{provider:openai}' }), key).toThrowError(
+        new RegExp(`\\n  ${key}: is not valid JSON \\(.+\\)`),
+      );
+    }
   });
 
   it('refuses a non-https LLM endpoint', () => {
     expect(() =>
       parseConfig({ llm: { provider: 'openai', model: 'm', endpoint: 'http://llm.internal' } }),
-    ).toThrowError(/llm\.endpoint/);
+    ).toThrowError(/llm\.endpoint: must be an https URL/);
   });
 
   it('takes a Slack channel id and an https public URL, nothing else', () => {
@@ -108,6 +119,8 @@ describe('stack configuration (CDK context)', () => {
       publicUrl: 'https://pilot.example.com',
     });
     expect(() => parseConfig({ slackChannel: '#incidents' })).toThrowError(/slackChannel: must be a Slack channel id/);
-    expect(() => parseConfig({ publicUrl: 'http://pilot.example.com' })).toThrowError(/publicUrl/);
+    expect(() => parseConfig({ publicUrl: 'http://pilot.example.com' })).toThrowError(
+      /publicUrl: must be an https URL/,
+    );
   });
 });

@@ -130,11 +130,11 @@ describe('incident-pilot stack', () => {
     const logs = (name: string) => [`logs:CreateLogStream on ${name}Logs`, `logs:PutLogEvents on ${name}Logs`];
 
     it('alerts: store alerts, enqueue, read the token', () => {
+      // No GetItem: ingest reads alert records in batches, and its wake-up claim is a conditional update.
       expect(grantsOf(resources, roleOf('Alerts') ?? '')).toEqual(
         [
           ...logs('Alerts'),
           'dynamodb:BatchGetItem on TablesData',
-          'dynamodb:GetItem on TablesData',
           'dynamodb:PutItem on TablesData',
           'dynamodb:UpdateItem on TablesData',
           'dynamodb:Query on TablesData',
@@ -158,11 +158,11 @@ describe('incident-pilot stack', () => {
     });
 
     it('query: read incidents, stats and rule scores, resolve (versioned put, job), read the token', () => {
+      // Reads only on the data table: the worker counts the resolution (its stats sink), not this function.
       expect(grantsOf(resources, roleOf('Query') ?? '')).toEqual(
         [
           ...logs('Query'),
           'dynamodb:GetItem on TablesData',
-          'dynamodb:UpdateItem on TablesData',
           'dynamodb:Query on TablesData',
           'dynamodb:GetItem on TablesIncidents',
           'dynamodb:BatchGetItem on TablesIncidents',
@@ -479,7 +479,10 @@ describe('incident-pilot stack', () => {
       }
       expect(body).toContain('\\"IncidentPilot\\"');
       expect(body).toContain('\\"deploy.recent_correlated\\"');
-      expect(body).toContain('\\"slack\\"');
+      // Every sink's `sink` dimension value (README, Logs and metrics), the Slack app's included.
+      for (const sink of ['stdout', 'slack', 'slack-app', 'pagerduty', 'opsgenie', 'webhook']) {
+        expect(body, sink).toContain(`\\"sink\\",\\"${sink}\\"`);
+      }
     });
   });
 
@@ -670,6 +673,25 @@ describe('incident-pilot stack with a non-default configuration', () => {
     // Every function knows the heartbeat's alertname: ingest must not turn it into an incident.
     other.allResourcesProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ INCIDENT_PILOT_HEARTBEAT_ALERTNAME: 'DeadMansSwitch' }) },
+    });
+  });
+
+  it("alarms when the heartbeat check fails: a broken dead man's switch pages no one otherwise", () => {
+    const resources = other.toJSON().Resources as Record<string, Resource>;
+    const [fnId] =
+      Object.entries(resources).find(
+        ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('HeartbeatFunction'),
+      ) ?? [];
+    const [[topicId] = ['']] = Object.entries(other.findResources('AWS::SNS::Topic'));
+
+    other.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'incident-pilot-dev-heartbeat-errors',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }],
+      Threshold: 0,
+      AlarmActions: [{ Ref: topicId }],
+      OKActions: [{ Ref: topicId }],
     });
   });
 });
