@@ -11,7 +11,7 @@ import {
   TransientError,
 } from '@incident-pilot/core';
 import middy from '@middy/core';
-import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { getRoot, type Root } from './lib/composition.js';
 import { deliveryOf } from './lib/delivery.js';
 import { withKeys } from './lib/logger.js';
@@ -26,6 +26,13 @@ const PARALLEL_GROUPS = 4;
  * again: a long storm on one channel must not use up the dead-letter queue's receives.
  */
 export const MAX_DEFERRALS = 20;
+
+/**
+ * A group's job is started only while this much of the invocation is left. A job cut off by the
+ * function's timeout fails the whole batch, finished jobs included, and uses up a receive of each; a
+ * slow Slack or LLM day makes single jobs take seconds (their calls time out after 5-15 s).
+ */
+export const JOB_BUDGET_MS = 20_000;
 
 type Counters = Pick<StatsRepository, 'addStats'>;
 
@@ -145,8 +152,16 @@ function groupKeyOf(record: SQSRecord): string {
   }
 }
 
-/** Reports failed records individually (`ReportBatchItemFailures`): the rest of the batch is done. */
-export async function workerRoute(event: SQSEvent, root: Root = getRoot()): Promise<SQSBatchResponse> {
+/**
+ * Reports failed records individually (`ReportBatchItemFailures`): the rest of the batch is done. Groups
+ * run in {@link PARALLEL_GROUPS} lanes; a group not started before the invocation's time runs short is
+ * queued anew (jobs of a group are interchangeable), not failed.
+ */
+export async function workerRoute(
+  event: SQSEvent,
+  root: Root = getRoot(),
+  remainingMs: () => number = () => Number.POSITIVE_INFINITY,
+): Promise<SQSBatchResponse> {
   const byGroup = new Map<string, SQSRecord[]>();
   for (const record of event.Records) {
     const key = groupKeyOf(record);
@@ -155,13 +170,32 @@ export async function workerRoute(event: SQSEvent, root: Root = getRoot()): Prom
   const groups = [...byGroup.values()];
   const failures: SQSBatchItemFailure[] = [];
   const counters = invocationCounters(root);
-  for (let i = 0; i < groups.length; i += PARALLEL_GROUPS) {
-    const results = await Promise.all(groups.slice(i, i + PARALLEL_GROUPS).map((g) => processGroup(root, g, counters)));
-    failures.push(...results.flat());
-  }
+  let next = 0;
+  const lane = async () => {
+    for (let i = next++; i < groups.length; i = next++) {
+      const records = groups[i] as SQSRecord[];
+      const outcome = remainingMs() >= JOB_BUDGET_MS ? processGroup(root, records, counters) : handBack(root, records);
+      failures.push(...(await outcome));
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL_GROUPS }, lane));
   await counters.flush();
   root.metrics.flush();
   return { batchItemFailures: failures };
 }
 
-export const handler = middy((event: SQSEvent) => workerRoute(event));
+/** Queues a group's job anew, unstarted; the records fail as usual only if that cannot be done. */
+async function handBack(root: Root, records: SQSRecord[]): Promise<SQSBatchItemFailure[]> {
+  try {
+    const job = parseWith(correlationJobSchema, JSON.parse((records[0] as SQSRecord).body), 'job');
+    await root.queue.enqueue(job);
+    root.log.info('job handed back', { groupId: job.groupId, outcome: 'handed_back', messages: records.length });
+    return [];
+  } catch {
+    return records.map((r) => ({ itemIdentifier: r.messageId }));
+  }
+}
+
+export const handler = middy((event: SQSEvent, context: Context) =>
+  workerRoute(event, getRoot(), () => context.getRemainingTimeInMillis()),
+);

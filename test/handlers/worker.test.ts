@@ -1,7 +1,7 @@
 /**
  * The worker function around the core's job: the job counters of a whole invocation are written once,
- * and a job a sink asks to come back later is queued anew instead of counting towards the dead-letter
- * queue's receives.
+ * a job a sink asks to come back later is queued anew instead of counting towards the dead-letter
+ * queue's receives, and so is a job the invocation has no time left to start.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRoot, type Root } from '../../functions/lib/composition.js';
 import { parseEnv } from '../../functions/lib/env.js';
-import { MAX_DEFERRALS, workerRoute } from '../../functions/worker.js';
+import { JOB_BUDGET_MS, MAX_DEFERRALS, workerRoute } from '../../functions/worker.js';
 import { freshTables, useEmulators } from '../helpers/emulators.js';
 import { type SlackApiStandIn, startSlackApi } from '../helpers/slack-api.js';
 
@@ -132,5 +132,27 @@ describe('worker function', () => {
     const [retried] = await receive(1, 5);
     expect((await workerRoute(eventOf([retried as Message]), root)).batchItemFailures).toEqual([]);
     expect(api.posts()).toHaveLength(1);
+  });
+
+  it('starts no job once the invocation has too little time left: it queues that job anew', async () => {
+    const root = await rootWith({ INCIDENT_PILOT_QUIET: '1' });
+    const messages = await jobsFor(
+      root,
+      ['firing-single-alert.json', 'firing-group-3-alerts.json', 'firing-group-grown-1-to-2-alerts.json'],
+      3,
+    );
+    // Time enough for the first job only.
+    const remaining = [JOB_BUDGET_MS + 5_000];
+
+    expect(
+      (await workerRoute(eventOf(messages), root, () => remaining.shift() ?? JOB_BUDGET_MS - 1)).batchItemFailures,
+    ).toEqual([]);
+
+    expect(await root.store.getStats()).toMatchObject({ incidentsOpened: 1 });
+    const again = await receive(2);
+    const groupOf = (m: Message) => JSON.parse(m.Body ?? '{}').groupId;
+    expect(again.map(groupOf).sort()).toEqual(messages.slice(1).map(groupOf).sort());
+    expect((await workerRoute(eventOf(again), root)).batchItemFailures).toEqual([]);
+    expect(await root.store.getStats()).toMatchObject({ incidentsOpened: 3 });
   });
 });
