@@ -1,6 +1,6 @@
 import { Aws, Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -143,6 +143,30 @@ export class PipelineAlarms extends Construct {
         'started (Alertmanager group_wait included): queue backlog, sink retries or a slow worker.',
       appMetric(METRIC.notificationLatency, { period: Duration.minutes(5), statistic: 'Maximum' }),
       props.notificationLatencyThreshold.toMilliseconds(),
+    );
+    // Alertmanager does not give up on a 4xx: it sends the group again each group_interval, and each try
+    // is refused again. Two periods in a row tell a lasting refusal from one stray request.
+    const refusals = { unauthorized: 'u', invalid_request: 'i', unprocessable: 'q', payload_too_large: 'p' };
+    alarm(
+      'alerts-refused',
+      'POST /alerts has refused deliveries (4xx) for 10 minutes: their alerts are not stored. A token that ' +
+        'does not match (reason unauthorized: rotated secret or Alertmanager config) or a payload it cannot ' +
+        'take; see the `request` log lines of POST /alerts with status 4xx.',
+      new MathExpression({
+        expression: Object.values(refusals)
+          .map((id) => `FILL(${id}, 0)`)
+          .join(' + '),
+        usingMetrics: Object.fromEntries(
+          Object.entries(refusals).map(([reason, id]) => [
+            id,
+            appMetric(METRIC.alertsRejected, { dimensions: { reason }, statistic: 'Sum' }),
+          ]),
+        ),
+        label: 'POST /alerts refused (4xx)',
+        period: Duration.minutes(5),
+      }),
+      0,
+      2,
     );
     alarm(
       'api-5xx',

@@ -32,7 +32,7 @@ describe('incident-pilot stack', () => {
       'AWS::DynamoDB::Table': 2,
       'AWS::SQS::Queue': 2,
       'AWS::SecretsManager::Secret': 8,
-      'AWS::CloudWatch::Alarm': 11,
+      'AWS::CloudWatch::Alarm': 12,
       'AWS::CloudWatch::Dashboard': 1,
       'AWS::SNS::Topic': 1,
       'AWS::KMS::Key': 1,
@@ -406,9 +406,10 @@ describe('incident-pilot stack', () => {
   });
 
   describe('alarms', () => {
-    it('watch the DLQ, queue age, worker errors and throttles, each HTTP function, and API 5xx', () => {
+    it('watch the DLQ, queue age, worker errors and throttles, each HTTP function, API 4xx on alerts and 5xx', () => {
       const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => {
         const p = a.Properties;
+        if (p.Metrics) return `${(p.Metrics as { Expression?: string }[])[0]?.Expression} > ${p.Threshold}`;
         const dims = (p.Dimensions as { Value: unknown }[]).map((d) => describeResource(d.Value)).join(',');
         return `${p.Namespace} ${p.MetricName} ${dims} > ${p.Threshold}`;
       });
@@ -425,6 +426,7 @@ describe('incident-pilot stack', () => {
           'AWS/ApiGateway 5xx ApiHttpApi > 0',
           'IncidentPilot NotificationsFailed incident-pilot > 0',
           'IncidentPilot NotificationLatency incident-pilot > 300000',
+          'FILL(u, 0) + FILL(i, 0) + FILL(q, 0) + FILL(p, 0) > 0',
         ].sort(),
       );
     });
@@ -674,6 +676,23 @@ describe('incident-pilot stack with a non-default configuration', () => {
     other.allResourcesProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ INCIDENT_PILOT_HEARTBEAT_ALERTNAME: 'DeadMansSwitch' }) },
     });
+  });
+
+  it('alarms on deliveries POST /alerts keeps refusing (4xx), by the reasons Alertmanager sends again', () => {
+    const [alarm] = Object.values(other.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.AlarmName === 'incident-pilot-dev-alerts-refused',
+    );
+    expect(alarm?.Properties).toMatchObject({ EvaluationPeriods: 2, Threshold: 0 });
+    const metrics = (alarm?.Properties.Metrics ?? []) as {
+      MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: string }[] }; Period: number };
+    }[];
+    const reasons = metrics.flatMap((m) =>
+      m.MetricStat?.Metric.MetricName === 'AlertsRejected'
+        ? m.MetricStat.Metric.Dimensions.filter((d) => d.Name === 'reason').map((d) => d.Value)
+        : [],
+    );
+    expect(reasons.sort()).toEqual(['invalid_request', 'payload_too_large', 'unauthorized', 'unprocessable']);
+    expect(metrics.filter((m) => m.MetricStat).every((m) => m.MetricStat?.Period === 300)).toBe(true);
   });
 
   it("alarms when the heartbeat check fails: a broken dead man's switch pages no one otherwise", () => {
