@@ -71,16 +71,18 @@ export function createMetrics(): AppMetrics {
 /**
  * The store, with every counter increment (`addStats`) also emitted as a metric and every finding of a
  * newly opened incident counted per rule. Decorating the port keeps the core free of metrics calls.
+ * The metrics do not wait for the counters' write: a failed one must not hide failed notifications
+ * from their alarm.
  */
 export function withMetrics(store: Store, metrics: AppMetrics): Store {
   return {
     ...store,
     async addStats(delta) {
-      await store.addStats(delta);
       for (const name of STAT_NAMES) {
         const value = delta[name];
         if (value) metrics.count(METRIC[name], value);
       }
+      await store.addStats(delta);
     },
     async createIncident(incident) {
       const created = await store.createIncident(incident);

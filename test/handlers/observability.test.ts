@@ -4,7 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Store } from '@incident-pilot/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type AppMetrics, withMetrics } from '../../functions/lib/metrics.js';
 import { type CaptureServer, startCaptureServer } from '../helpers/capture-server.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
@@ -179,5 +181,24 @@ describe('observability: log lines and EMF metrics', () => {
     expect(rules.sort()).toEqual(incident.findings.map((f: { ruleId: string }) => f.ruleId).sort());
     expect(rules).toContain('deploy.recent_correlated');
     expect(of('JobDuration')).toEqual([expect.objectContaining({ unit: 'Milliseconds' })]);
+  });
+});
+
+describe('counters as metrics', () => {
+  it('emits the metrics of a counter increment even when writing the counters fails', async () => {
+    const counted: [string, number | undefined][] = [];
+    const metrics = { count: (name: string, value?: number) => void counted.push([name, value]) } as AppMetrics;
+    const store = {
+      addStats: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    } as unknown as Store;
+
+    await expect(withMetrics(store, metrics).addStats({ notificationsFailed: 2, jobsFailed: 1 })).rejects.toThrow();
+
+    expect(counted.sort()).toEqual([
+      ['JobsFailed', 1],
+      ['NotificationsFailed', 2],
+    ]);
   });
 });
