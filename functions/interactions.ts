@@ -16,9 +16,9 @@ import {
 import {
   type AppMessage,
   actionReply,
-  buildAppMessage,
   parseInteraction,
   resolveModal,
+  sendAppMessage,
 } from '@incident-pilot/sinks/slack-app-message';
 import type { Root } from './lib/composition.js';
 import { type HttpRequest, type HttpResult, httpHandler } from './lib/http.js';
@@ -49,12 +49,9 @@ async function refresh(root: Root, incident: Incident, note?: AppMessage): Promi
   if (!incident.slack || !slackAppEnabled(root)) return;
   const api = slackApiOf(root, SLACK_CALL_TIMEOUT_MS);
   const { channel, ts } = incident.slack;
-  const message = buildAppMessage(incident, {
-    publicUrl: root.env.INCIDENT_PILOT_PUBLIC_URL || undefined,
-    nowMs: root.now(),
-  });
+  const options = { publicUrl: root.env.INCIDENT_PILOT_PUBLIC_URL || undefined, nowMs: root.now() };
   const results = await Promise.allSettled([
-    api.call('chat.update', { channel, ts, ...message }),
+    sendAppMessage(incident, options, (message) => api.call('chat.update', { channel, ts, ...message })),
     ...(note ? [api.call('chat.postMessage', { channel, thread_ts: ts, ...note })] : []),
   ]);
   for (const r of results) {

@@ -412,6 +412,18 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     expect(slack.replies(post.ts)).toEqual([]);
   });
 
+  it('re-renders a click compact when Slack refuses the full message as too long', async () => {
+    const { post } = await openIncident('long-svc');
+    slack.failNext('chat.update', { error: 'msg_blocks_too_long' });
+
+    expect((await interact(press(post, 'incident_ack'))).status).toBe(200);
+
+    const updates = slack.calls.filter((c) => c.method === 'chat.update' && c.body.ts === post.ts);
+    expect(updates.map((c) => c.outcome)).toEqual(['msg_blocks_too_long', 'ok']);
+    expect(visibleText(post)).toContain('Acknowledged by *alice*');
+    expect([...buttonsOf(post).keys()].filter((b) => b.startsWith('finding_'))).toEqual([]);
+  });
+
   it('answers within Slack’s 3 seconds when Slack itself is slow to take the re-render', async () => {
     const { incident, post } = await openIncident('slow-svc');
     slack.failNext('chat.update', { delayMs: 5000 });

@@ -209,6 +209,44 @@ describe('Slack app sink', () => {
       expect(items.get(baseIncident().id)?.slack?.ts).toBe('1.000001');
     });
 
+    // Slack refuses a message whose blocks hold more than ~12,000 characters (undocumented), below the
+    // documented per-block limits the full rendering keeps.
+    for (const [method, type] of [
+      ['chat.postMessage', 'opened'],
+      ['chat.update', 'updated'],
+    ] as const) {
+      it(`sends the compact message when ${method} refuses the full one as too long`, async () => {
+        const incident = hostileIncident();
+        const { store } = memoryStore(incident);
+        const sink = sinkFor(store);
+        if (type === 'updated') await sink.deliver({ type: 'opened', incident });
+        slack.failNext(method, { error: 'msg_blocks_too_long' });
+
+        await sink.deliver({ type, incident, revision: 1, changes: [] });
+
+        const refused = slack.calls.find((c) => c.method === method && c.outcome === 'msg_blocks_too_long');
+        const taken = slack.calls.filter((c) => c.method === method && c.outcome === 'ok').at(-1);
+        const size = (blocks: unknown) => allStrings(blocks).join('').length;
+        expect(size(taken?.body.blocks)).toBeLessThan(size(refused?.body.blocks) / 2);
+        const shown = visibleText({ blocks: taken?.body.blocks ?? [], text: '' });
+        expect(shown).toContain(`Findings* (${incident.findings.length};`);
+        expect(shown.match(/^\d\. /gm)).toHaveLength(Math.min(5, incident.findings.length));
+        expect([...buttonsOf({ blocks: taken?.body.blocks ?? [] }).keys()]).toContain('incident_ack');
+        expect(slack.posts()).toHaveLength(1);
+      });
+    }
+
+    it('fails loudly when Slack refuses the compact message too', async () => {
+      const { store } = memoryStore(baseIncident());
+      slack.failNext('chat.postMessage', { error: 'invalid_blocks' }, 2);
+
+      const error = await failureOf(sinkFor(store).deliver({ type: 'opened', incident: baseIncident() }));
+
+      expect((error as SlackApiError).code).toBe('invalid_blocks');
+      expect(slack.calls.filter((c) => c.method === 'chat.postMessage')).toHaveLength(2);
+      expect(slack.posts()).toEqual([]);
+    });
+
     it('shows an acknowledgement and a running mute, with Unmute instead of the mute buttons', () => {
       const incident = baseIncident({
         acknowledgedBy: { id: 'U0BOB', name: 'bob' },

@@ -4,9 +4,18 @@
  * Pure functions shared by the worker's sink and the interactions function. Buttons carry only ids
  * (incident, rule) in `value`; people's text only ever arrives through the signed modal submission.
  */
-import { type Actor, type Finding, type Incident, type IncidentChange, isMuted, type Vote } from '@incident-pilot/core';
+import {
+  type Actor,
+  compareFindings,
+  type Finding,
+  type Incident,
+  type IncidentChange,
+  isMuted,
+  type Vote,
+} from '@incident-pilot/core';
 import * as z from 'zod/mini';
-import { defuseBareMentions, escapeSlackText, oneLine, SLACK_LIMITS } from './escape.js';
+import { defuseBareMentions, escapeSlackText, oneLine, SLACK_LIMITS, slackCode } from './escape.js';
+import { SlackApiError } from './slack-api.js';
 import {
   alertsBlock,
   type ButtonElement,
@@ -14,6 +23,7 @@ import {
   fallbackText,
   findingsBlocks,
   header,
+  MAX_FINDINGS,
   noteLines,
   plain,
   resolutionLine,
@@ -52,6 +62,8 @@ export interface AppMessageOptions {
   publicUrl?: string;
   /** Whether a mute is still running is decided against this clock. */
   nowMs: number;
+  /** One line per finding, no alerts, evidence or votes: for when Slack refuses the full message. */
+  compact?: boolean;
 }
 
 /**
@@ -119,7 +131,7 @@ function incidentButtons(incident: Incident, nowMs: number): SlackBlock[] {
 }
 
 /** The incident's one message, rendered from its current state (chat.postMessage and chat.update). */
-export function buildAppMessage(incident: Incident, { publicUrl, nowMs }: AppMessageOptions): AppMessage {
+export function buildAppMessage(incident: Incident, { publicUrl, nowMs, compact }: AppMessageOptions): AppMessage {
   const resolved = incident.status === 'resolved';
   const blocks: SlackBlock[] = [
     resolved
@@ -128,8 +140,11 @@ export function buildAppMessage(incident: Incident, { publicUrl, nowMs }: AppMes
     section(statusLines(incident, nowMs)),
     summaryFields(incident),
   ];
-  if (incident.alerts.length > 0) blocks.push(alertsBlock(incident.alerts));
-  blocks.push({ type: 'divider' }, ...findingsBlocks(incident, voteButtons(incident)));
+  if (compact) blocks.push({ type: 'divider' }, findingLines(incident));
+  else {
+    if (incident.alerts.length > 0) blocks.push(alertsBlock(incident.alerts));
+    blocks.push({ type: 'divider' }, ...findingsBlocks(incident, voteButtons(incident)));
+  }
   blocks.push(...incidentButtons(incident, nowMs));
   const when = resolved
     ? `opened ${plain(incident.openedAt, 64)} · resolved ${plain(incident.resolvedAt ?? incident.lastSeenAt, 64)}`
@@ -141,6 +156,36 @@ export function buildAppMessage(incident: Incident, { publicUrl, nowMs }: AppMes
     unfurl_links: false,
     unfurl_media: false,
   };
+}
+
+/**
+ * Slack's answers to a message it will not take as rendered: too long (`msg_blocks_too_long` comes well
+ * below the documented block limits) or blocks it refuses. The compact rendering goes instead, so the
+ * incident is still shown; if Slack refuses that too, the error stands.
+ */
+const REFUSED_AS_RENDERED = new Set(['msg_blocks_too_long', 'msg_too_long', 'invalid_blocks']);
+
+/** Sends the incident's message through `call` as rendered, and compact if Slack refuses it as rendered. */
+export async function sendAppMessage<T>(
+  incident: Incident,
+  options: AppMessageOptions,
+  call: (message: AppMessage) => Promise<T>,
+): Promise<T> {
+  try {
+    return await call(buildAppMessage(incident, options));
+  } catch (error) {
+    if (!(error instanceof SlackApiError && REFUSED_AS_RENDERED.has(error.code))) throw error;
+    return call(buildAppMessage(incident, { ...options, compact: true }));
+  }
+}
+
+/** The compact message's findings: one line each, most severe first, and where to read them whole. */
+function findingLines(incident: Incident): SlackBlock {
+  const findings = [...incident.findings].sort(compareFindings).slice(0, MAX_FINDINGS);
+  return section([
+    `*Findings* (${incident.findings.length}; evidence: ${slackCode(`GET /api/incidents/${encodeURIComponent(incident.id)}`, 400)})`,
+    ...findings.map((f, i) => `${i + 1}. ${SEVERITY_EMOJI[f.severity]} ${plain(f.summary, 300)}`),
+  ]);
 }
 
 const MAX_CHANGE_LINES = 20;

@@ -14,7 +14,7 @@ import type {
 } from '@incident-pilot/core';
 import type { ChannelPacer, SlackApi } from './slack-api.js';
 import { SlackApiError } from './slack-api.js';
-import { type AppMessage, buildAppMessage, resolvedReply, updateReply } from './slack-app-message.js';
+import { type AppMessage, resolvedReply, sendAppMessage, updateReply } from './slack-app-message.js';
 
 export interface SlackAppSinkOptions {
   api: SlackApi;
@@ -69,7 +69,8 @@ export function createSlackAppSink({
   now = Date.now,
   name = 'slack-app',
 }: SlackAppSinkOptions): Sink {
-  const render = (incident: Incident) => buildAppMessage(incident, { publicUrl, nowMs: now() });
+  const send = <T>(incident: Incident, call: (message: AppMessage) => Promise<T>) =>
+    sendAppMessage(incident, { publicUrl, nowMs: now() }, call);
 
   /** Posts to the channel (or the thread `threadTs`), waiting for its turn unless it was `paced` already. */
   async function post(
@@ -104,16 +105,20 @@ export function createSlackAppSink({
 
   /** Edits the incident's message; posts (and records) a new one when it has none or it cannot be edited. */
   async function show(incident: Incident): Promise<SlackMessageRef> {
-    const message = render(incident);
-    if (incident.slack) {
+    const { slack } = incident;
+    if (slack) {
       try {
-        await api.call('chat.update', { channel: incident.slack.channel, ts: incident.slack.ts, ...message });
-        return incident.slack;
+        await send(incident, (message) =>
+          api.call('chat.update', { channel: slack.channel, ts: slack.ts, ...message }),
+        );
+        return slack;
       } catch (error) {
         if (!(error instanceof SlackApiError && REPOST_ON.has(error.code))) throw error;
       }
     }
-    const ref = await post(channelFor(incident, defaultChannel, channels), message);
+    const channel = channelFor(incident, defaultChannel, channels);
+    await pace(channel);
+    const ref = await send(incident, (message) => post(channel, message, undefined, true));
     await record(incident, ref);
     return ref;
   }
