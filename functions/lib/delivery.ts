@@ -33,7 +33,7 @@ const isUrl = (s: string) => /^https?:\/\//.test(s);
 export function createDelivery(root: Root): Delivery {
   const { env, overrides } = root;
   const fetch = overrides.fetch ?? globalThis.fetch;
-  let narrator: LlmNarrator | undefined;
+  let narrator: { apiKey: string; narrator: LlmNarrator } | undefined;
   let slackNoticeLogged = false;
   let botNoticeLogged = false;
   // One pacer and client per process: the sinks are rebuilt per job, the channel budget is not.
@@ -126,12 +126,13 @@ export function createDelivery(root: Root): Delivery {
     root.metrics.count(kind === 'rejected' ? METRIC.narrationRejected : METRIC.narrationFailed, 1, { provider });
   };
 
+  /** The narrator, built anew when the key changed (a rotated secret, read through the secrets cache). */
   const llm = async (provider: LlmProviderName) => {
-    if (narrator) return narrator;
     const apiKey =
       env.INCIDENT_PILOT_LLM_SECRET_ARN && provider !== 'bedrock' && provider !== 'ollama'
         ? await root.secret(env.INCIDENT_PILOT_LLM_SECRET_ARN)
         : env.INCIDENT_PILOT_LLM_API_KEY;
+    if (narrator?.apiKey === apiKey) return narrator.narrator;
     const client = createLlmClient(
       {
         provider,
@@ -143,16 +144,19 @@ export function createDelivery(root: Root): Delivery {
       },
       { fetch, bedrock: overrides.bedrock },
     );
-    narrator = createLlmNarrator({
-      client,
-      minSeverity: env.INCIDENT_PILOT_LLM_MIN_SEVERITY,
-      maxCallsPerHour: env.INCIDENT_PILOT_LLM_MAX_CALLS_PER_HOUR,
-      maxTokens: env.INCIDENT_PILOT_LLM_MAX_TOKENS,
-      now: root.now,
-      secrets: [apiKey],
-      onFallback,
-    });
-    return narrator;
+    narrator = {
+      apiKey,
+      narrator: createLlmNarrator({
+        client,
+        minSeverity: env.INCIDENT_PILOT_LLM_MIN_SEVERITY,
+        maxCallsPerHour: env.INCIDENT_PILOT_LLM_MAX_CALLS_PER_HOUR,
+        maxTokens: env.INCIDENT_PILOT_LLM_MAX_TOKENS,
+        now: root.now,
+        secrets: [apiKey],
+        onFallback,
+      }),
+    };
+    return narrator.narrator;
   };
 
   return {

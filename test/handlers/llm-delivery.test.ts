@@ -195,6 +195,29 @@ describe('worker delivery with an LLM', () => {
     expect(server.requests.map((r) => r.headers.authorization)).toEqual(['Bearer sk-from-secrets-manager']);
   });
 
+  it('uses a rotated LLM key once the secret holds it, without a cold start', async () => {
+    server.respondWith(llmAnswer('openai-compatible', faithful), llmAnswer('openai-compatible', faithful));
+    let key = 'sk-before-rotation';
+    const worker = delivery(
+      {
+        INCIDENT_PILOT_LLM_PROVIDER: 'openai-compatible',
+        INCIDENT_PILOT_LLM_MODEL: 'qwen2.5',
+        INCIDENT_PILOT_LLM_BASE_URL: `${server.url}/v1`,
+        INCIDENT_PILOT_LLM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:llm',
+      },
+      { secret: async () => key },
+    );
+
+    await expect(worker.narrate(incident, { event: 'opened' })).resolves.toBe(faithful);
+    key = 'sk-after-rotation';
+    await expect(worker.narrate(incident, { event: 'opened' })).resolves.toBe(faithful);
+
+    expect(server.requests.map((r) => r.headers.authorization)).toEqual([
+      'Bearer sk-before-rotation',
+      'Bearer sk-after-rotation',
+    ]);
+  });
+
   it('calls Bedrock Converse at the BASE_URL override with the default credential chain', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDSTANDIN');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'standin-secret');
