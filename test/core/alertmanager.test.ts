@@ -136,6 +136,14 @@ describe('input limits', () => {
     expect(array.issues).toEqual([{ path: '', message: 'at most 1000 alerts per request, got 5000' }]);
   });
 
+  it('takes the first service label that is not blank', () => {
+    const [group] = parseAlertPayload(
+      bare('A', { labels: { alertname: 'A', service: ' \t', app: '', job: 'checkout' } }),
+      RECEIVED,
+    );
+    expect(group?.alerts[0]?.service).toBe('checkout');
+  });
+
   it('groups bare alerts by service + alertname and refuses more than 20 groups per request', () => {
     const fifty = Array.from({ length: 1000 }, (_, i) => ({
       labels: { alertname: `A${i % 20}`, service: 'db', instance: `i-${i}` },

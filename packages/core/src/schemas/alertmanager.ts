@@ -184,10 +184,11 @@ export interface AlertGroup {
   alerts: AlertInstance[];
 }
 
+/** The first service label that names something (a blank one would be an empty PagerDuty `source`). */
 export function serviceOf(labels: Record<string, string>): string {
   for (const name of SERVICE_LABELS) {
     const value = labels[name];
-    if (value) return value;
+    if (value?.trim()) return value;
   }
   return 'unknown';
 }
