@@ -266,6 +266,34 @@ describe('incident lifecycle of one Alertmanager group (local stack + fake Slack
     ]);
   });
 
+  it('resolved by hand while its alerts fire: re-sends stay with it, a new firing opens a linked incident', async () => {
+    const { local, hook } = await start();
+    const { firing, again } = scenario();
+
+    await post(local, firing);
+    await hook.waitForRequests(1, 15_000);
+    const [incident] = await listIncidents(local);
+    expect((await local.api(`/api/incidents/${incident.id}/resolve`, { method: 'POST' })).status).toBe(200);
+    await hook.waitForRequests(2, 15_000);
+
+    // Alertmanager re-sends the alerts still firing: they were part of the incident resolved by hand.
+    await post(local, firing);
+    await sleep(QUIET_MS);
+    expect((await listIncidents(local)).map((i: Json) => i.id)).toEqual([incident.id]);
+
+    // They resolve and fire again later: that is a recurrence.
+    const startsAt = new Date(Date.now() + 1000).toISOString();
+    await post(local, { ...again, alerts: again.alerts.map((a) => ({ ...a, startsAt })) });
+    await hook.waitForRequests(3, 15_000);
+    const [next] = await listIncidents(local);
+    expect(next).toMatchObject({ status: 'open', previousIncidentId: incident.id, alertCount: 3 });
+    expect(slackMessages(hook)).toEqual([
+      { type: 'opened', incidentId: incident.id },
+      { type: 'resolved', incidentId: incident.id },
+      { type: 'opened', incidentId: next.id },
+    ]);
+  });
+
   it('with INCIDENT_PILOT_RESOLVE_POLICY=any, the first resolved alert resolves the incident', async () => {
     const { local, hook } = await start('any');
     const { firing, partial, resolved } = scenario();

@@ -159,6 +159,23 @@ describe('incident lifecycle', () => {
     expect(incident).toBe(resolved);
   });
 
+  it('takes an alert that fires again after a resolution by hand for a recurrence, and its re-sends for the old incident', () => {
+    const opened = applyAlerts(blank(), recordsOf('firing-single-alert.json', '2026-11-25T04:00:01Z'), 'all').incident;
+    // Resolved by hand while the alert still fires: its entry never gets an endsAt.
+    const byHand: Incident = {
+      ...opened,
+      status: 'resolved',
+      resolution: 'manual',
+      resolvedAt: '2026-11-25T05:00:00Z',
+    };
+    const [resent] = recordsOf('firing-single-alert.json', '2026-11-25T05:10:00Z');
+    if (!resent) throw new Error('no record');
+
+    expect(opened.alerts[0]?.endsAt).toBeNull();
+    expect(belongsTo(byHand, resent)).toBe(true);
+    expect(belongsTo(byHand, { ...resent, startsAt: '2026-11-25T05:20:00Z' })).toBe(false);
+  });
+
   it('derives a stable incident id per group and sequence', () => {
     expect(incidentIdOf('g', 1)).toBe(incidentIdOf('g', 1));
     expect(incidentIdOf('g', 1)).not.toBe(incidentIdOf('g', 2));

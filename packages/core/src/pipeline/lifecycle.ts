@@ -101,10 +101,14 @@ export function groupFromRecords(records: AlertRecord[]): AlertGroup {
   };
 }
 
-/** True when the record is about an alert the incident already holds (not a later recurrence of it). */
+/**
+ * True when the record is about an alert the closed incident already holds (not a later recurrence of
+ * it). An alert still firing when the incident closed (resolved by hand, or under policy `any`) ended
+ * with it: what starts after that is a recurrence.
+ */
 export function belongsTo(incident: Incident, record: AlertRecord): boolean {
   const listed = incident.alerts.some(
-    (a) => a.fingerprint === record.fingerprint && Date.parse(record.startsAt) <= ms(a.endsAt),
+    (a) => a.fingerprint === record.fingerprint && Date.parse(record.startsAt) <= ms(a.endsAt ?? incident.resolvedAt),
   );
   // Overflow alerts are not listed: one that started before the incident closed was part of it.
   return listed || ((incident.overflowCount ?? 0) > 0 && Date.parse(record.startsAt) <= ms(incident.resolvedAt));
