@@ -118,6 +118,8 @@ describe('incident-pilot correlate (end to end)', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toContain('alert file: alerts[2].startsAt: invalid datetime');
+    // Named once, not again as "before 2000".
+    expect(stderr.match(/alerts\[2\]\.startsAt/g)).toHaveLength(1);
     expect(stderr).toContain('context file: logs[3].level: expected one of TRACE, DEBUG, INFO, WARN, ERROR');
     expect(stderr).toContain('context file: deploys[0].commit: ');
   });

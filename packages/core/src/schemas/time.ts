@@ -20,6 +20,8 @@ export const timestamp = z.lazy(() =>
   z.string().check(
     z.refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), {
       message: 'invalid datetime (expected RFC 3339, e.g. 2026-11-25T03:59:04.097Z)',
+      // The range checks added to it would only repeat the error in other words.
+      abort: true,
     }),
   ),
 );
