@@ -91,7 +91,7 @@ async function main() {
     `  PagerDuty  ${env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY ? 'on' : 'off (set INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY)'}`,
     `  Opsgenie   ${env.INCIDENT_PILOT_OPSGENIE_API_KEY ? 'on' : 'off (set INCIDENT_PILOT_OPSGENIE_API_KEY)'}`,
     `  webhook    ${env.INCIDENT_PILOT_WEBHOOK_URL ? 'on (signed)' : 'off (set INCIDENT_PILOT_WEBHOOK_URL and INCIDENT_PILOT_WEBHOOK_SECRET)'}`,
-    `  stdout     ${env.INCIDENT_PILOT_QUIET === '1' ? 'quiet' : 'incident reports are printed here'}`,
+    `  stdout     ${['1', 'true'].includes(env.INCIDENT_PILOT_QUIET) ? 'quiet' : 'incident reports are printed here'}`,
     `  logs       ${env.INCIDENT_PILOT_LOG_LEVEL} (one JSON line per request and per job)`,
     `  heartbeat  ${heartbeat > 0 ? `an incident after ${heartbeat} min without a heartbeat alert` : 'off (set INCIDENT_PILOT_HEARTBEAT_MINUTES)'}`,
   ];
