@@ -291,3 +291,61 @@ describe('incident lifecycle for very large groups', () => {
     expect(done.incident.resolvedAlertCount).toBe(MAX_TRACKED_ALERTS + 10);
   });
 });
+
+describe('incident lifecycle when an alert fires again while its incident is open', () => {
+  const [steady, flapping] = recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z');
+  if (!steady || !flapping) throw new Error('fixture has 3 alerts');
+  const at = (minutes: number) => new Date(Date.parse('2026-11-25T04:00:00Z') + minutes * 60_000).toISOString();
+  /** The flapping alert's n-th occurrence: firing from minute 10n, resolved at 10n + 5. */
+  const occurrence = (n: number): AlertRecord[] => [
+    { ...flapping, startsAt: at(10 * n), receivedAt: at(10 * n + 1) },
+    { ...flapping, startsAt: at(10 * n), status: 'resolved', endsAt: at(10 * n + 5), receivedAt: at(10 * n + 6) },
+  ];
+
+  it('keeps one entry per alert however often it flaps, so the incident stays one small item', () => {
+    let incident = applyAlerts(blank(), [steady, ...occurrence(0)], 'all').incident;
+    for (let n = 1; n <= 500; n++) incident = applyAlerts(incident, occurrence(n), 'all').incident;
+
+    expect(incident.alerts).toHaveLength(2);
+    expect(incident).toMatchObject({ status: 'open', alertCount: 2, firingCount: 1, resolvedAlertCount: 1 });
+    expect(incident.alerts.find((a) => a.fingerprint === flapping.fingerprint)).toMatchObject({
+      startsAt: at(5000),
+      endsAt: at(5005),
+    });
+  });
+
+  it('shows a flapping alert firing again, and ignores a late resolution of its earlier occurrence', () => {
+    const [firing, resolved] = occurrence(1);
+    if (!firing || !resolved) throw new Error('no records');
+    const opened = applyAlerts(blank(), [steady, ...occurrence(0)], 'all').incident;
+    const again = applyAlerts(opened, [firing], 'all').incident;
+    const late = applyAlerts(again, [{ ...first(occurrence(0).slice(1)), endsAt: at(6), receivedAt: at(12) }], 'all');
+
+    expect(again).toMatchObject({ alertCount: 2, firingCount: 2, resolvedAlertCount: 0 });
+    expect(late.incident.alerts).toEqual(again.alerts);
+    expect(
+      belongsTo(
+        applyAlerts(again, [resolved, { ...steady, status: 'resolved', endsAt: at(20) }], 'all').incident,
+        firing,
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('which incident a late record belongs to', () => {
+  const [one, two] = recordsOf('firing-group-3-alerts.json', '2026-11-25T04:00:01Z');
+  if (!one || !two) throw new Error('fixture has 3 alerts');
+
+  it('takes an alert still firing when its incident resolved (policy any) to end there: a later start is a recurrence', () => {
+    const opened = applyAlerts(blank(), [one, two], 'any').incident;
+    const closed = applyAlerts(
+      opened,
+      [{ ...one, status: 'resolved', endsAt: '2026-11-25T04:10:00Z', receivedAt: '2026-11-25T04:10:01Z' }],
+      'any',
+    ).incident;
+
+    expect(closed.status).toBe('resolved');
+    expect(belongsTo(closed, { ...two, status: 'resolved', endsAt: '2026-11-25T04:20:00Z' })).toBe(true);
+    expect(belongsTo(closed, { ...two, startsAt: '2026-11-25T04:30:00Z' })).toBe(false);
+  });
+});

@@ -160,7 +160,12 @@ export function applyAlerts(
       }
       // A firing record that began before a resolution we already have is stale (e.g. a lagging HA peer).
       const stale = same.some((a) => a.status === 'resolved' && Date.parse(record.startsAt) <= ms(a.endsAt));
-      if (firing.length === 0 && !stale) alerts.push(entryOf(record));
+      if (firing.length === 0 && !stale) {
+        // Fired again after it resolved: the new occurrence takes the place of the old one, so an alert
+        // that flaps for days is still one entry of an incident that must fit one item.
+        for (const old of same) alerts.splice(alerts.indexOf(old), 1);
+        alerts.push(entryOf(record));
+      }
       continue;
     }
     const closing = firing.filter((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
@@ -169,8 +174,8 @@ export function applyAlerts(
       entry.endsAt = record.endsAt;
       entry.lastSeenAt = maxIso(entry.lastSeenAt, record.receivedAt);
     }
-    const known = same.some((a) => Date.parse(a.startsAt) <= ms(record.endsAt));
-    if (!known) alerts.push(entryOf(record));
+    // A resolution of an occurrence the incident no longer lists (a later one replaced it) is stale.
+    if (same.length === 0) alerts.push(entryOf(record));
   }
   const list = alerts
     .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || a.fingerprint.localeCompare(b.fingerprint))

@@ -3,7 +3,15 @@
  * once behind an idempotency marker: claim → send → mark sent.
  */
 import { TransientError } from '../errors.js';
-import type { IncidentEvent, Logger, NotificationKey, Sink, StatsRepository, Store } from '../ports.js';
+import type {
+  IncidentEvent,
+  IncidentEventType,
+  Logger,
+  NotificationKey,
+  Sink,
+  StatsRepository,
+  Store,
+} from '../ports.js';
 import type { Incident } from '../schemas/incident.js';
 
 export interface NotifyDeps {
@@ -65,34 +73,84 @@ async function recordSent(deps: NotifyDeps, key: NotificationKey, nowMs: number)
   return false;
 }
 
-const markerOf = (key: Omit<NotificationKey, 'incidentId'>) => `${key.event}.${key.revision ?? ''}#${key.sink}`;
+const markerOf = (key: NotificationKey) => `${key.incidentId}:${key.event}.${key.revision ?? ''}#${key.sink}`;
+const takes = (sink: Sink, type: IncidentEventType) => !sink.events || sink.events.includes(type);
+const keyOf = (event: IncidentEvent, sink: Sink): NotificationKey => ({
+  incidentId: event.incident.id,
+  event: event.type,
+  sink: sink.name,
+  ...(event.revision === undefined ? {} : { revision: event.revision }),
+});
+
+async function sentMarkers(deps: NotifyDeps, incident: Incident): Promise<Set<string>> {
+  return new Set((await deps.store.sentNotifications(incident.id, incident.lastUpdate?.revision)).map(markerOf));
+}
+
+export interface NotifyOptions {
+  /**
+   * The group's incident before this one. The group can fire again before its resolution reached every
+   * sink (a sink was down, a worker died): what it still owes goes first. Read only while a sink has not
+   * had this incident's `opened`: a sink that has, had everything before it.
+   */
+  previous?: () => Promise<Incident | null>;
+  /** Events a sink must not get yet (a mute); nothing after them either, so they keep their order. */
+  held?: (sink: Sink, event: IncidentEvent) => boolean;
+}
 
 /**
- * Delivers each event the incident owes to each sink. A failing sink never blocks the others; its
+ * Delivers each event the incident owes to each sink (after what the group's previous incident still
+ * owes it, see NotifyOptions), in order per sink. A failing sink never blocks the others; its
  * failures are returned so the job is retried (a TransientError carries the sink's Retry-After).
  * What was sent already is read first (one read), so a later job claims only what is still owed.
  */
-export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number): Promise<Error[]> {
+export async function notify(
+  deps: NotifyDeps,
+  incident: Incident,
+  nowMs: number,
+  options: NotifyOptions = {},
+): Promise<Error[]> {
   const failures: Error[] = [];
   const lease = deps.notificationLeaseMs ?? 60_000;
-  const events = eventsOf(incident);
-  const update = events.find((e) => e.type === 'updated')?.revision;
-  const sent = new Set((await deps.store.sentNotifications(incident.id, update)).map(markerOf));
+  let events = eventsOf(incident);
+  const sent = await sentMarkers(deps, incident);
+  const opened = events[0] as IncidentEvent;
+  if (options.previous && deps.sinks.some((s) => !takes(s, 'opened') || !sent.has(markerOf(keyOf(opened, s))))) {
+    const previous = await options.previous();
+    if (previous) {
+      const owed = eventsOf(previous);
+      for (const marker of await sentMarkers(deps, previous)) sent.add(marker);
+      events = [...owed, ...events];
+    }
+  }
   const counts = { notificationsSent: 0, notificationsFailed: 0 };
   await Promise.all(
     deps.sinks.map(async (sink) => {
       for (const event of events) {
-        if (sink.events && !sink.events.includes(event.type)) continue;
-        const key: NotificationKey = {
-          incidentId: incident.id,
-          event: event.type,
-          sink: sink.name,
-          ...(event.revision === undefined ? {} : { revision: event.revision }),
-        };
+        if (!takes(sink, event.type)) continue;
+        if (options.held?.(sink, event)) return;
+        const key = keyOf(event, sink);
         if (sent.has(markerOf(key))) continue;
+        const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${key.incidentId}`;
+        // The last update may still be on its way to this sink from a worker that folded it before the
+        // incident resolved: the resolution waits for it, or takes its marker so that it never goes out.
+        const update = event.type === 'resolved' ? event.incident.lastUpdate : undefined;
+        if (update && takes(sink, 'updated')) {
+          const superseded = keyOf({ type: 'updated', incident: event.incident, revision: update.revision }, sink);
+          const prior = sent.has(markerOf(superseded))
+            ? 'already_sent'
+            : await deps.store.claimNotification(superseded, nowMs, lease);
+          if (prior === 'in_flight') {
+            failures.push(new TransientError(`${label} waits for update #${update.revision}`, Math.ceil(lease / 1000)));
+            return;
+          }
+          // Taken: marked done unsent (the resolution says it all), so a late worker skips it.
+          if (prior === 'claimed' && !(await recordSent(deps, superseded, nowMs))) {
+            failures.push(new TransientError(`${label} waits for update #${update.revision} to be closed`));
+            return;
+          }
+        }
         const claim = await deps.store.claimNotification(key, nowMs, lease);
         if (claim === 'already_sent') continue;
-        const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${incident.id}`;
         if (claim === 'in_flight') {
           // Come back when that claim's lease has run out, if its worker has not finished by then.
           failures.push(new TransientError(`${label} is being sent by another worker`, Math.ceil(lease / 1000)));
@@ -108,7 +166,7 @@ export async function notify(deps: NotifyDeps, incident: Incident, nowMs: number
           deps.log.warn('notification failed', {
             sink: sink.name,
             event: event.type,
-            incidentId: incident.id,
+            incidentId: key.incidentId,
             error: String(error),
           });
           failures.push(error instanceof Error ? error : new Error(String(error)));

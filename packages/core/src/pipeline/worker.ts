@@ -28,7 +28,7 @@ import {
   type ResolvePolicy,
   splitOverflow,
 } from './lifecycle.js';
-import { type NotifyDeps, notify, statsSink } from './notify.js';
+import { type NotifyDeps, notify, STATS_SINK, statsSink } from './notify.js';
 import { defaultPacing, type Pacing, scheduleWake } from './pacing.js';
 
 export interface WorkerDeps {
@@ -304,12 +304,15 @@ export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise
   }
   if (!incident) return { incidentId: null };
   // The incident counters are a sink of their own: counted once per event, behind the same markers.
-  // Muted from Slack: only the counters hear of it now (never held: the resolution); the other sinks
-  // get what is owed when the mute ends, so wake up then.
+  // Muted from Slack: only the counters hear of it now (never held: the resolution, nor what the
+  // previous incident owes); the other sinks get what is owed when the mute ends, so wake up then.
   const muted = incident.mute && heldByMute(incident, now()) ? incident.mute : undefined;
   if (muted) await scheduleWake(deps, job.groupId, Date.parse(muted.until), now());
-  const sinks = [...(muted ? [] : deps.sinks), statsSink(deps.store)];
-  const failures = await notify({ ...deps, sinks }, incident, now());
+  const previousId = incident.previousIncidentId;
+  const failures = await notify({ ...deps, sinks: [...deps.sinks, statsSink(deps.store)] }, incident, now(), {
+    ...(previousId ? { previous: () => deps.store.getIncident(previousId) } : {}),
+    held: (sink, event) => muted !== undefined && sink.name !== STATS_SINK && event.incident.id === incident.id,
+  });
   if (failures.length > 0) {
     const retryAfter = Math.max(
       0,

@@ -1,0 +1,193 @@
+/**
+ * A group that fires again after its incident resolved, against the real store: the next incident is
+ * opened (never the old one reopened), and what the old one still owes its sinks is not lost.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createDynamoStore } from '@incident-pilot/aws';
+import {
+  defaultEngineConfig,
+  groupIdOf,
+  type IncidentEvent,
+  ingestAlerts,
+  notify,
+  parseAlertPayload,
+  processJob,
+  type ResolvePolicy,
+  resolveIncident,
+  rules,
+  type Sink,
+  type Store,
+  TransientError,
+} from '@incident-pilot/core';
+import { describe, expect, it } from 'vitest';
+import { freshTables, useEmulators } from '../helpers/emulators.js';
+
+const emulators = useEmulators();
+
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/alertmanager', name), 'utf8'));
+
+const SINGLE = fixture('firing-single-alert.json');
+const GROUP_ID = groupIdOf(SINGLE.groupKey);
+const STARTS = SINGLE.alerts[0].startsAt as string;
+
+/** The single-alert notification, firing (since `startsAt`) or resolved (at `endsAt`). */
+function notification(startsAt: string, endsAt?: string) {
+  const body = structuredClone(SINGLE);
+  const status = endsAt ? 'resolved' : 'firing';
+  body.status = status;
+  Object.assign(body.alerts[0], { status, startsAt, endsAt: endsAt ?? '0001-01-01T00:00:00Z' });
+  return body;
+}
+
+/** The same notification with a second alert (instance-2) firing since `startsAt`. */
+function grown(startsAt: string) {
+  const body = notification(STARTS);
+  const labels = { ...body.alerts[0].labels, instance: 'instance-2' };
+  body.alerts.push({ ...body.alerts[0], labels, startsAt, fingerprint: 'de5fb8aca3578d06' });
+  return body;
+}
+
+/**
+ * A sink that records what it was sent, and fails while `down` is set (like a 503 from Slack). While
+ * `slowUpdates` is set, an update is held until `finish()`: Slack taking its time to answer.
+ */
+function probe() {
+  const sent: string[] = [];
+  let finish = () => {};
+  let started = () => {};
+  const updateStarted = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const state = { down: false, slowUpdates: false, updateStarted, finish: () => finish() };
+  const sink: Sink = {
+    name: 'probe',
+    async deliver({ type, incident }: IncidentEvent) {
+      if (state.down) throw new TransientError('probe answered 503');
+      if (type === 'updated' && state.slowUpdates) {
+        started();
+        await finished;
+      }
+      sent.push(`${type} ${incident.id}`);
+    },
+  };
+  return { sink, sent, state };
+}
+
+async function setup(policy: ResolvePolicy = 'all') {
+  const store: Store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
+  const { sink, sent, state } = probe();
+  const deps = (nowMs: number) => ({
+    store,
+    queue: { enqueue: async () => undefined },
+    sinks: [sink],
+    rules,
+    config: defaultEngineConfig,
+    resolvePolicy: policy,
+    narrate: () => 'narrated',
+    log: { info() {}, warn() {}, error() {} },
+    now: () => nowMs,
+    pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 0 },
+  });
+  const deliver = (body: unknown, at: string) =>
+    ingestAlerts({ store, queue: { enqueue: async () => undefined } }, parseAlertPayload(body, at), at);
+  const run = (at: string) => processJob(deps(Date.parse(at)), { groupId: GROUP_ID, enqueuedAt: at });
+  return { store, sent, sinkState: state, deliver, run, deps };
+}
+
+describe('worker: a group that fires again', () => {
+  it("delivers the previous incident's resolution that a sink missed before the group fired again", async () => {
+    const { store, sent, sinkState, deliver, run } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    const first = await run('2026-11-25T04:00:01.000Z');
+    await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
+    // The resolution is folded, but the sink is down: the job fails and will come back.
+    sinkState.down = true;
+    await expect(run('2026-11-25T04:10:02.000Z')).rejects.toThrow(TransientError);
+    sinkState.down = false;
+
+    // The alert fires again before that job's retry: a new incident, announced by its own job.
+    await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
+    const second = await run('2026-11-25T04:20:02.000Z');
+    await run('2026-11-25T04:20:30.000Z');
+
+    expect(second.incidentId).not.toBe(first.incidentId);
+    // Each event once, and on this sink the old incident's resolution before the new one's opening.
+    expect(sent).toEqual([`opened ${first.incidentId}`, `resolved ${first.incidentId}`, `opened ${second.incidentId}`]);
+    expect(await store.getStats()).toMatchObject({ incidentsOpened: 2, incidentsResolved: 1 });
+  });
+
+  it('opens a new incident when an alert resolved by hand resolves and fires again', async () => {
+    const { store, sent, deliver, run } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    const first = await run('2026-11-25T04:00:01.000Z');
+    await resolveIncident({ store, narrate: () => 'narrated' }, first.incidentId ?? '', '2026-11-25T04:05:00.000Z');
+    await run('2026-11-25T04:05:01.000Z');
+
+    // Alertmanager resolves the alert later, then it fires again (a new startsAt).
+    await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
+    await run('2026-11-25T04:10:02.000Z');
+    await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
+    const second = await run('2026-11-25T04:20:02.000Z');
+
+    expect(second).toMatchObject({ status: 'open' });
+    expect(second.incidentId).not.toBe(first.incidentId);
+    expect((await store.getIncident(second.incidentId ?? ''))?.previousIncidentId).toBe(first.incidentId);
+    expect(sent).toEqual([`opened ${first.incidentId}`, `resolved ${first.incidentId}`, `opened ${second.incidentId}`]);
+  });
+});
+
+describe('worker: an incident that resolves while its update is being sent', () => {
+  it('sends the resolution only after that update, never before it', async () => {
+    const { store, sent, sinkState, deliver, run } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    const { incidentId } = await run('2026-11-25T04:00:01.000Z');
+    // A second alert joins: its job announces an update, which the sink takes its time to accept.
+    await deliver(grown('2026-11-25T04:01:00.000Z'), '2026-11-25T04:01:01.000Z');
+    sinkState.slowUpdates = true;
+    const updating = run('2026-11-25T04:01:02.000Z');
+    await sinkState.updateStarted;
+
+    // Meanwhile someone resolves it by hand, and that job runs on another worker.
+    await resolveIncident({ store, narrate: () => 'narrated' }, incidentId ?? '', '2026-11-25T04:01:03.000Z');
+    const resolving = run('2026-11-25T04:01:04.000Z').catch((error: unknown) => error);
+    await new Promise((r) => setTimeout(r, 200));
+    sinkState.finish();
+    await updating;
+    // Deferred while the update was in flight (or it ran after): the next run owes only the resolution.
+    expect(await resolving).toSatisfy(
+      (r) => r instanceof TransientError || (r as { status?: string }).status === 'resolved',
+    );
+    await run('2026-11-25T04:02:10.000Z');
+
+    expect(sent).toEqual([`opened ${incidentId}`, `updated ${incidentId}`, `resolved ${incidentId}`]);
+  });
+
+  it('never sends an update that a resolution overtook on its way to the sink', async () => {
+    const { store, sent, sinkState, deliver, run, deps } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    const { incidentId } = await run('2026-11-25T04:00:01.000Z');
+    await deliver(grown('2026-11-25T04:01:00.000Z'), '2026-11-25T04:01:01.000Z');
+    // The job that announces the update folds it, but its sink is down.
+    sinkState.down = true;
+    await expect(run('2026-11-25T04:01:02.000Z')).rejects.toThrow(TransientError);
+    sinkState.down = false;
+    const announced = await store.getIncident(incidentId ?? '');
+
+    // Resolved by hand and announced; then a worker still holding the open incident gets to the sink.
+    await resolveIncident({ store, narrate: () => 'narrated' }, incidentId ?? '', '2026-11-25T04:01:03.000Z');
+    await run('2026-11-25T04:01:04.000Z');
+    if (!announced) throw new Error('no incident');
+    await notify(
+      { ...deps(Date.parse('2026-11-25T04:01:05.000Z')) },
+      announced,
+      Date.parse('2026-11-25T04:01:05.000Z'),
+    );
+
+    expect(sent).toEqual([`opened ${incidentId}`, `resolved ${incidentId}`]);
+  });
+});
