@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { groupIdOf } from '@incident-pilot/core';
 import { encodeValue } from '@incident-pilot/sinks/slack-app-message';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertsRoute } from '../../functions/alerts.js';
 import { contextRoute } from '../../functions/context.js';
@@ -26,7 +26,7 @@ import { type HttpResult, httpHandler } from '../../functions/lib/http.js';
 import { slackSignature } from '../../functions/lib/slack-signature.js';
 import { queryRoute } from '../../functions/query.js';
 import { workerRoute } from '../../functions/worker.js';
-import { useEmulators } from '../helpers/emulators.js';
+import { sqsEventOf, useEmulators } from '../helpers/emulators.js';
 import { type SlackApiStandIn, startSlackApi } from '../helpers/slack-api.js';
 import { buildTestApp, describeResource, grantsOf, SYNTH_TIMEOUT_MS } from '../infra/synth.js';
 
@@ -239,23 +239,10 @@ describe('IAM grants against the calls each function makes', () => {
           new ReceiveMessageCommand({ QueueUrl: e.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
         );
         if (Messages.length === 0) return;
-        const result = await as('Worker', () => workerRoute(sqsEvent(Messages), roots.Worker));
+        const result = await as('Worker', () => workerRoute(sqsEventOf(Messages, e.queueArn), roots.Worker));
         expect(result.batchItemFailures).toEqual([]);
       }
     };
-    const sqsEvent = (messages: Message[]): SQSEvent => ({
-      Records: messages.map((m) => ({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: { ApproximateReceiveCount: '1' } as SQSEvent['Records'][number]['attributes'],
-        messageAttributes: {},
-        md5OfBody: '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: e.queueArn,
-        awsRegion: 'us-east-1',
-      })),
-    });
     const interact = async (payload: object) => {
       const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
       const timestamp = String(Math.floor(Date.now() / 1000));

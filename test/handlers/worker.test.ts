@@ -7,12 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ingestAlerts, parseAlertPayload, type Stats } from '@incident-pilot/core';
-import type { SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRoot, type Root } from '../../functions/lib/composition.js';
 import { parseEnv } from '../../functions/lib/env.js';
 import { JOB_BUDGET_MS, MAX_DEFERRALS, workerRoute } from '../../functions/worker.js';
-import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { freshTables, sqsEventOf, useEmulators } from '../helpers/emulators.js';
 import { type SlackApiStandIn, startSlackApi } from '../helpers/slack-api.js';
 
 const fixture = (name: string) =>
@@ -57,19 +56,7 @@ describe('worker function', () => {
     return Messages;
   }
 
-  const eventOf = (messages: Message[]): SQSEvent => ({
-    Records: messages.map((m) => ({
-      messageId: m.MessageId ?? '',
-      receiptHandle: m.ReceiptHandle ?? '',
-      body: m.Body ?? '',
-      attributes: { ApproximateReceiveCount: '1' } as SQSEvent['Records'][number]['attributes'],
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: emulators().queueArn,
-      awsRegion: 'us-east-1',
-    })),
-  });
+  const eventOf = (messages: Message[]) => sqsEventOf(messages, emulators().queueArn);
 
   it('writes the notification counts of a whole batch once, and each incident counter through its sink', async () => {
     const printed: string[] = [];

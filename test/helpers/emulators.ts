@@ -13,7 +13,9 @@
  * (`uniqueId()`), or its own tables (`freshTables()`) when it counts or lists everything.
  */
 import { randomUUID } from 'node:crypto';
+import type { Message } from '@aws-sdk/client-sqs';
 import type { TableNames } from '@incident-pilot/aws';
+import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll } from 'vitest';
 import {
   type EmulatorOptions,
@@ -48,4 +50,21 @@ export async function freshTables(emulators: Emulators): Promise<TableNames> {
   const names = { tableName: `data-${suffix}`, incidentsTableName: `incidents-${suffix}` };
   await ensureTables(emulators.dynamoClient, names);
   return names;
+}
+
+/** The event the SQS event source mapping would invoke the worker with for these received messages. */
+export function sqsEventOf(messages: Message[], queueArn: string): SQSEvent {
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? '',
+      receiptHandle: m.ReceiptHandle ?? '',
+      body: m.Body ?? '',
+      attributes: { ApproximateReceiveCount: '1' } as SQSEvent['Records'][number]['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: 'us-east-1',
+    })),
+  };
 }
