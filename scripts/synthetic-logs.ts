@@ -3,8 +3,8 @@
  * weight and a generator, drawn in a seeded random order. They exercise the failure classes of
  * statistical parsers on shapes no benchmark system was tuned to: word values (users, hosts) beside event
  * words, partly masked tokens, quoted requests, ctime dates, lists and sizes spanning several tokens,
- * quoted multi-word values, rare events that share their first words, and many rare events with word
- * values.
+ * quoted multi-word values, structured lines (JSON, logfmt) whose message is the event, rare events that
+ * share their first words, and many rare events with word values.
  */
 
 type Rand = () => number;
@@ -128,6 +128,37 @@ const FIXED_FAMILIES: Record<string, Event[]> = {
         `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Total disk: ${p.n(100)} GB, used: ${p.n(100)}.${p.n(99)} GB`,
     ],
     [5, (p) => `[instance: ${hex(p, 8)}-${hex(p, 4)}-${hex(p, 4)}] Creating image`],
+  ],
+  // A microservice's structured error lines: compact JSON (pino/zap style), JSON with spaces
+  // (structlog), logfmt, and user input quoted in plain text. The event is the message (`msg`, `err`,
+  // `event`); every other field is a value.
+  structured: [
+    ...['payment declined', 'card expired', 'upstream timeout'].map(
+      (msg): Event => [
+        10,
+        (p) =>
+          `{"level":"error","time":${1_790_000_000_000 + p.n(1e9)},"msg":"${msg}","order_id":"ord-${hex(p, 10)}","user":"${p.skewed(USERS)}","amount":${p.n(500)}.${p.n(99)}}`,
+      ],
+    ),
+    ...['connection refused', 'context deadline exceeded'].map(
+      (err): Event => [
+        10,
+        (p) =>
+          `level=error msg="db query failed" err="${err}" table=${p.of(WORDS)} duration=${p.n(900)}ms user=${p.skewed(USERS)}`,
+      ],
+    ),
+    [10, (p) => `level=error msg="cache unavailable" node=${host(p)} keys=${p.n(1000)}`],
+    ...['job failed', 'job retried'].map(
+      (event): Event => [
+        5,
+        (p) => `{"event": "${event}", "job": "${p.of(WORDS)}-sync", "attempt": ${p.n(5)}, "logger": "worker"}`,
+      ],
+    ),
+    [
+      10,
+      (p) =>
+        `search failed for query "${Array.from({ length: 1 + p.n(4) }, () => p.of(WORDS)).join(' ')}": index not ready`,
+    ],
   ],
   // Many rare events of one length that share their first words and differ in all the rest.
   rare: Array.from({ length: 40 }, (_, k): Event => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const MONTHS = ['Jan', 'Jul', 'Dec'];
+const EVENTS = ['payment declined', 'payment accepted', 'card expired', 'db timeout'];
 
 /** `[count, template]` pairs, most frequent first. */
 const shape = (messages: readonly string[]) => clusterMessages(messages).map((t) => [t.count, t.template]);
@@ -36,6 +37,21 @@ describe('maskMessage', () => {
       '"GET <*> HTTP/<*>" served',
     ],
     ['a list without spaces', 'acls to: yarn,curi', 'acls to: <*>'],
+    [
+      'the values of a JSON line, not its message',
+      '{"level":"error","msg":"payment declined","order_id":"a1","amount":12.5}',
+      '{"level":<*>,"msg":"payment declined","order_id":<*>,"amount":<*>}',
+    ],
+    [
+      'the values of a logfmt line, not its message',
+      'level=error msg="db timeout" duration=1.5s user=alice',
+      'level=error msg="db timeout" duration=<*> user=alice',
+    ],
+    [
+      'a list of ids of any length as one variable',
+      'failed to reserve [sku-313, sku-241] after blk_-1 blk_2 blk_-3',
+      'failed to reserve <*> after <*>',
+    ],
     ['a number with its unit as one variable', 'took 12 ms, then 3 s', 'took <*> ms, then <*> s'],
     [
       'a size in two units and a list as one variable each',
@@ -148,6 +164,54 @@ describe('clusterMessages', () => {
         (u, i) => `sent ${i * 1000} bytes${i % 2 ? ` (${i}.5 KB)` : ''} to ${u} in ${i} ms tag="${'x '.repeat(i)}"`,
       ),
       expected: [[8, 'sent <*> to <*> in <*> ms tag=<*>']],
+    },
+    {
+      name: 'the message of a JSON line is its event, its other fields are values',
+      messages: USERS.flatMap((u, i) =>
+        EVENTS.map((msg) => JSON.stringify({ level: 'error', msg, user: u, amount: i + 0.5 })),
+      ),
+      expected: EVENTS.map((msg): [number, string] => [8, `{"level":<*>,"msg":"${msg}","user":<*>,"amount":<*>}`]),
+    },
+    {
+      name: 'the message of a JSON line is its event, also with spaces after the separators',
+      messages: USERS.flatMap((_, i) =>
+        ['payment declined', 'card expired', 'db timeout', 'token invalid'].map(
+          (msg) => `{"level": "error", "service": "payments", "msg": "${msg}", "order": ${i}}`,
+        ),
+      ),
+      expected: ['payment declined', 'card expired', 'db timeout', 'token invalid'].map((msg): [number, string] => [
+        8,
+        `{"level": "error", "service": "payments", "msg": "${msg}", "order": <*>`,
+      ]),
+    },
+    {
+      name: 'the message and error of a logfmt line are its event, whatever their words',
+      messages: USERS.flatMap((u, i) => [
+        ...EVENTS.map((msg) => `level=error msg="${msg}" user=${u} took=${i}ms`),
+        `level=error msg="query failed" err="dial tcp 10.0.0.${i}:5432: connect: connection refused" user=${u}`,
+        `level=error msg="query failed" err="read tcp 10.0.0.${i}:5432: connection reset by peer" user=${u}`,
+      ]),
+      expected: [
+        ...EVENTS.map((msg): [number, string] => [8, `level=error msg="${msg}" user=<*> took=<*>`]),
+        [8, 'level=error msg="query failed" err="dial tcp <*> connect: connection refused" user=<*>'],
+        [8, 'level=error msg="query failed" err="read tcp <*> connection reset by peer" user=<*>'],
+      ],
+    },
+    {
+      name: 'quoted input of any number of words',
+      messages: USERS.map(
+        (u, i) =>
+          `search failed for query "${Array.from({ length: (i % 4) + 1 }, () => u).join(' ')}": index not ready`,
+      ),
+      expected: [[8, 'search failed for query <*> index not ready']],
+    },
+    {
+      name: 'lists of ids of any length',
+      messages: USERS.map(
+        (_, i) =>
+          `failed to reserve [${Array.from({ length: (i % 4) + 1 }, (_, k) => `sku-${i * 10 + k}`).join(', ')}] for order ${i}`,
+      ),
+      expected: [[8, 'failed to reserve <*> for order <*>']],
     },
     {
       name: 'names that differ only in a number are values, other names ending in one are words',

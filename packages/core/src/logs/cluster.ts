@@ -8,7 +8,7 @@
  * `maxTemplates` templates are kept (see {@link ClusterOptions.maxTemplates}).
  */
 import { mineSameLength, type Sequence } from './mine.js';
-import { isVariable, tokenize, WILDCARD } from './tokens.js';
+import { isVariable, joinTokens, tokenize, WILDCARD } from './tokens.js';
 
 export { maskMessage, WILDCARD } from './tokens.js';
 
@@ -69,7 +69,7 @@ class TemplateTable {
       if (peer) {
         this.byText.delete(peer.text);
         peer.tokens = peer.tokens.map((t, i) => (t === tokens[i] ? t : WILDCARD));
-        peer.text = peer.tokens.join(' ');
+        peer.text = joinTokens(peer.tokens);
         this.byText.set(peer.text, peer);
         this.byText.set(template, peer);
         return peer;
@@ -147,7 +147,7 @@ export function clusterMessages(messages: readonly string[], options: ClusterOpt
       let id = idOfMessage.get(message);
       if (id === undefined) {
         const tokens = tokenize(message, extraMasks);
-        const key = tokens.join(' ');
+        const key = joinTokens(tokens);
         id = ids.get(key);
         if (id === undefined) {
           id = seqs.length;
@@ -163,7 +163,7 @@ export function clusterMessages(messages: readonly string[], options: ClusterOpt
     const templateOf = mineChunk(seqs);
     // A sequence that is its own template already has its text.
     const entryOf = templateOf.map((tokens, id) =>
-      table.find(tokens, tokens === seqs[id]?.tokens ? (keys[id] as string) : tokens.join(' '), start > 0),
+      table.find(tokens, tokens === seqs[id]?.tokens ? (keys[id] as string) : joinTokens(tokens), start > 0),
     );
     for (let i = start; i < end; i++) entryOf[seqOf[i - start] as number]?.indices.push(i);
     table.enforceCap();

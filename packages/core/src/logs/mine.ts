@@ -5,7 +5,7 @@
  * Within a group, a column of differing words is split on when it looks like event words, or becomes
  * `<*>` when it looks like values (user names, hosts, states).
  */
-import { isVariable, WILDCARD } from './tokens.js';
+import { isMessageKey, isVariable, WILDCARD } from './tokens.js';
 
 /** A distinct typed token sequence and how many lines had it. */
 export interface Sequence {
@@ -15,25 +15,30 @@ export interface Sequence {
 
 /** At most this many distinct words in a column are event words (`opened`/`closed`); more are values. */
 const MAX_EVENT_WORDS = 3;
-// `key=` or `key:` before a value.
-const KEY_PREFIX = /^[A-Za-z_][\w.-]*[=:](?=[^=:])/;
+// `key=` or `key:` before a value, also a JSON field's `"key":` (`{"key":`, `,"key":`); the name captured.
+const KEY_PREFIX = /^[{,]?"?([A-Za-z_][\w.-]*)"?[=:](?=[^=:])/;
+// A key alone, its value in the next token (`"msg":`, `error:`); the name captured.
+const BARE_KEY = /^[{,]?"?([A-Za-z_][\w.-]*)"?[=:]$/;
 const TRAILING_DIGITS = /\d+$/;
 
 /**
  * Whether a group should be split on a column of differing words. The first word of a message names the
- * event (Drain routes on it); elsewhere only a handful of distinct words do, and not when most of them
- * occur once. Values of one `key=` are data, and so are names that differ only in a number (`cpu0`, `cpu1`).
+ * event (Drain routes on it), and so does the first word of a structured line's message (`msg="db
+ * timeout"`, `"msg": "db timeout"`: `first`); elsewhere only a handful of distinct words do, and not when
+ * most of them occur once. Values of one `key=` are data, and so are names that differ only in a number
+ * (`cpu0`, `cpu1`).
  */
-function isEventColumn(words: Map<string, number>, position: number): boolean {
-  if (words.size <= 1) return false;
+function isEventColumn(words: Map<string, number>, first: boolean): boolean {
   const keys = new Set<string | undefined>();
   const stems = new Set<string>();
   for (const word of words.keys()) {
-    keys.add(KEY_PREFIX.exec(word)?.[0]);
+    keys.add(KEY_PREFIX.exec(word)?.[1]);
     stems.add(word.replace(TRAILING_DIGITS, ''));
   }
-  if ((keys.size === 1 && !keys.has(undefined)) || stems.size < words.size) return false;
-  if (position === 0) return true;
+  const key = keys.size === 1 ? keys.values().next().value : undefined;
+  const message = key !== undefined && isMessageKey(key);
+  if ((key !== undefined && !message) || stems.size < words.size) return false;
+  if (first || message) return true;
   // Mostly one-off words are values seen once each (a process or host name in a rare event).
   let once = 0;
   for (const w of words.values()) if (w === 1) once++;
@@ -46,6 +51,16 @@ interface Column {
   words: Map<string, number>;
   /** Whether any sequence has a variable there. */
   variable: boolean;
+}
+
+/** Whether a column holds one message key alone (`"msg":`), the message starting in the next. */
+function isMessageKeyColumn(col: Column | undefined): boolean {
+  if (!col || col.variable || col.words.size !== 1) return false;
+  const word = col.words.keys().next().value as string;
+  const last = word.charCodeAt(word.length - 1);
+  if (last !== 58 && last !== 61) return false; // `:`, `=`
+  const key = BARE_KEY.exec(word)?.[1];
+  return key !== undefined && isMessageKey(key);
 }
 
 function columnsOf(seqs: readonly Sequence[], members: readonly number[], length: number): Column[] {
@@ -172,7 +187,8 @@ export function mineSameLength(
     // Split on the event-word column with the fewest words, the leftmost on a tie.
     let split = -1;
     groupCols.forEach((col, p) => {
-      if (col.variable || !isEventColumn(col.words, p)) return;
+      if (col.variable || col.words.size <= 1) return;
+      if (!isEventColumn(col.words, p === 0 || isMessageKeyColumn(groupCols[p - 1]))) return;
       if (split < 0 || col.words.size < (groupCols[split] as Column).words.size) split = p;
     });
     if (split >= 0) {

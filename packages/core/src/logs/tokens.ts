@@ -1,7 +1,9 @@
 /**
  * Token typing for log template mining: split a message on whitespace and replace what is certainly
  * variable — anything holding a digit, paths, URLs, addresses, dates — with `<*>`, token by token, so the
- * grouping only has to decide about plain words.
+ * grouping only has to decide about plain words. Structured lines (JSON, logfmt) keep the words of their
+ * message (`msg`, `error`, ...) and have their other quoted values masked; each field of a compact JSON
+ * object is a token.
  */
 
 /** What a masked variable looks like in a template. */
@@ -20,7 +22,32 @@ const HAS_MONTH = new RegExp(MONTH);
 const LIST = /^[^,]+(?:,[^,]+)+,?$/;
 // Units of a number that follow it as a separate token (`12 KB`, `3 ms`).
 const UNITS = /^(?:[KMGTP]i?B|B|bytes?|[mun]?s|secs?|seconds?|mins?|minutes?|hours?|%)[,;.)]*$/;
-const QUOTED_VALUE = /([=:])(?:"[^"]*"|'[^']*')/g;
+// A quoted value of a key (`tag="View Lock"`, JSON `"user":"bob"`), the key's name captured.
+const QUOTED_VALUE = /([A-Za-z_][\w.-]*)?("?[=:])(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/g;
+// Where a compact JSON object's next field starts: `,"key":`.
+const JSON_FIELD = /,(?="[A-Za-z_][\w.-]*":)/g;
+// A JSON field split off by `tokenize` (` ,"key":`), glued back to the token before it in a template.
+const GLUED_FIELD = / ,"(?=[A-Za-z_][\w.-]*":)/g;
+// A quoted run of several plain words (no digits, paths, quotes or variables) standing on its own:
+// `query "red shoes":`, `code 'spring sale'`.
+const QUOTED_WORDS = /(["'])(?<=(?:^|[\s([{])["'])[^\s"'\d/@\\=<>*]+(?:\s+[^\s"'\d/@\\=<>*]+)+\1(?=[\s,.;:!?)\]}]|$)/g;
+// What stands for a space inside a quoted run while the text is split on white space.
+const QUOTED_SPACE = '\u001f';
+// The key of a message field just before a quoted run: `"msg": `, `error: `.
+const KEY_BEFORE = /(?:^|[\s{,])"?([A-Za-z_][\w.-]*)"?[=:]\s*$/;
+// Names of the fields that hold a structured line's message or error text (`msg`, `error.message`,
+// `err_msg`; `event` is structlog's).
+const MESSAGE_KEYS = new Set([
+  'msg',
+  'message',
+  'err',
+  'error',
+  'errmsg',
+  'errormsg',
+  'errormessage',
+  'exception',
+  'event',
+]);
 // A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more (back)slashes.
 const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\/|\\[^\\]*\\/;
 const EMAIL = /[\w.+-]@[\w-]+\./;
@@ -94,19 +121,60 @@ function typeToken(token: string, digits: boolean, special: boolean): string {
   return letters ? out + token.slice(copied) : WILDCARD;
 }
 
+/**
+ * Whether a key names a structured line's message or error text (`msg`, `message`, `err`,
+ * `error.message`, `err_msg`, ...): its value is the event, in words, not a value.
+ */
+export function isMessageKey(key: string): boolean {
+  return MESSAGE_KEYS.has(
+    key
+      .slice(key.lastIndexOf('.') + 1)
+      .replace(/[_-]/g, '')
+      .toLowerCase(),
+  );
+}
+
 /** A token that is or contains a variable counts as variable for routing and similarity. */
 export const isVariable = (token: string): boolean => token.includes(WILDCARD);
+
+const NOT_LETTERS = /[^A-Za-z]+/g;
+/**
+ * The letters of a partly masked token (`[sku-<*>,` → `sku`, `blk_-<*>` → `blk`): consecutive tokens with
+ * the same are items of one list.
+ */
+const itemLetters = (typed: string) => typed.replaceAll(WILDCARD, '').replace(NOT_LETTERS, '');
 
 /**
  * Splits a message into typed tokens. `extraMasks` (global regexes) are replaced by `<*>` first.
  */
 export function tokenize(message: string, extraMasks: readonly RegExp[] = []): string[] {
   let text = message;
+  // Whether some quoted words are to be one token.
+  let spans = false;
   for (const mask of extraMasks) text = text.replace(mask, WILDCARD);
   if (HAS_MONTH.test(text)) text = text.replace(SPACED_DATE, WILDCARD);
-  // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has.
-  if (text.includes('"') || text.includes("'")) text = text.replace(QUOTED_VALUE, `$1${WILDCARD}`);
+  // A quoted value of a key (`tag="View Lock"`) is one variable however many words it has, unless it
+  // is the message of a structured line (`msg="db timeout"`, `"error":"connection refused"`): words.
+  if (text.includes('"') || text.includes("'")) {
+    text = text.replace(QUOTED_VALUE, (quoted, key: string | undefined, separator: string) =>
+      key && isMessageKey(key) ? quoted : `${key ?? ''}${separator}${WILDCARD}`,
+    );
+    // Each field of a compact JSON object is a token of its own, its comma first (`,"user":<*>`).
+    if (text.includes(',"')) text = text.replace(JSON_FIELD, ' ,');
+    // Quoted words (user input, names) are one token however many there are, so lines with different
+    // inputs keep one length; the grouping then finds them to be values. Not the text of a message key.
+    text = text.replace(QUOTED_WORDS, (quoted, _quote: string, offset: number, whole: string) => {
+      const key = KEY_BEFORE.exec(whole.slice(Math.max(0, offset - 40), offset))?.[1];
+      if (key && isMessageKey(key)) return quoted;
+      spans = true;
+      return quoted.replace(/\s+/g, QUOTED_SPACE);
+    });
+  }
   const tokens: string[] = [];
+  // The letters of the list the last token stands for, when it is a `<*>` made of list items.
+  let list = '';
+  // Whether the last token is partly masked by `typeToken` (`sku-<*>,`): maybe a list's first item.
+  let lastPartly = false;
   // The runs between whitespace, as `text.split(/\s+/)` without its empty ends, scanned once for
   // what `typeToken` needs to know.
   for (let i = 0, end = 0; i < text.length; i = end) {
@@ -128,17 +196,39 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     // A comma counts only inside the token, not as its last character.
     if (commas > 1 || (commas === 1 && comma < end - 1)) special = true;
     const token = text.slice(i, end);
-    const typed = typeToken(token, digits, special);
+    let typed = typeToken(token, digits, special);
+    if (spans && typed.includes(QUOTED_SPACE)) typed = typed.replaceAll(QUOTED_SPACE, ' ');
     const last = tokens.length - 1;
     const previous = tokens[last];
     // A variable may span several tokens: a number with its unit is one token that keeps the unit
-    // (`<*> ms`, a variable still); consecutive variables (`1, 2, 3`, `12 bytes (1.2 KB)`) are one `<*>`.
+    // (`<*> ms`, a variable still); consecutive variables (`1, 2, 3`, `12 bytes (1.2 KB)`) and items of
+    // one list (`[sku-1, sku-2]`, `blk_1 blk_-2`) are one `<*>`.
+    const partly = typed !== token && typed !== WILDCARD;
+    // Only a partly masked token after another, or after a list, can be the next item of one.
+    const letters = partly && (lastPartly || list !== '') ? itemLetters(typed) : '';
     if (previous === WILDCARD && UNITS.test(token)) tokens[last] = `${WILDCARD} ${token}`;
     else if (typed === WILDCARD && (previous === WILDCARD || previous?.startsWith(`${WILDCARD} `))) {
       tokens[last] = WILDCARD;
-    } else tokens.push(typed);
+    } else if (letters !== '' && letters === (lastPartly ? itemLetters(previous as string) : list)) {
+      // A variable before the list joins it too.
+      if (tokens[last - 1] === WILDCARD) tokens.pop();
+      else tokens[last] = WILDCARD;
+    } else {
+      tokens.push(typed);
+      lastPartly = partly;
+      list = '';
+      continue;
+    }
+    lastPartly = false;
+    list = letters;
   }
   return tokens;
+}
+
+/** Typed tokens as template text: joined by single spaces, a split-off JSON field glued back. */
+export function joinTokens(tokens: readonly string[]): string {
+  const text = tokens.join(' ');
+  return text.includes(' ,"') ? text.replace(GLUED_FIELD, ',"') : text;
 }
 
 /**
@@ -146,5 +236,5 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
  * emails, dates — with `<*>` and normalises whitespace. `extraMasks` (global regexes) run first.
  */
 export function maskMessage(message: string, extraMasks: readonly RegExp[] = []): string {
-  return tokenize(message, extraMasks).join(' ');
+  return joinTokens(tokenize(message, extraMasks));
 }
