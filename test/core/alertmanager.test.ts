@@ -136,9 +136,9 @@ describe('input limits', () => {
     expect(array.issues).toEqual([{ path: '', message: 'at most 1000 alerts per request, got 5000' }]);
   });
 
-  it('takes the first service label that is not blank', () => {
+  it('takes the first service label that is not blank, trimmed as context ingest trims its service', () => {
     const [group] = parseAlertPayload(
-      bare('A', { labels: { alertname: 'A', service: ' \t', app: '', job: 'checkout' } }),
+      bare('A', { labels: { alertname: 'A', service: ' \t', app: '', job: ' checkout ' } }),
       RECEIVED,
     );
     expect(group?.alerts[0]?.service).toBe('checkout');

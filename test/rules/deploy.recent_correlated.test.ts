@@ -1,4 +1,4 @@
-import type { Deploy, EngineConfigInput } from '@incident-pilot/core';
+import type { Deploy, EngineConfigInput, LogLine } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { deploy, evaluate, logLine, MINUTE, ruleById, ruleContext, SECOND } from '../support/rule-context.js';
 
@@ -100,6 +100,32 @@ describe('rule deploy.recent_correlated', () => {
     const [finding] = evaluate(rule, ruleContext({ deploys: [deploy(-MINUTE, "v1.2 'hotfix'")] }));
 
     expect(finding?.suggestion).toContain(`git show --stat 'v1.2 '\\''hotfix'\\'''`);
+  });
+
+  // `git show --stat --output=<file>` writes (or overwrites) that file: quoting cannot stop an option.
+  it.each<{ name: string; deploys: Deploy[]; logs?: LogLine[]; command: string }>([
+    {
+      name: 'the suspect',
+      deploys: [deploy(-MINUTE, '--output=notes.txt')],
+      command:
+        'git show --stat --end-of-options --output=notes.txt && git revert --no-edit --end-of-options --output=notes.txt',
+    },
+    {
+      name: 'a deploy after the errors began',
+      deploys: [deploy(-MINUTE, '--output=notes.txt')],
+      logs: Array.from({ length: 6 }, (_, i) => logLine(-5 * MINUTE + i * SECOND, `db timeout ${i}`)),
+      command: 'git show --stat --end-of-options --output=notes.txt',
+    },
+    {
+      name: 'a deploy during the incident',
+      deploys: [deploy(7 * MINUTE, '--output=notes.txt')],
+      command: 'git show --stat --end-of-options --output=notes.txt',
+    },
+  ])('never lets a commit starting with "-" pass as a git option: $name', ({ deploys, logs, command }) => {
+    const findings = evaluate(rule, ruleContext({ deploys, logs, correlatedAfter: 10 * MINUTE }));
+
+    expect(findings).toHaveLength(1);
+    expect(findings[0]?.suggestion).toContain(`: ${command}`);
   });
 
   describe('red herrings and deploys during the incident', () => {

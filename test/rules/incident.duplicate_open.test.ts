@@ -96,4 +96,17 @@ describe('rule incident.duplicate_open', () => {
 
     expect(findings).toEqual([]);
   });
+
+  it('counts the other matches in words that agree with their number', () => {
+    const matches = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        incident({ id: `inc-${i}`, fingerprints: [OURS], openedAt: at(-i * MINUTE) }),
+      );
+    const summary = (n: number) =>
+      evaluate(rule, ruleContext({ fingerprints: [OURS], openIncidents: matches(n) }))[0]?.summary;
+
+    expect(summary(1)).not.toContain('more open');
+    expect(summary(2)).toContain('; 1 more open incident matches');
+    expect(summary(3)).toContain('; 2 more open incidents match');
+  });
 });

@@ -132,6 +132,31 @@ describe('rule logs.error_spike', () => {
     expect(finding?.suggestion).toContain(`grep -nE 'upstream timeout request .*' api-gateway.log`);
   });
 
+  it.each<{ name: string; message: string; service?: string; command: string }>([
+    {
+      name: 'a pattern starting with "-" (not an option)',
+      message: '--- panic in worker #',
+      command: `grep -nE -e '--- panic in worker .*' -- api-gateway.log | head`,
+    },
+    {
+      name: 'a service name starting with "-" (not an option)',
+      message: 'upstream timeout request #',
+      service: '-r',
+      command: `grep -nE -e 'upstream timeout request .*' -- -r.log | head`,
+    },
+    {
+      name: 'tabs and runs of spaces in the lines',
+      message: 'db\ttimeout  after # ms',
+      command: `grep -nE 'db[[:space:]]+timeout[[:space:]]+after[[:space:]]+.*[[:space:]]+ms' api-gateway.log | head`,
+    },
+  ])('suggests a grep that finds the lines: $name', ({ message, service, command }) => {
+    const logs = mixed(6, message).map((line) => ({ ...line, service: service ?? line.service }));
+
+    const [finding] = evaluate(rule, ruleContext({ logs, service }));
+
+    expect(finding?.suggestion).toContain(`: ${command}`);
+  });
+
   it('gives the same answer whatever order the lines were stored in', () => {
     const logs = [...timeouts(8), ...mixed(4, 'retrying call #')];
 

@@ -88,6 +88,19 @@ describe('rule traces.tail_latency', () => {
     expect(finding?.suggestion).toContain('slow-1');
   });
 
+  // Inside double quotes an interactive bash still expands `!` from its history: `!!` is the last command.
+  it.each<{ traceId: string; url: string }>([
+    { traceId: 'a1b2c3d4e5f60718', url: 'a1b2c3d4e5f60718' },
+    { traceId: 'ab!!cd', url: 'ab%21%21cd' },
+    { traceId: 'x$(id)`id`\'";\nz*', url: 'x%24%28id%29%60id%60%27%22%3B%0Az%2A' },
+  ])('puts trace id $traceId in the curl URL inert: $url', ({ traceId, url }) => {
+    const ctx = ruleContext({ traces: [...traces(19), trace(-SECOND, 5000, traceId)] });
+
+    const [finding] = evaluate(rule, ctx);
+
+    expect(finding?.suggestion).toContain(`curl -s "$JAEGER_URL/api/traces/${url}")`);
+  });
+
   it('names the per-service config key when that threshold applies', () => {
     const ctx = ruleContext({
       traces: traces(20, [300]),

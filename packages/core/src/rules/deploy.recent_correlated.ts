@@ -3,7 +3,7 @@ import { defineRule } from '../engine/rule.js';
 import type { Deploy } from '../schemas/context.js';
 import type { Evidence, Finding } from '../schemas/incident.js';
 import { timestamp, toMillis } from '../schemas/time.js';
-import { clip, errorAnalysis, formatDuration, MINUTE_MS, plural, shellQuote } from './util.js';
+import { clip, errorAnalysis, formatDuration, gitRevision, MINUTE_MS, plural } from './util.js';
 
 // Deploys cited as evidence besides the primary one; more would drown the page.
 const MAX_CITED = 5;
@@ -79,7 +79,7 @@ export const deployRecentCorrelated = defineRule({
             severity: 'low',
             confidence: 'medium',
             summary: `Deploy of ${ctx.service} (commit ${latest.deploy.commit}${byAuthor(latest.deploy)}) ${relative(latest.ms, ctx.now)} came after the errors began (first new error line at ${onsetAt}): not the trigger`,
-            suggestion: `Look for what changed before ${onsetAt} instead; the deploy may still have made it worse: git show --stat ${shellQuote(latest.deploy.commit)}`,
+            suggestion: `Look for what changed before ${onsetAt} instead; the deploy may still have made it worse: git show --stat ${gitRevision(latest.deploy.commit)}`,
             evidence: [
               ...evidenceOf(candidates, ctx.now),
               {
@@ -108,7 +108,7 @@ export const deployRecentCorrelated = defineRule({
           at: onsetAt,
         });
       }
-      const commit = shellQuote(deploy.commit);
+      const commit = gitRevision(deploy.commit);
       return [
         {
           ruleId: 'deploy.recent_correlated',
@@ -131,7 +131,7 @@ export const deployRecentCorrelated = defineRule({
           severity: 'medium',
           confidence: 'low',
           summary: `Deploy of ${ctx.service} (commit ${latest.deploy.commit}${byAuthor(latest.deploy)}) ${relative(latest.ms, ctx.now)}, during the incident: a suspect or a fix attempt${others}`,
-          suggestion: `Check with ${latest.deploy.author ?? 'the deployer'} whether it is a fix, and whether the alert changed after it: git show --stat ${shellQuote(latest.deploy.commit)}`,
+          suggestion: `Check with ${latest.deploy.author ?? 'the deployer'} whether it is a fix, and whether the alert changed after it: git show --stat ${gitRevision(latest.deploy.commit)}`,
           evidence: evidenceOf(candidates, ctx.now),
         },
       ];

@@ -49,7 +49,8 @@ export const incidentDuplicateOpen = defineRule({
     const how = primary.fingerprint
       ? `already holds alert ${primary.fingerprint}`
       : `has the same service and alertname`;
-    const more = matches.length > 1 ? `; ${plural(matches.length - 1, 'more open incident')} match` : '';
+    const others = matches.length - 1;
+    const more = others > 0 ? `; ${plural(others, 'more open incident')} ${others === 1 ? 'matches' : 'match'}` : '';
     return [
       {
         ruleId: 'incident.duplicate_open',

@@ -1,16 +1,29 @@
 import { defineRule } from '../engine/rule.js';
 import { WILDCARD } from '../logs/cluster.js';
 import type { ErrorPattern } from '../logs/error-patterns.js';
+import type { LogLine } from '../schemas/context.js';
 import type { Evidence } from '../schemas/incident.js';
 import { clip, errorAnalysis, formatDuration, shellQuote } from './util.js';
 
 // Runner-up patterns cited after the leading one.
 const OTHER_PATTERNS = 2;
 
-/** An extended regex matching the lines of a template, for the suggested grep. */
-function grepPattern(template: string): string {
-  const escaped = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return escaped.replaceAll(WILDCARD.replace(/[*]/g, '\\*'), '.*');
+/**
+ * An extended regex matching the lines of a template, for the suggested grep. The template joins its
+ * words with one space; when the lines separate them otherwise (tabs, runs of spaces), so does the regex.
+ */
+function grepPattern(template: string, lines: readonly LogLine[]): string {
+  const escaped = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll(WILDCARD.replace(/[*]/g, '\\*'), '.*');
+  const spaced = lines.some((line) => /[^\S ]|\S {2,}\S/.test(line.message));
+  return spaced ? escaped.replaceAll(' ', '[[:space:]]+') : escaped;
+}
+
+/** `grep -nE <pattern> <file>`, quoted; `-e` and `--` when either starts with `-` and would be an option. */
+function grepCommand(pattern: string, file: string): string {
+  const dashed = pattern.startsWith('-') || file.startsWith('-');
+  return dashed
+    ? `grep -nE -e ${shellQuote(pattern)} -- ${shellQuote(file)}`
+    : `grep -nE ${shellQuote(pattern)} ${shellQuote(file)}`;
 }
 
 const percent = (part: number, whole: number) => `${Math.round((part / whole) * 100)}%`;
@@ -85,7 +98,7 @@ export const logsErrorSpike = defineRule({
         severity: chronic ? 'low' : loud && dominates ? 'high' : 'medium',
         confidence: chronic ? 'low' : dominates ? 'high' : 'medium',
         summary: `${total} error log lines from ${ctx.service} in ${window}; top pattern "${clip(pattern, 200)}" (${lead.lines.length} of ${total} lines, ${percent(lead.lines.length, total)})${baseline ? `, ${baseline}` : ''}`,
-        suggestion: `Find where the pattern starts and what precedes it in ${ctx.service}'s logs: grep -nE ${shellQuote(grepPattern(lead.template))} ${shellQuote(`${ctx.service}.log`)} | head`,
+        suggestion: `Find where the pattern starts and what precedes it in ${ctx.service}'s logs: ${grepCommand(grepPattern(lead.template, lead.lines), `${ctx.service}.log`)} | head`,
         evidence,
       },
     ];

@@ -9,6 +9,13 @@ const FULL_CONFIDENCE_TRACES = 100;
 
 const ms = (v: number) => `${Math.round(v)} ms`;
 
+/**
+ * A URL path segment that stays inert inside double quotes: `encodeURIComponent` leaves `!'()*`
+ * as they are, and an interactive bash expands `!` there from its history.
+ */
+const pathSegment = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
 /** Slowest first; the trace id breaks ties so the evidence is stable. */
 const slowerFirst = (a: Trace, b: Trace) => b.durationMs - a.durationMs || a.traceId.localeCompare(b.traceId);
 
@@ -68,7 +75,7 @@ export const tracesTailLatency = defineRule({
         severity: p99 >= threshold * cfg.highFactor ? 'high' : 'medium',
         confidence: traces.length >= FULL_CONFIDENCE_TRACES ? 'high' : 'medium',
         summary: `p99 latency of ${ctx.service} is ${ms(p99)}, above its ${ms(threshold)} threshold (p50 ${ms(p50)}, ${traces.length} traces in ${window})`,
-        suggestion: `Open the slowest trace ${top} in your tracing UI and find the span that dominates it (Jaeger: curl -s "$JAEGER_URL/api/traces/${encodeURIComponent(top)}")`,
+        suggestion: `Open the slowest trace ${top} in your tracing UI and find the span that dominates it (Jaeger: curl -s "$JAEGER_URL/api/traces/${pathSegment(top)}")`,
         evidence,
       },
     ];

@@ -57,6 +57,14 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
+/**
+ * A revision as a git argument: shell-quoted, and after `--end-of-options` when it starts with `-`,
+ * which no quoting stops git from reading as an option (`--output=<file>` writes that file).
+ */
+export function gitRevision(rev: string): string {
+  return rev.startsWith('-') ? `--end-of-options ${shellQuote(rev)}` : shellQuote(rev);
+}
+
 /** Collapses a message to one line and cuts it to `max` characters. */
 export function clip(s: string, max = 300): string {
   const line = s.replace(/\s+/g, ' ').trim();

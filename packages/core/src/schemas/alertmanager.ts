@@ -184,11 +184,14 @@ export interface AlertGroup {
   alerts: AlertInstance[];
 }
 
-/** The first service label that names something (a blank one would be an empty PagerDuty `source`). */
+/**
+ * The first service label that names something, trimmed as context ingest trims a deploy's or a log
+ * line's service (a blank one would be an empty PagerDuty `source`).
+ */
 export function serviceOf(labels: Record<string, string>): string {
   for (const name of SERVICE_LABELS) {
-    const value = labels[name];
-    if (value?.trim()) return value;
+    const value = labels[name]?.trim();
+    if (value) return value;
   }
   return 'unknown';
 }
