@@ -285,6 +285,31 @@ describe('incident-pilot correlate --timeline', () => {
     expect(stdout).toContain('What changed since the last update');
   });
 
+  it('announces alerts that join the group and a partial resolution, as the worker does', async () => {
+    const alert = (instance: string, fingerprint: string, extra: Record<string, string> = {}) => ({
+      labels: { alertname: 'HighErrorRate', service: 'checkout', severity: 'warning', instance },
+      startsAt: '2026-11-25T04:00:00Z',
+      fingerprint,
+      ...extra,
+    });
+    const a = alert('a', '1a2b3c4d5e6f7a8b');
+    const b = alert('b', '2a2b3c4d5e6f7a8b');
+    const file = writeTemp('joining-timeline.json', [
+      { at: '2026-11-25T04:00:05Z', alerts: [a] },
+      { at: '2026-11-25T04:02:00Z', alerts: [a, b] },
+      { at: '2026-11-25T04:04:00Z', alerts: [alert('a', a.fingerprint, { endsAt: '2026-11-25T04:03:30Z' }), b] },
+    ]);
+
+    const { code, stdout } = await cli('correlate', '--timeline', file, '--update-min-seconds', '0');
+
+    expect(code).toBe(0);
+    const { notifications } = JSON.parse(stdout);
+    const changes = notifications.flatMap((n: { changes?: { summary: string }[] }) =>
+      (n.changes ?? []).map((c) => c.summary),
+    );
+    expect(changes).toEqual(['1 new firing alert (2 of 2 firing)', 'Partially resolved: 1 of 2 alerts resolved']);
+  });
+
   it('names every bad event field, and refuses --timeline with --alert', async () => {
     const bad = writeTemp('bad-timeline.json', [{ at: 'yesterday' }, { at: '2026-11-25T04:00:00Z', logs: [{}] }]);
 
@@ -296,5 +321,15 @@ describe('incident-pilot correlate --timeline', () => {
     expect(invalid.stderr).toContain('timeline file: [1].logs[0].service');
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('--timeline replaces --alert and --context');
+  });
+
+  it('refuses an option the mode would silently ignore', async () => {
+    const nowWithTimeline = await runInProcess('correlate', '--timeline', TIMELINE, '--now', '2026-11-25T04:10:00Z');
+    const pacingWithAlert = await runInProcess('correlate', '--alert', ALERT, '--update-min-seconds', '60');
+
+    expect(nowWithTimeline.code).toBe(1);
+    expect(nowWithTimeline.stderr).toContain('--now');
+    expect(pacingWithAlert.code).toBe(1);
+    expect(pacingWithAlert.stderr).toContain('--update-min-seconds');
   });
 });

@@ -135,4 +135,20 @@ describe('rule engine', () => {
     expect(result.title).toBe('HighErrorRate on checkout: HighErrorRate on checkout (instance-1)');
     expect(result.findings.map((f) => f.ruleId)).toEqual(['routing.team']);
   });
+
+  it('cuts a long title without splitting an emoji', () => {
+    const [group] = parseAlertPayload(
+      {
+        labels: { alertname: 'Down', service: 'apis' },
+        annotations: { summary: '🚨'.repeat(200) },
+        startsAt: '2026-11-25T04:00:00Z',
+      },
+      '2026-11-25T04:00:05Z',
+    );
+
+    const { title } = run([], group);
+
+    expect(title.length).toBeLessThanOrEqual(300);
+    expect(title).toMatch(/^Down on apis: (🚨)+…$/u);
+  });
 });

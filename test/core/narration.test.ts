@@ -97,6 +97,27 @@ describe('narrate', () => {
     expect(text).toContain('   Next: git show --stat 9f3c2ab && git revert --no-edit 9f3c2ab');
   });
 
+  it('says right after "What changed" that an open incident already covers it, before the findings', () => {
+    const duplicateFinding: Finding = {
+      ruleId: 'incident.duplicate_open',
+      severity: 'low',
+      confidence: 'high',
+      summary: 'Probably a duplicate: open incident inc-41 already holds alert c0ffee1234abcd56',
+      suggestion: 'Join the responders of incident inc-41 before starting a parallel investigation',
+      evidence: [{ kind: 'incident', ref: 'inc-41', detail: 'incident inc-41, open since 2026-11-25T03:50:00Z' }],
+    };
+
+    const text = narrate(input({ findings: [routingFinding, logFinding, deployFinding, duplicateFinding] }));
+    const none = narrate(input());
+
+    expect(text).toContain(
+      '- Deploy of api-gateway (commit 9f3c2ab by dana) 3 min before the alert started\n\n' +
+        'Already open\n- Probably a duplicate: open incident inc-41 already holds alert c0ffee1234abcd56\n\n' +
+        'Findings (4, most severe first)',
+    );
+    expect(none).not.toContain('Already open');
+  });
+
   it.each<{ name: string; patch: Partial<NarrationInput>; expected: string }>([
     {
       name: 'a partial resolution',
@@ -222,6 +243,33 @@ describe('narrate: timeline', () => {
     expect(narrate({ ...stored, timeline: timeline.slice(0, 1) })).not.toContain('Timeline');
     expect(narrate({ ...stored, timeline })).toContain(
       'Timeline\n- 2026-11-25T04:00:00.000Z opened: opened\n- 2026-11-25T04:06:00.000Z updated: Update 1: New finding [HIGH]: deploy',
+    );
+  });
+
+  it('says when an update carried more changes than the one its entry names', () => {
+    const timeline = [
+      { at: '2026-11-25T04:00:00.000Z', type: 'opened' as const, summary: 'opened' },
+      {
+        at: '2026-11-25T04:06:00.000Z',
+        type: 'updated' as const,
+        summary: 'Update 1: Severity raised from MEDIUM to HIGH',
+        changes: [
+          'Severity raised from MEDIUM to HIGH',
+          'New finding [HIGH]: deploy',
+          '1 new firing alert (2 of 2 firing)',
+        ],
+      },
+      {
+        at: '2026-11-25T04:12:00.000Z',
+        type: 'updated' as const,
+        summary: 'Update 2: New finding [MEDIUM]: logs',
+        changes: ['New finding [MEDIUM]: logs'],
+      },
+    ];
+
+    expect(narrate({ ...stored, timeline })).toContain(
+      '- 2026-11-25T04:06:00.000Z updated: Update 1: Severity raised from MEDIUM to HIGH (and 2 more changes)\n' +
+        '- 2026-11-25T04:12:00.000Z updated: Update 2: New finding [MEDIUM]: logs',
     );
   });
 });

@@ -157,6 +157,19 @@ describe('rule logs.error_spike', () => {
     expect(finding?.suggestion).toContain(`: ${command}`);
   });
 
+  it('keeps the suggested grep whole where Slack and the pagers cut text, however long the pattern', () => {
+    const query = `SELECT * FROM orders WHERE ${'region IN (eu, us) AND '.repeat(40)}id = #`;
+
+    const [finding] = evaluate(rule, ruleContext({ logs: mixed(6, query) }));
+
+    const suggestion = finding?.suggestion ?? '';
+    // Slack shows 800 characters of a suggestion, PagerDuty and Opsgenie 1,000.
+    expect(suggestion.length).toBeLessThan(400);
+    const pattern = /grep -nE '([^']*)' api-gateway\.log \| head$/.exec(suggestion)?.[1] ?? '';
+    expect(pattern.startsWith('SELECT \\* FROM orders WHERE region IN \\(eu, us\\) AND')).toBe(true);
+    expect(new RegExp(pattern).test(query.replace('#', '3'))).toBe(true);
+  });
+
   it('gives the same answer whatever order the lines were stored in', () => {
     const logs = [...timeouts(8), ...mixed(4, 'retrying call #')];
 

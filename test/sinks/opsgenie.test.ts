@@ -102,6 +102,17 @@ describe('Opsgenie sink', () => {
 
     it('leaves out the responder when no team is routed', () => {
       expect(buildOpsgenieAlert(baseIncident({ team: '' })).responders).toEqual([]);
+      // What routing.team writes when neither a label nor the config names an owner.
+      expect(buildOpsgenieAlert(baseIncident({ team: 'unowned' })).responders).toEqual([]);
+    });
+
+    it('opens the description with the title once and the alert count in the right number', () => {
+      const one = buildOpsgenieAlert(baseIncident({ alertCount: 1, firingCount: 1, resolvedAlertCount: 0 }));
+
+      expect(one.description.split('\n').slice(0, 2)).toEqual([
+        'HighErrorRate on checkout',
+        'Severity critical · team payments · 1 firing, 0 resolved of 1 alert',
+      ]);
     });
   });
 

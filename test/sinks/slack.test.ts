@@ -217,6 +217,12 @@ describe('Slack sink', () => {
       expect(fields).toContain('recurs after `inc-20261124-checkout-0007`');
     });
 
+    it('counts a single truncated alert in the singular', () => {
+      const fields = JSON.stringify(buildSlackMessage(opened(baseIncident({ truncatedAlerts: 1 }))).blocks[1]);
+
+      expect(fields).toContain('Alertmanager left out 1 more alert (max_alerts)');
+    });
+
     it('says nothing about partial resolution when every alert still fires', () => {
       const message = buildSlackMessage(opened(baseIncident({ firingCount: 3, resolvedAlertCount: 0 })));
       expect(JSON.stringify(message.blocks[1])).toContain('3 firing, 0 resolved"');

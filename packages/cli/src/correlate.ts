@@ -224,9 +224,15 @@ async function runOrThrow(argv: readonly string[], io: CliIo): Promise<number> {
     if (values.alert !== undefined || values.context !== undefined) {
       throw new InputError(['--timeline replaces --alert and --context; give one or the other']);
     }
+    if (values.now !== undefined) {
+      throw new InputError(['--now does not apply to --timeline: each event is correlated at its own "at"']);
+    }
     return runTimeline(values.timeline, values.config, values['update-min-seconds'], format, io);
   }
   if (!values.alert) throw new InputError(['--alert <file> is required', 'run "incident-pilot --help" for usage']);
+  if (values['update-min-seconds'] !== undefined) {
+    throw new InputError(['--update-min-seconds applies only to --timeline']);
+  }
   if (values.now !== undefined && !timestamp.safeParse(values.now).success) {
     throw new InputError([`--now must be an RFC 3339 time such as 2026-11-25T03:59:04Z, not "${values.now}"`]);
   }

@@ -75,10 +75,11 @@ export function replayTimeline(
     }
     if (incident.status === 'resolved' && before.status === 'open') out.push({ at, type: 'resolved', incident });
   };
-  const refresh = (incident: Incident, atMs: number) => {
+  /** Re-correlates `incident` at `atMs`; what changed is measured from `before` (the state before new alerts folded in). */
+  const refresh = (incident: Incident, atMs: number, before = incident) => {
     if (incident.status !== 'open') return;
     const correlation = correlateAt(groupOfIncident(incident), atMs);
-    settle(incident, { ...incident, findings: correlation.findings, severity: correlation.severity }, atMs);
+    settle(before, { ...incident, findings: correlation.findings, severity: correlation.severity }, atMs);
   };
   /** Pending updates whose rate limit ran out before `untilMs` go out at that moment. */
   const wakeUntil = (untilMs: number) => {
@@ -113,7 +114,7 @@ export function replayTimeline(
       const current = incidents.get(group.groupKey);
       if (current?.status === 'open') {
         const folded = applyAlerts(current, records, 'all').incident;
-        if (folded.status === 'open') refresh(folded, ms);
+        if (folded.status === 'open') refresh(folded, ms, current);
         else settle(current, folded, ms);
         continue;
       }

@@ -17,7 +17,7 @@ export * from './pipeline/resolve.js';
 export * from './pipeline/worker.js';
 export * from './ports.js';
 export * from './rules/registry.js';
-export { nearestRank, routeTeam, type TeamRoute, type TeamSource } from './rules/util.js';
+export { nearestRank, routeTeam, type TeamRoute, type TeamSource, UNOWNED_TEAM } from './rules/util.js';
 export * from './schemas/alertmanager.js';
 export * from './schemas/context.js';
 export * from './schemas/incident.js';

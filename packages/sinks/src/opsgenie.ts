@@ -11,6 +11,7 @@ import {
   IncidentPilotError,
   type Severity,
   type Sink,
+  UNOWNED_TEAM,
 } from '@incident-pilot/core';
 import { oneLine, sanitizeText } from './escape.js';
 import {
@@ -92,10 +93,13 @@ function findingsText(incident: Incident): string {
 
 function description(incident: Incident, apiUrl: string): string {
   const links = incidentLinks(incident, apiUrl).map((l) => l.href);
+  // The engine's titles already read "<alertname> on <service>…".
+  const title = incident.title || incident.alertname;
+  const total = incident.alertCount;
   const lines = [
-    `${incident.title || incident.alertname} on ${incident.service}`,
+    title.includes(incident.service) ? title : `${title} on ${incident.service}`,
     `Severity ${incident.severity} · team ${incident.team || 'unassigned'} · ` +
-      `${incident.firingCount} firing, ${incident.resolvedAlertCount} resolved of ${incident.alertCount} alerts`,
+      `${incident.firingCount} firing, ${incident.resolvedAlertCount} resolved of ${total} alert${total === 1 ? '' : 's'}`,
     '',
     findingsText(incident),
     ...(links.length > 0 ? ['', ...links] : []),
@@ -136,7 +140,8 @@ function tags(incident: Incident): string[] {
 
 /** The create-alert body for an `opened` incident; pure, exported for previews and tests. */
 export function buildOpsgenieAlert(incident: Incident, apiUrl = ''): OpsgenieAlert {
-  const team = oneLine(incident.team);
+  // No responder for an unrouted incident: "unowned" names no Opsgenie team.
+  const team = incident.team === UNOWNED_TEAM ? '' : oneLine(incident.team);
   return {
     message: clip(oneLine(`[${incident.severity}] ${incident.title || incident.alertname}`), OPSGENIE_LIMITS.message),
     alias: opsgenieAlias(incident),

@@ -118,7 +118,8 @@ export function summaryFields(incident: Incident): SlackBlock {
     field('Alerts', alertsSummary(incident)),
   ];
   if (incident.truncatedAlerts > 0) {
-    fields.push(field('Truncated', `Alertmanager left out ${incident.truncatedAlerts} more alerts (max_alerts)`));
+    const n = incident.truncatedAlerts;
+    fields.push(field('Truncated', `Alertmanager left out ${n} more alert${n === 1 ? '' : 's'} (max_alerts)`));
   }
   if (incident.previousIncidentId) {
     fields.push(field('Recurrence', `recurs after ${slackCode(incident.previousIncidentId, 300)}`));

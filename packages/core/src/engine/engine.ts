@@ -132,7 +132,8 @@ export function correlate(input: CorrelationInput): Correlation {
   const severity = maxSeverity(fromLabels ?? 'low', ...findings.map((f) => f.severity));
   const summary = alert.annotations.summary ?? input.group.commonAnnotations.summary;
   const full = summary ? `${alertname} on ${service}: ${summary}` : `${alertname} on ${service}`;
-  const title = full.length > 300 ? `${full.slice(0, 299)}…` : full;
+  // Cut before a lone high surrogate: half an emoji would show as "�".
+  const title = full.length > 300 ? `${full.slice(0, 299).replace(/[\ud800-\udbff]$/, '')}…` : full;
   const team = routeTeam(input.group, alert, service, input.config).team;
   return { service, alertname, severity, title, team, findings };
 }

@@ -29,6 +29,8 @@ export type NarrationInput = Pick<
 
 // Rules whose findings answer "has something just changed?", the responder's first question.
 const CHANGE_RULES = new Set(['deploy.recent_correlated']);
+// And "is this already being worked on?", the second: a LOW finding that would otherwise rank far down.
+const DUPLICATE_RULES = new Set(['incident.duplicate_open']);
 
 const upper = (s: string) => s.toUpperCase();
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -88,7 +90,8 @@ function findingBlock(finding: Finding, rank: number): string[] {
 
 /**
  * The full report for a page or a chat message: headline, owner and status, "What changed" (deploy
- * findings first), then every finding most severe first with its evidence and next step.
+ * findings first), "Already open" (a likely duplicate, if any), then every finding most severe first
+ * with its evidence and next step.
  */
 export function narrate(incident: NarrationInput): string {
   const findings = [...incident.findings].sort(compareFindings);
@@ -104,6 +107,8 @@ export function narrate(incident: NarrationInput): string {
       : [`- No deploy of ${incident.service} was found near the start of the alert.`]),
     '',
   ];
+  const duplicates = findings.filter((f) => DUPLICATE_RULES.has(f.ruleId));
+  if (duplicates.length > 0) lines.push('Already open', ...duplicates.map((f) => `- ${f.summary}`), '');
   if (findings.length === 0) {
     lines.push(
       'Findings',
@@ -131,7 +136,12 @@ function timelineLines(incident: NarrationInput): string[] {
     '',
     'Timeline',
     ...(hidden > 0 ? [`- …${plural(hidden, 'earlier entry', 'earlier entries')}`] : []),
-    ...shown.map((e) => `- ${e.at} ${e.type}: ${e.summary}${e.by ? ` (${e.by})` : ''}`),
+    ...shown.map((e) => {
+      // An update's summary names its first change only; the others must not read as if they never happened.
+      const others = (e.changes?.length ?? 0) - 1;
+      const more = others > 0 ? ` (and ${plural(others, 'more change')})` : '';
+      return `- ${e.at} ${e.type}: ${e.summary}${more}${e.by ? ` (${e.by})` : ''}`;
+    }),
   ];
 }
 

@@ -8,12 +8,34 @@ import { clip, errorAnalysis, formatDuration, shellQuote } from './util.js';
 // Runner-up patterns cited after the leading one.
 const OTHER_PATTERNS = 2;
 
+// Template characters the suggested grep searches for. grep matches anywhere in a line, so the start of
+// a template finds every line the whole of it does, and the command stays whole where a chat message or
+// a page cuts long text (Slack shows 800 characters of a suggestion, PagerDuty and Opsgenie 1,000).
+const GREP_CHARS = 120;
+
+/** The template's leading words, at most GREP_CHARS characters. */
+function grepPrefix(template: string): string {
+  if (template.length <= GREP_CHARS) return template;
+  const [first = '', ...rest] = template.split(' ');
+  // A first word cut short must not end in half a surrogate pair or part of a wildcard (`<*>`).
+  if (first.length > GREP_CHARS) return first.slice(0, GREP_CHARS).replace(/[\ud800-\udbff]$|<\*?$/, '');
+  let prefix = first;
+  for (const word of rest) {
+    if (prefix.length + 1 + word.length > GREP_CHARS) break;
+    prefix += ` ${word}`;
+  }
+  return prefix;
+}
+
 /**
- * An extended regex matching the lines of a template, for the suggested grep. The template joins its
- * words with one space; when the lines separate them otherwise (tabs, runs of spaces), so does the regex.
+ * An extended regex matching the lines of a template (its start), for the suggested grep. The template
+ * joins its words with one space; when the lines separate them otherwise (tabs, runs of spaces), so does
+ * the regex.
  */
 function grepPattern(template: string, lines: readonly LogLine[]): string {
-  const escaped = template.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replaceAll(WILDCARD.replace(/[*]/g, '\\*'), '.*');
+  const escaped = grepPrefix(template)
+    .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    .replaceAll(WILDCARD.replace(/[*]/g, '\\*'), '.*');
   const spaced = lines.some((line) => /[^\S ]|\S {2,}\S/.test(line.message));
   return spaced ? escaped.replaceAll(' ', '[[:space:]]+') : escaped;
 }

@@ -40,7 +40,7 @@ export const routingTeam = defineRule({
     const suggestion =
       source === 'none'
         ? `Add a team label to the alerting rule, or map the service in the engine config: {"routing":{"serviceTeams":{${JSON.stringify(ctx.service)}:"<team>"}}}`
-        : `Page team ${team}'s on-call if they are not already engaged; to change the owner, edit the alert's team label or routing.serviceTeams[${shellQuote(ctx.service)}]`;
+        : `Page the on-call of team ${team} if they are not already engaged; to change the owner, edit the alert's team label or routing.serviceTeams[${shellQuote(ctx.service)}]`;
     return [
       {
         ruleId: 'routing.team',

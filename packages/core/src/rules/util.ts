@@ -71,6 +71,9 @@ export function clip(s: string, max = 300): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
+/** The team of an alert group no label or config entry routes: a placeholder, not a team to page. */
+export const UNOWNED_TEAM = 'unowned';
+
 /** Where a group's owning team came from. */
 export type TeamSource = 'commonLabels' | 'alertLabels' | 'config' | 'none';
 
@@ -98,7 +101,7 @@ export function routeTeam(
     ? config.routing.serviceTeams[service]?.trim()
     : undefined;
   if (configured) return { team: configured, source: 'config' };
-  return { team: 'unowned', source: 'none' };
+  return { team: UNOWNED_TEAM, source: 'none' };
 }
 
 const errorAnalyses = new WeakMap<RuleContext, ErrorAnalysis>();
