@@ -14,6 +14,7 @@ import {
   ConflictError,
   type GroupState,
   type Incident,
+  type LogLevel,
   type NotificationKey,
   parseAlertPayload,
   STAT_NAMES,
@@ -349,6 +350,26 @@ describe('DynamoDB store: context', () => {
     expect(context.deploys.map((d) => d.commit)).toEqual(['at-start', 'offset', 'at-end']);
     expect(context.logs.map((l) => l.message)).toEqual(['boom']);
     expect(context.traces).toEqual([]);
+  });
+
+  it("keeps log lines below ERROR out of what a correlation reads: a chatty service's never crowd out its errors", async () => {
+    const store = storeFor();
+    const service = uniqueId('svc');
+    const line = (level: LogLevel, message: string, msAgo: number) => ({
+      service,
+      level,
+      message,
+      timestamp: at(-msAgo),
+    });
+    await store.putContext(
+      'logs',
+      [line('ERROR', 'db timeout', 3000), line('INFO', 'request served', 2000), line('WARN', 'slow query', 1000)],
+      expires(NOW + DAY),
+    );
+
+    const { logs } = await store.loadContext(service, { logs: { fromMs: NOW - 60_000, toMs: NOW } }, NOW);
+
+    expect(logs.map((l) => l.message)).toEqual(['db timeout']);
   });
 
   it('stores a retried batch once but keeps identical lines within a batch', async () => {

@@ -1,7 +1,9 @@
-import { createDynamoStore } from '@incident-pilot/aws';
+import { createDynamoHeartbeats, createDynamoStore } from '@incident-pilot/aws';
 import {
   type CorrelationJob,
+  checkHeartbeat,
   groupIdOf,
+  HEARTBEAT_GROUP_KEY,
   ingestAlerts,
   type JobQueue,
   parseAlertPayload,
@@ -84,6 +86,34 @@ describe('alert ingest over the real store', () => {
     expect(queue.queued).toEqual([groupId, groupId, groupId]);
     await ingestAlerts({ store, queue }, groups, later);
     expect(queue.queued).toHaveLength(3);
+  });
+});
+
+describe('heartbeat check over the real store', () => {
+  it('stays missing when the clock steps back without a heartbeat, and still resolves when one returns', async () => {
+    const tables = await freshTables(emulators());
+    const store = createDynamoStore({ ...tables, client: emulators().dynamoClient });
+    const heartbeats = createDynamoHeartbeats({ ...tables, client: emulators().dynamoClient });
+    const queue = flakyQueue([]);
+    const at = (minutes: number) => Date.parse(RECEIVED) + minutes * 60_000;
+    const check = (minutes: number) =>
+      checkHeartbeat({ store, queue, heartbeats }, { nowMs: at(minutes), minutes: 10, alertname: 'Watchdog' });
+    await heartbeats.recordHeartbeat(RECEIVED);
+
+    const opened = await check(11);
+    // An NTP step (or a hand-set clock) puts the check's clock back 6 minutes: no heartbeat came.
+    const afterStepBack = await check(5);
+    const later = await check(12);
+    await heartbeats.recordHeartbeat(new Date(at(13)).toISOString());
+    const returned = await check(13.5);
+
+    expect([opened, afterStepBack, later, returned]).toEqual(['opened', 'missing', 'missing', 'recovered']);
+    // One firing alert, resolved only when the heartbeat was back.
+    const records = (await store.pendingAlerts(groupIdOf(HEARTBEAT_GROUP_KEY))).records;
+    expect(records.map((r) => [r.status, r.startsAt, r.endsAt]).sort()).toEqual([
+      ['firing', new Date(at(10)).toISOString(), null],
+      ['resolved', new Date(at(10)).toISOString(), new Date(at(13)).toISOString()],
+    ]);
   });
 });
 

@@ -9,7 +9,8 @@
  * | alert record        | `G#<groupId>`           | `A#<fingerprint>#<startsAt>#<status>`      | written once (`listed`), TTL   |
  * | pending entry       | `G#<groupId>`           | `P#<receivedAt>#<uuid>`                    | `records` (alert sks) not yet folded; deleted by the fold |
  * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
- * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs, traces; TTL |
+ * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs (ERROR and above), traces; TTL |
+ * | log line below ERROR | `C#logs-below-error#<service>` | `<ISO timestamp>#<unique suffix>`   | kept, read by no rule; TTL     |
  * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |
  * | wake-up             | `G#<groupId>`           | `WAKE`                                     | `wakeAt` (ms): pending job     |
  * | open group of a service | `S#<service>`       | `<groupId>`                                | for context-triggered refresh  |
@@ -93,6 +94,8 @@ export const keys = {
   pendingPrefix: 'P#',
   groupState: (groupId: string) => ({ pk: `G#${groupId}`, sk: 'STATE' }),
   contextPartition: (kind: ContextKind, service: string) => `C#${kind}#${service}`,
+  /** Log lines below ERROR, which no rule reads: apart, so a chatty service's never crowd out its errors. */
+  belowErrorLogsPartition: (service: string) => `C#logs-below-error#${service}`,
   notificationPartition: (incidentId: string) => `N#${incidentId}`,
   /** Begins every update's marker; the other events' markers sort before it. */
   notificationUpdatesPrefix: 'updated',

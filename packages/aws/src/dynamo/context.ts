@@ -6,6 +6,7 @@ import {
   type ContextRepository,
   type ContextWindow,
   type Deploy,
+  isErrorLevel,
   type LogLine,
   MAX_CONTEXT_ITEMS,
   type Trace,
@@ -17,7 +18,11 @@ import { type Dynamo, epochSeconds, notExpired, strip } from './client.js';
 // Sort-key bound just above every `<iso>#<suffix>` of the same millisecond ('$' follows '#').
 const AFTER_SUFFIX = '$';
 
-/** Deploys, logs and traces: one partition per kind and service, sorted by time. */
+/**
+ * Deploys, logs and traces: one partition per kind and service, sorted by time. Log lines below ERROR
+ * are kept in a partition of their own that no correlation reads: the rules look at errors only, and a
+ * service's INFO lines would otherwise fill the capped read and crowd its errors out.
+ */
 export function createContextRepository(db: Dynamo): ContextRepository {
   const { tableName, queryAll, batchPut } = db;
   return {
@@ -30,9 +35,10 @@ export function createContextRepository(db: Dynamo): ContextRepository {
         const digest = createHash('sha256').update(JSON.stringify(item)).digest('hex').slice(0, 16);
         const seen = occurrences.get(digest) ?? 0;
         occurrences.set(digest, seen + 1);
+        const belowError = kind === 'logs' && !isErrorLevel((item as LogLine).level);
         return {
           ...item,
-          pk: keys.contextPartition(kind, item.service),
+          pk: belowError ? keys.belowErrorLogsPartition(item.service) : keys.contextPartition(kind, item.service),
           sk: `${at}#${digest}${seen ? `.${seen}` : ''}`,
           expiresAt,
         };

@@ -53,7 +53,12 @@ export async function checkHeartbeat(
   }
   const limitMs = options.minutes * 60_000;
   const overdue = options.nowMs - Date.parse(since) > limitMs;
-  if (overdue) {
+  // Only a heartbeat newer than the one the gap was measured from ends it: a clock stepped back is
+  // no heartbeat (a resolution then would leave the next gap a duplicate of this one, never opened).
+  const returned =
+    state.missingSince === null ||
+    (state.lastAt !== null && Date.parse(state.lastAt) + limitMs > Date.parse(state.missingSince));
+  if (overdue || !returned) {
     const startsAt = state.missingSince ?? new Date(Date.parse(since) + limitMs).toISOString();
     await ingestAlerts(deps, [missingGroup('firing', startsAt, null, options)], now);
     if (state.missingSince) return 'missing';

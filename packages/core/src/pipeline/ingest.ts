@@ -10,7 +10,7 @@ import type {
   StatsRepository,
 } from '../ports.js';
 import type { AlertGroup } from '../schemas/alertmanager.js';
-import { type ContextKind, contextSchemas } from '../schemas/context.js';
+import { type ContextKind, contextSchemas, isErrorLevel } from '../schemas/context.js';
 import { futureTimeIssues } from '../schemas/time.js';
 import { formatPath } from '../validation.js';
 import { defaultPacing, type Pacing, requestRefresh } from './pacing.js';
@@ -140,9 +140,11 @@ export async function ingestContext(
   }
   if (issues.length > 0) throw new ValidationError(issues, kind);
   await deps.store.putContext(kind, parsed, expiresAt);
-  // Open incidents of these services take the new context into account (debounced).
+  // Open incidents of these services take the new context into account (debounced); log lines below
+  // ERROR change no finding.
   const nowMs = Date.parse(receivedAt);
-  for (const service of new Set(parsed.map((item) => item.service))) {
+  const relevant = parsed.filter((item) => !('level' in item) || isErrorLevel(item.level));
+  for (const service of new Set(relevant.map((item) => item.service))) {
     for (const groupId of await deps.store.groupsOfService(service)) {
       await requestRefresh(deps, groupId, nowMs, deps.pacing ?? defaultPacing);
     }

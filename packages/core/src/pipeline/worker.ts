@@ -94,6 +94,9 @@ async function openIncident(
   previous: Incident | null,
 ): Promise<{ incident: Incident; created: boolean }> {
   const group = groupFromRecords(records);
+  // Linked before its context is read (and before it exists), so context posted for its service from
+  // now on always finds it and wakes it (an extra link is harmless).
+  await deps.store.linkService(groupService(group), state.groupId);
   const correlation = await correlateGroup(deps, group, nowMs);
   const openedAt = records.map((r) => r.receivedAt).reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
   const blank: Incident = {
@@ -115,8 +118,6 @@ async function openIncident(
   const { incident } = applyAlerts(blank, records, deps.resolvePolicy, delta);
   if (incident.status === 'resolved') incident.timeline = withTimeline(incident, resolvedEntry(incident));
   incident.narration = await deps.narrate(incident, { event: 'opened' });
-  // Linked before it exists, so context for its service always finds it (an extra link is harmless).
-  await deps.store.linkService(incident.service, state.groupId);
   const created = await deps.store.createIncident(incident);
   // A retry of this job (or a concurrent one) created it first: carry on with the stored one.
   const stored = created ? incident : await deps.store.getIncident(incident.id);
