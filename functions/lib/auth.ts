@@ -10,9 +10,10 @@ export function safeEqual(given: string, expected: string): boolean {
 /**
  * Checks an `Authorization` header the way Alertmanager's `http_config` sends it: `Bearer <token>`
  * (authorization / credentials_file) or `Basic base64(user:token)` (basic_auth; any user name).
+ * An empty expected token (a blank secret) matches nothing: it must not let a bare `Bearer` in.
  */
 export function isAuthorized(header: string | undefined, token: string): boolean {
-  if (!header) return false;
+  if (!header || !token) return false;
   const [scheme = '', ...rest] = header.trim().split(/\s+/);
   const value = rest.join(' ');
   if (/^bearer$/i.test(scheme)) return safeEqual(value, token);

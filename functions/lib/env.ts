@@ -199,6 +199,9 @@ const SECRET_PAIRS = [
   ['INCIDENT_PILOT_WEBHOOK_SECRET', 'INCIDENT_PILOT_WEBHOOK_SECRET_ARN'],
 ] as const;
 
+/** The webhook sink's shortest HMAC key (its WEBHOOK_MIN_SECRET_LENGTH; not imported: sinks stay out of the HTTP bundles). */
+const WEBHOOK_MIN_SECRET_LENGTH = 32;
+
 /** Combinations of the secret and paging variables that cannot work, each naming the variable to fix. */
 function secretProblems(env: Env): [keyof Env, string][] {
   const problems: [keyof Env, string][] = [];
@@ -209,6 +212,12 @@ function secretProblems(env: Env): [keyof Env, string][] {
     problems.push([
       'INCIDENT_PILOT_WEBHOOK_SECRET',
       'is required with INCIDENT_PILOT_WEBHOOK_URL (webhooks are always signed)',
+    ]);
+  }
+  if (env.INCIDENT_PILOT_WEBHOOK_SECRET && env.INCIDENT_PILOT_WEBHOOK_SECRET.length < WEBHOOK_MIN_SECRET_LENGTH) {
+    problems.push([
+      'INCIDENT_PILOT_WEBHOOK_SECRET',
+      `must be at least ${WEBHOOK_MIN_SECRET_LENGTH} characters (an HMAC key; e.g. openssl rand -hex 32)`,
     ]);
   }
   const hasRoutingKey = env.INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY || env.INCIDENT_PILOT_PAGERDUTY_SECRET_ARN;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { mapAwsError } from '@incident-pilot/aws';
 import { ConflictError, TransientError, UnprocessableError, ValidationError } from '@incident-pilot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAuthorized } from '../../functions/lib/auth.js';
 import type { Root } from '../../functions/lib/composition.js';
 import { errorResponse } from '../../functions/lib/http.js';
 import { startTestStack, type TestStack } from '../helpers/local-stack.js';
@@ -131,6 +132,24 @@ describe('HTTP handlers when DynamoDB is down', () => {
       expect(res.body).toEqual({ error: 'unavailable', message: 'temporarily unavailable, retry later' });
     } finally {
       await stack.stop().catch(() => undefined);
+    }
+  });
+});
+
+describe('credentials check', () => {
+  const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
+
+  it('accepts the token as bearer or as the basic-auth password, any scheme case', () => {
+    expect(isAuthorized(`Bearer ${TOKEN}`, TOKEN)).toBe(true);
+    expect(isAuthorized(`bearer  ${TOKEN} `, TOKEN)).toBe(true);
+    expect(isAuthorized(basic(`alertmanager:${TOKEN}`), TOKEN)).toBe(true);
+    expect(isAuthorized(`Bearer ${TOKEN}x`, TOKEN)).toBe(false);
+    expect(isAuthorized(basic(TOKEN), TOKEN)).toBe(false);
+  });
+
+  it('refuses everything when the expected token is empty (a blank secret), never an empty credential', () => {
+    for (const header of ['Bearer', 'Bearer ', 'Basic', basic(':'), basic('alertmanager:')]) {
+      expect(isAuthorized(header, ''), header).toBe(false);
     }
   });
 });

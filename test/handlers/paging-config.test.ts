@@ -63,6 +63,10 @@ describe('paging settings', () => {
         { INCIDENT_PILOT_WEBHOOK_URL: 'https://hooks.example/ip' },
         'INCIDENT_PILOT_WEBHOOK_SECRET: is required with INCIDENT_PILOT_WEBHOOK_URL',
       ],
+      [
+        { INCIDENT_PILOT_WEBHOOK_URL: 'https://hooks.example/ip', INCIDENT_PILOT_WEBHOOK_SECRET: 'shh' },
+        'INCIDENT_PILOT_WEBHOOK_SECRET: must be at least 32 characters',
+      ],
       [{ INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS: '1' }, 'INCIDENT_PILOT_PAGERDUTY_CHANGE_EVENTS: needs'],
       [
         { INCIDENT_PILOT_OPSGENIE_URL: 'api.eu.opsgenie.com' },
@@ -91,7 +95,7 @@ describe('paging settings', () => {
         INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: 'R0123456789abcdef0123456789ABCDE',
         INCIDENT_PILOT_OPSGENIE_API_KEY: '3f0c1a52-7d4e-4b8f-9a61-2c5e8d7b9f10',
         INCIDENT_PILOT_WEBHOOK_URL: 'http://127.0.0.1:1/hook',
-        INCIDENT_PILOT_WEBHOOK_SECRET: 'shh',
+        INCIDENT_PILOT_WEBHOOK_SECRET: 'whsec-0123456789abcdef0123456789abcdef',
       });
 
       expect((await delivery.sinks()).map((s) => s.name)).toEqual(['pagerduty', 'opsgenie', 'webhook']);
@@ -119,7 +123,10 @@ describe('paging settings', () => {
           INCIDENT_PILOT_WEBHOOK_URL: 'http://127.0.0.1:1/hook',
           INCIDENT_PILOT_WEBHOOK_SECRET_ARN: ARN('hook'),
         },
-        { [ARN('pd')]: Object.assign(new Error('throttled'), { name: 'ThrottlingException' }), [ARN('hook')]: 's' },
+        {
+          [ARN('pd')]: Object.assign(new Error('throttled'), { name: 'ThrottlingException' }),
+          [ARN('hook')]: 'whsec-0123456789abcdef0123456789abcdef',
+        },
       );
 
       const sinks = await delivery.sinks();

@@ -36,7 +36,7 @@ export interface WebhookReceiver extends StandIn {
 }
 
 export async function startWebhookReceiver(
-  secret = 'whsec-test-0123456789abcdef',
+  secret = 'whsec-test-0123456789abcdef0123456789abcdef',
   options: { toleranceSeconds?: number } = {},
 ): Promise<WebhookReceiver> {
   // biome-ignore lint/suspicious/noExplicitAny: see WebhookReceiver

@@ -99,6 +99,24 @@ describe('grounding gate', () => {
       );
     });
 
+    it('a command word inside quoted log text, as the data it is', () => {
+      const logged = baseIncident({
+        findings: [
+          {
+            ruleId: 'logs.error_spike',
+            severity: 'high',
+            confidence: 'high',
+            summary: '12 error log lines from checkout in the 15 min before the alert',
+            suggestion: "grep -nE 'git fetch failed' checkout.log | head",
+            evidence: [{ kind: 'log', ref: 'pattern', detail: 'ERROR git fetch failed: 12 of 12 error lines' }],
+          },
+        ],
+      });
+      const t = narrate(logged);
+      const reworded = `${t}\nThe log lines read: git fetch failed.`;
+      expect(checkRewording(logged, t, reworded)).toEqual({ ok: true });
+    });
+
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {
       const rewording = injectedTemplate.replace('What changed', 'Recent changes');
       expect(checkRewording(injected, injectedTemplate, rewording)).toEqual({ ok: true });
@@ -152,6 +170,18 @@ describe('grounding gate', () => {
       // Advice the report does not give.
       ['an invented fix', `${markdown}\nRestart the checkout pods.`, /advice/],
       ['invented advice with "should"', `${markdown}\nYou should also scale up the database.`, /advice|name/],
+      // Commands the report does not suggest: an on-call engineer may paste them.
+      ['an invented command', `${markdown}\nkubectl delete deployment/checkout`, /command "kubectl delete/],
+      ['an invented command in a code span', `${markdown}\n\`sudo rm -rf /\``, /command/],
+      ['an invented command with a flag', `${markdown}\n\`git push --force\``, /command/],
+      ['an invented one-word command', `${markdown}\n\`reboot\``, /command "reboot"/],
+      ['an invented unquoted command', `${markdown}\nrm -rf /`, /command "rm -rf/],
+      [
+        'a command chained to a suggested one',
+        markdown.replace('--to-revision=41', '--to-revision=41 && reboot'),
+        /command/,
+      ],
+      ['a command substitution', `${markdown}\nThen $(reboot) it.`, /command/],
     ])('%s', (_, rewording, reason) => {
       const verdict = checkRewording(incident, templated, rewording);
       expect(verdict.ok).toBe(false);

@@ -59,13 +59,13 @@ describe('signed webhook sink', () => {
     });
 
     it('is refused by the receiver when the secret differs, which fails the delivery permanently', async () => {
-      const error = await failureOf(sink({ secret: 'not-the-shared-secret' }).deliver(opened()));
+      const error = await failureOf(sink({ secret: 'not-the-shared-secret-0123456789abcdef' }).deliver(opened()));
 
       expect(receiver.rejected).toBe(1);
       expect(receiver.events).toEqual([]);
       expect(error).toBeInstanceOf(PermanentSinkError);
       expect(error.message).toContain('401');
-      expect(error.message).not.toContain('not-the-shared-secret');
+      expect(error.message).not.toContain('not-the-shared-secret-0123456789abcdef');
     });
 
     it('lets a receiver detect a tampered body and a replayed (stale) delivery', async () => {
@@ -143,6 +143,13 @@ describe('signed webhook sink', () => {
 
       expect(error).toBeInstanceOf(TransientError);
       expect(error.message).not.toContain(receiver.origin);
+    });
+
+    it('refuses an HMAC key shorter than 32 characters (guessable offline from one signed event), without echoing it', () => {
+      const short = 'shh-0123456789abcdef0123456789';
+      expect(() => createWebhookSink({ url: 'https://hooks.example/ip', secret: short })).toThrow(/at least 32/);
+      expect(() => createWebhookSink({ url: 'https://hooks.example/ip', secret: short })).not.toThrow(short);
+      expect(() => createWebhookSink({ url: 'https://hooks.example/ip', secret: 'k'.repeat(32) })).not.toThrow();
     });
 
     it('refuses a URL that is not http(s) without echoing it', () => {

@@ -63,6 +63,12 @@ export const webhookPayloadSchema = z.object({
 
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
+/**
+ * The shortest HMAC key accepted (RFC 2104: not shorter than the hash's 32-byte output). A short key
+ * can be guessed offline from one signed event, and then anyone can sign. The stack generates 48.
+ */
+export const WEBHOOK_MIN_SECRET_LENGTH = 32;
+
 export const WEBHOOK_SIGNATURE_HEADER = 'x-incident-pilot-signature';
 /** The event id (the payload's `id`), so a receiver can deduplicate before parsing. */
 export const WEBHOOK_EVENT_ID_HEADER = 'x-incident-pilot-event-id';
@@ -153,6 +159,11 @@ export function createWebhookSink({
 }: WebhookSinkOptions): Sink {
   requireHttpUrl(name, url);
   if (!secret) throw new IncidentPilotError(`${name} sink: a signing secret is required`);
+  if (secret.length < WEBHOOK_MIN_SECRET_LENGTH) {
+    throw new IncidentPilotError(
+      `${name} sink: the signing secret must be at least ${WEBHOOK_MIN_SECRET_LENGTH} characters (it has ${secret.length})`,
+    );
+  }
   return {
     name,
     async deliver(event) {

@@ -58,6 +58,13 @@ const HANDLE = /(?<![\w.])@[A-Za-z][\w.-]*/g;
 const RELATIVE_TIME =
   /\b(?:yesterday|today|tonight|last (?:night|week|hour)|this (?:morning|afternoon|evening|week)|[\w-]+ (?:seconds?|minutes?|hours?|days?) ago)\b/gi;
 
+// What starts a shell command or a query: a program an on-call engineer runs, followed by an argument.
+const COMMAND_WORD =
+  /(?<![\w./-])(?:sudo|su|kubectl|k9s|helm|docker|podman|crictl|git|curl|wget|aws|gcloud|az|systemctl|journalctl|psql|mysql|redis-cli|mongosh?|terraform|ansible|ssh|scp|rsync|chmod|chown|rm|mv|dd|mkfs|shutdown|reboot|halt|poweroff|kill|pkill|killall|iptables|npm|npx|yarn|pip3?|eval|exec|nc|ncat|bash|sh|zsh|python3?|perl|ruby)\b(?:\s+[^\s]|(?=\s*(?:[`)\n]|$)))|\b(?:drop|truncate)\s+(?:table|database|schema)\b|\bdelete\s+from\b/gi;
+// An option (`-rf`, `--force`) or a shell operator (`&&`, `||`, `$(`, `| sh`).
+const COMMAND_SYNTAX = /(?<![\w-])--?[A-Za-z][\w-]*|&&|\|\||\$\(|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b/g;
+const CODE_SPAN = /`+([^`]+)`+/g;
+
 const SEVERITY_WORDS = 'critical|high|medium|low|info|informational|moderate|minor|major|severe|urgent|trivial';
 // Severity *labels* only, so that "latency is high" in prose is not read as one.
 const SEVERITY_LABEL = new RegExp(
@@ -397,6 +404,36 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
   return { ok: true };
 };
 
+/**
+ * Commands: the only ones a rewording may carry are the template's (its suggestions, removed with the
+ * other literals by `claimText`). What is left that reads as a command — a program and its argument, an
+ * option, a shell operator, a code span — must be text the template itself contains (a quoted log line).
+ */
+const checkCommands: Check = (_incident, _templated, rewording, source) => {
+  const known = (s: string) => {
+    const flat = flatten(s.replace(/[\s.,;:!?)]+$/, ''));
+    return flat === '' || source.flat.includes(flat);
+  };
+  for (const sentence of sentences(rewording)) {
+    const claim = claimText(sentence, source);
+    for (const m of claim.matchAll(CODE_SPAN)) {
+      if (!known(m[1] ?? '')) return reject(`answer introduced the command ${clip((m[1] ?? '').trim())}`);
+    }
+    const plain = claim.replace(CODE_SPAN, (_all, inner: string) => ` ${inner} `);
+    for (const m of plain.matchAll(COMMAND_WORD)) {
+      // From the program to the end of the line: the whole command must be quoted from the template.
+      const command = plain.slice(m.index).split('\n')[0] ?? '';
+      if (!known(command)) return reject(`answer introduced the command ${clip(command.trim())}`);
+    }
+    for (const m of plain.matchAll(COMMAND_SYNTAX)) {
+      // The operator or option with what follows it on the line.
+      const rest = plain.slice(m.index).split('\n')[0] ?? '';
+      if (!known(rest)) return reject(`answer introduced the command ${clip(rest.trim())}`);
+    }
+  }
+  return { ok: true };
+};
+
 /** A sentence made mostly of words the report never uses says something the report does not. */
 const checkStatements: Check = (_incident, _templated, rewording, source) => {
   for (const sentence of sentences(rewording)) {
@@ -412,13 +449,13 @@ const checkStatements: Check = (_incident, _templated, rewording, source) => {
 /**
  * Accepts a rewording only if it keeps every finding (in order, severity unchanged), every
  * identifier, number and command of the template, and states no number, duration, time, name,
- * cause, reassurance or advice that the template does not.
+ * command, cause, reassurance or advice that the template does not.
  */
 export function checkRewording(incident: Incident, templated: string, rewording: string): GateVerdict {
   if (!rewording.trim()) return reject('empty answer');
   if (rewording.length > Math.max(2000, templated.length * 3)) return reject('answer too long');
   const source = sourceOf(incident, templated);
-  for (const check of [checkFindings, checkLiterals, checkNames, checkClaims, checkStatements]) {
+  for (const check of [checkFindings, checkLiterals, checkCommands, checkNames, checkClaims, checkStatements]) {
     const verdict = check(incident, templated, rewording, source);
     if (!verdict.ok) return verdict;
   }
