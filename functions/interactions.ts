@@ -99,11 +99,10 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
     }
     case 'unmute': {
       const { incident, changed } = await unmuteIncident(root.store, action.incidentId, action.user, receivedAt);
-      if (changed) {
-        // Notifications held during the mute go out with this job.
-        await enqueue(root, incident, receivedAt);
-        await refresh(root, incident, actionReply('unmuted', incident, action.user));
-      }
+      // Notifications held during the mute go out with this job. Queued on a repeated click too: the
+      // first one's enqueue may have failed after the unmute was stored (the markers make it idempotent).
+      await enqueue(root, incident, receivedAt);
+      if (changed) await refresh(root, incident, actionReply('unmuted', incident, action.user));
       return ok();
     }
     case 'open_resolve': {
@@ -119,14 +118,16 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
       return ok();
     }
     case 'resolve': {
-      const { incident, changed } = await resolveIncident(
+      const { incident } = await resolveIncident(
         { store: root.store, narrate: (i) => root.narrate(i) },
         action.incidentId,
         receivedAt,
         { by: action.user, ...(action.note ? { note: action.note } : {}) },
       );
       // The worker announces the resolution (message, thread, other sinks), exactly once per sink.
-      if (changed) await enqueue(root, incident, receivedAt);
+      // Queued on a repeated submission too: the first one's enqueue may have failed after the resolve
+      // was stored (Slack then shows an error and the person submits again).
+      await enqueue(root, incident, receivedAt);
       return ok(); // an empty 200 closes the modal
     }
     case 'vote':

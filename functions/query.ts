@@ -79,18 +79,18 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
     }
     case 'POST /api/incidents/{id}/resolve': {
       const id = incidentId(event);
-      const { incident, changed } = await resolveIncident(
+      const { incident } = await resolveIncident(
         { store: root.store, narrate: (i) => root.narrate(i) },
         id,
         receivedAt,
       );
-      // The worker announces the resolution to the sinks, exactly once per sink.
-      if (changed) {
-        await root.queue.enqueue({
-          groupId: groupIdOf(incident.groupKey),
-          enqueuedAt: receivedAt,
-        });
-      }
+      // The worker announces the resolution to the sinks, exactly once per sink (its markers make a
+      // repeated job a no-op). Queued on every call, not only the one that resolved it: when that
+      // call's enqueue failed (a 503), its retry finds the incident resolved and must still queue it.
+      await root.queue.enqueue({
+        groupId: groupIdOf(incident.groupKey),
+        enqueuedAt: receivedAt,
+      });
       return json(200, incident);
     }
     default:

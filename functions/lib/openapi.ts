@@ -60,14 +60,27 @@ const change = z.object({
   severity: z.optional(severity),
 });
 
-/** An incident in a list (`view=compact`, the default). */
+/** A Slack user who acted on an incident (Slack app mode). */
+const actor = z.object({ id: z.string(), name: z.string() });
+
+/**
+ * An incident in a list (`view=compact`, the default). Its JSON Schema allows no other properties, so
+ * every field of `Incident` but FULL_VIEW_FIELDS is named here (the OpenAPI test checks the list).
+ */
 const integer = z.number().check(z.int());
 const incidentSummary = z.extend(incidentSummarySchema, {
   overflowCount: z.optional(integer),
   overflowResolvedCount: z.optional(integer),
   findings: z.array(findingSchema),
   previousIncidentId: z.nullable(z.string()),
+  refreshedAt: z.optional(z.string()),
   lastUpdate: z.optional(z.object({ revision: integer, at: z.string(), changes: z.array(change) })),
+  slack: z.optional(z.object({ channel: z.string(), ts: z.string() })),
+  acknowledgedBy: z.optional(actor),
+  acknowledgedAt: z.optional(z.string()),
+  mute: z.optional(z.object({ until: z.string(), by: actor })),
+  resolvedBy: z.optional(actor),
+  resolutionNote: z.optional(z.string()),
   version: integer,
 });
 
@@ -84,6 +97,8 @@ const errorBody = z.object({
   error: z.enum(Object.values(ERROR_CODES) as [string, ...string[]]),
   message: z.string(),
   issues: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+  /** Issues past the first 20 listed in `issues`. */
+  moreIssues: z.optional(integer),
 });
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });

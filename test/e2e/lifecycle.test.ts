@@ -7,8 +7,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fingerprintOf } from '@incident-pilot/core';
+import { fingerprintOf, TransientError } from '@incident-pilot/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getRoot } from '../../functions/lib/composition.js';
 import { type CaptureServer, slackMessages, startCaptureServer } from '../helpers/capture-server.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
@@ -291,6 +292,39 @@ describe('incident lifecycle of one Alertmanager group (local stack + fake Slack
       { type: 'opened', incidentId: incident.id },
       { type: 'resolved', incidentId: incident.id },
       { type: 'opened', incidentId: next.id },
+    ]);
+  });
+
+  it('resolved by hand while the queue fails: the retried resolve still announces it, once', async () => {
+    const { local, hook } = await start();
+    await post(local, scenario().firing);
+    await hook.waitForRequests(1, 15_000);
+    const [incident] = await listIncidents(local);
+    await sleep(QUIET_MS);
+    // The query function's queue refuses the resolve's job: the incident is stored resolved, the answer a 503.
+    const queue = getRoot().queue;
+    const enqueue = queue.enqueue;
+    queue.enqueue = async () => {
+      throw new TransientError('SQS SendMessage: throttled');
+    };
+    let failed: Awaited<ReturnType<TestStack['api']>>;
+    try {
+      failed = await local.api(`/api/incidents/${incident.id}/resolve`, { method: 'POST' });
+    } finally {
+      queue.enqueue = enqueue;
+    }
+
+    const retried = await local.api(`/api/incidents/${incident.id}/resolve`, { method: 'POST' });
+    const again = await local.api(`/api/incidents/${incident.id}/resolve`, { method: 'POST' });
+
+    expect(failed.status).toBe(503);
+    expect(retried).toMatchObject({ status: 200, body: { status: 'resolved', resolution: 'manual' } });
+    expect(again.status).toBe(200);
+    await hook.waitForRequests(2, 15_000);
+    await sleep(QUIET_MS);
+    expect(slackMessages(hook)).toEqual([
+      { type: 'opened', incidentId: incident.id },
+      { type: 'resolved', incidentId: incident.id },
     ]);
   });
 

@@ -3,8 +3,10 @@
  * through POST /slack/interactions with signed (and forged) requests, as Slack sends them.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { TransientError } from '@incident-pilot/core';
 import { encodeValue } from '@incident-pilot/sinks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRoot } from '../../functions/lib/composition.js';
 import { slackSignature } from '../../functions/lib/slack-signature.js';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 import {
@@ -264,6 +266,40 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     expect(postsAbout('resolve-svc')).toHaveLength(1);
     // Submitting again (a double click) changes nothing and sends nothing more.
     expect((await interact(submission)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(slack.replies(post.ts).filter((r) => visibleText(r).includes('by hand'))).toHaveLength(1);
+  });
+
+  it('Resolve: a submission whose job could not be queued is announced when the person submits again', async () => {
+    const { incident, post } = await openIncident('resolve-retry-svc');
+    const submission = {
+      type: 'view_submission',
+      user: BOB,
+      view: {
+        id: 'V0002',
+        callback_id: 'incident_resolve',
+        private_metadata: encodeValue({ incidentId: incident.id }),
+        state: { values: {} },
+      },
+    };
+    const queue = getRoot().queue;
+    const enqueue = queue.enqueue;
+    queue.enqueue = async () => {
+      throw new TransientError('SQS SendMessage: throttled');
+    };
+    let failed: { status: number };
+    try {
+      failed = await interact(submission);
+    } finally {
+      queue.enqueue = enqueue;
+    }
+    expect(failed.status).toBe(503);
+    expect((await getIncident(incident.id)).status).toBe('resolved');
+
+    expect((await interact(submission)).status).toBe(200);
+
+    const reply = await slack.waitFor(() => slack.replies(post.ts).find((r) => visibleText(r).includes('by hand')));
+    expect(visibleText(reply)).toContain('by hand');
     await new Promise((r) => setTimeout(r, 1500));
     expect(slack.replies(post.ts).filter((r) => visibleText(r).includes('by hand'))).toHaveLength(1);
   });

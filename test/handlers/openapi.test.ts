@@ -1,3 +1,4 @@
+import { FULL_VIEW_FIELDS, type Incident } from '@incident-pilot/core';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../functions/lib/http.js';
@@ -59,6 +60,64 @@ describe('OpenAPI document and unknown routes', () => {
     expect(list).toEqual(['limit', 'cursor', 'status', 'service', 'view']);
     expect(schemas.IncidentSummary.properties.alerts).toBeUndefined();
     expect(schemas.Incident.required).toEqual(expect.arrayContaining(['alerts', 'narration', 'findings']));
+  });
+
+  it('names every field an incident can carry, since its schemas allow no others', () => {
+    const { Incident, IncidentSummary } = doc.components.schemas;
+    // Every field of the type, optional ones included (the compiler keeps this list complete).
+    const fields: Record<keyof Incident, true> = {
+      id: true,
+      status: true,
+      severity: true,
+      service: true,
+      alertname: true,
+      title: true,
+      team: true,
+      groupKey: true,
+      openedAt: true,
+      resolvedAt: true,
+      resolution: true,
+      lastSeenAt: true,
+      alertCount: true,
+      firingCount: true,
+      resolvedAlertCount: true,
+      truncatedAlerts: true,
+      alerts: true,
+      overflowCount: true,
+      overflowResolvedCount: true,
+      findings: true,
+      narration: true,
+      previousIncidentId: true,
+      commonLabels: true,
+      refreshedAt: true,
+      pendingChanges: true,
+      lastUpdate: true,
+      timeline: true,
+      slack: true,
+      acknowledgedBy: true,
+      acknowledgedAt: true,
+      mute: true,
+      resolvedBy: true,
+      resolutionNote: true,
+      version: true,
+    };
+    const all = Object.keys(fields);
+    const compact = all.filter((f) => !(FULL_VIEW_FIELDS as readonly string[]).includes(f));
+
+    expect(Incident.additionalProperties).toBe(false);
+    expect(Object.keys(Incident.properties).sort()).toEqual(all.sort());
+    expect(Object.keys(IncidentSummary.properties).sort()).toEqual(compact.sort());
+  });
+
+  it('describes the error body a 400 really sends, `moreIssues` included', async () => {
+    const alerts = Array.from({ length: 25 }, () => ({ labels: {} }));
+
+    const res = await stack.api('/alerts', { body: alerts, token: TOKEN });
+
+    expect(res.status).toBe(400);
+    expect(res.body.moreIssues).toBeGreaterThan(0);
+    expect(Object.keys(doc.components.schemas.Error.properties)).toEqual(expect.arrayContaining(Object.keys(res.body)));
+    expect(doc.components.schemas.Error.properties.moreIssues).toMatchObject({ type: 'integer' });
   });
 
   it('declares bearer and basic auth, and marks the open routes', () => {
