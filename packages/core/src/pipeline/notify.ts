@@ -89,8 +89,9 @@ async function sentMarkers(deps: NotifyDeps, incident: Incident): Promise<Set<st
 export interface NotifyOptions {
   /**
    * The group's incident before this one. The group can fire again before its resolution reached every
-   * sink (a sink was down, a worker died): what it still owes goes first. Read only while a sink has not
-   * had this incident's `opened`: a sink that has, had everything before it.
+   * sink (a sink was down, a worker died): what it still owes goes first, to each sink that had its
+   * `opened` (one configured since is owed nothing of it). Read only while a sink has not had this
+   * incident's `opened`: a sink that has, had everything before it.
    */
   previous?: () => Promise<Incident | null>;
   /** Events a sink must not get yet (a mute); nothing after them either, so they keep their order. */
@@ -101,7 +102,7 @@ export interface NotifyOptions {
  * Delivers each event the incident owes to each sink (after what the group's previous incident still
  * owes it, see NotifyOptions), in order per sink. A failing sink never blocks the others; its
  * failures are returned so the job is retried (a TransientError carries the sink's Retry-After).
- * What was sent already is read first (one read), so a later job claims only what is still owed.
+ * What was sent already is read first (one read per incident), so a later job claims only what is still owed.
  */
 export async function notify(
   deps: NotifyDeps,
@@ -113,13 +114,13 @@ export async function notify(
   const lease = deps.notificationLeaseMs ?? 60_000;
   let events = eventsOf(incident);
   const sent = await sentMarkers(deps, incident);
-  const opened = events[0] as IncidentEvent;
-  if (options.previous && deps.sinks.some((s) => !takes(s, 'opened') || !sent.has(markerOf(keyOf(opened, s))))) {
+  const hadOpened = (sink: Sink, of: Incident) =>
+    !takes(sink, 'opened') || sent.has(markerOf(keyOf({ type: 'opened', incident: of }, sink)));
+  if (options.previous && deps.sinks.some((s) => !hadOpened(s, incident))) {
     const previous = await options.previous();
     if (previous) {
-      const owed = eventsOf(previous);
       for (const marker of await sentMarkers(deps, previous)) sent.add(marker);
-      events = [...owed, ...events];
+      events = [...eventsOf(previous), ...events];
     }
   }
   const counts = { notificationsSent: 0, notificationsFailed: 0 };
@@ -127,6 +128,7 @@ export async function notify(
     deps.sinks.map(async (sink) => {
       for (const event of events) {
         if (!takes(sink, event.type)) continue;
+        if (event.incident !== incident && !hadOpened(sink, event.incident)) continue;
         if (options.held?.(sink, event)) return;
         const key = keyOf(event, sink);
         if (sent.has(markerOf(key))) continue;
