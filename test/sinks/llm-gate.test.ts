@@ -99,6 +99,12 @@ describe('grounding gate', () => {
       );
     });
 
+    it('prose that names a tool without running it', () => {
+      for (const sentence of ['The git history points to the deploy.', 'The checkout docker image changed.']) {
+        expect(checkRewording(incident, templated, `${templated}\n${sentence}`), sentence).toEqual({ ok: true });
+      }
+    });
+
     it('a command word inside quoted log text, as the data it is', () => {
       const logged = baseIncident({
         findings: [
