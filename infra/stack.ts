@@ -106,19 +106,20 @@ export class IncidentPilotStack extends Stack {
 
     // Grants, per function, exactly as packages/aws/src/dynamo-store.ts and sqs-queue.ts call them.
     // alerts: recordAlerts (BatchGet to find duplicates, Put of the pending entry, conditional Puts),
-    // a re-send's check for pending alerts (Query) and refresh wake-up (a conditional Update), stats and
-    // heartbeats (Update), enqueue.
+    // a re-send's check for pending alerts (Query) and refresh wake-up (a conditional Update; a Get when
+    // a retried claim finds the marker taken, maybe by its own first attempt), stats and heartbeats
+    // (Update), enqueue.
     bindTable(alerts.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['BatchGetItem', 'PutItem', 'UpdateItem', 'Query'],
+      actions: ['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem', 'Query'],
     });
     bindTable(alerts.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(alerts.function, jobs.queue, ['SendMessage']);
     bindSecret(alerts.function, 'INCIDENT_PILOT_TOKEN_SECRET_ARN', secrets.token);
 
     // context: putContext writes in batches of 25 (idempotent content-hash keys); the service's open
-    // groups (Query) get a refresh wake-up (Update) and a job.
+    // groups (Query) get a refresh wake-up (Update, and Get as for alerts) and a job.
     bindTable(context.function, 'INCIDENT_PILOT_TABLE', tables.data, {
-      actions: ['BatchWriteItem', 'Query', 'UpdateItem'],
+      actions: ['BatchWriteItem', 'GetItem', 'Query', 'UpdateItem'],
     });
     bindTable(context.function, 'INCIDENT_PILOT_INCIDENTS_TABLE', tables.incidents, { actions: [] });
     bindQueue(context.function, jobs.queue, ['SendMessage']);

@@ -130,11 +130,12 @@ describe('incident-pilot stack', () => {
     const logs = (name: string) => [`logs:CreateLogStream on ${name}Logs`, `logs:PutLogEvents on ${name}Logs`];
 
     it('alerts: store alerts, enqueue, read the token', () => {
-      // No GetItem: ingest reads alert records in batches, and its wake-up claim is a conditional update.
+      // GetItem only for a wake-up claim the SDK retried: ingest reads alert records in batches.
       expect(grantsOf(resources, roleOf('Alerts') ?? '')).toEqual(
         [
           ...logs('Alerts'),
           'dynamodb:BatchGetItem on TablesData',
+          'dynamodb:GetItem on TablesData',
           'dynamodb:PutItem on TablesData',
           'dynamodb:UpdateItem on TablesData',
           'dynamodb:Query on TablesData',
@@ -149,6 +150,7 @@ describe('incident-pilot stack', () => {
         [
           ...logs('Context'),
           'dynamodb:BatchWriteItem on TablesData',
+          'dynamodb:GetItem on TablesData',
           'dynamodb:Query on TablesData',
           'dynamodb:UpdateItem on TablesData',
           'sqs:SendMessage on QueueJobs',

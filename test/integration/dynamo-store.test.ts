@@ -793,6 +793,52 @@ describe('DynamoDB store: refresh pacing', () => {
     expect(await store.lastRefresh('g2')).toBe(NOW);
     expect(await store.lastRefresh(uniqueId('grp'))).toBeNull();
   });
+
+  it('wins a claim whose write landed though its answer was lost (the SDK retried and found it claimed)', async () => {
+    const client = ownClient();
+    let answers = 0;
+    // Inside the SDK's retry loop: the first UpdateItem is applied, then fails as a timeout would.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'UpdateItemCommand' && answers++ === 0) {
+          throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError', $metadata: {} });
+        }
+        return result;
+      },
+      { step: 'deserialize' },
+    );
+    const store = createDynamoStore({ ...emulators(), client, now: () => NOW });
+    const groupId = uniqueId('grp');
+
+    const claimed = await store.claimWake(groupId, NOW + 5_000, NOW, NOW + 60_000);
+    // Another trigger inside the horizon is still absorbed by that claim.
+    const again = await storeFor().claimWake(groupId, NOW + 6_000, NOW + 1_000, NOW + 61_000);
+
+    expect(answers).toBe(2);
+    expect(claimed).toBe(true);
+    expect(again).toBe(false);
+    client.destroy();
+  });
+
+  it('reads the open groups of a service strongly consistent: the worker links a group before it reads context', async () => {
+    const client = ownClient();
+    const queries: { ConsistentRead?: boolean }[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'QueryCommand') queries.push(args.input as { ConsistentRead?: boolean });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const store = createDynamoStore({ ...emulators(), client, now: () => NOW });
+    const service = uniqueId('svc');
+    await store.linkService(service, 'g1');
+
+    expect(await store.groupsOfService(service)).toEqual(['g1']);
+    expect(queries.map((q) => q.ConsistentRead)).toEqual([true]);
+    client.destroy();
+  });
 });
 
 describe('DynamoDB store: stats', () => {

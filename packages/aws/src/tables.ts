@@ -12,7 +12,7 @@
  * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs (ERROR and above), traces; TTL |
  * | log line below ERROR | `C#logs-below-error#<service>` | `<ISO timestamp>#<unique suffix>`   | kept, read by no rule; TTL     |
  * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |
- * | wake-up             | `G#<groupId>`           | `WAKE`                                     | `wakeAt` (ms): pending job     |
+ * | wake-up             | `G#<groupId>`           | `WAKE`                                     | `wakeAt` (ms): pending job, `wakeClaim` |
  * | open group of a service | `S#<service>`       | `<groupId>`                                | for context-triggered refresh  |
  * | notification marker | `N#<incidentId>`        | `<event>[.<revision>]#<sink>`              | `state`: claimed / sent        |
  * | counters            | `STATS`                 | `COUNTERS`                                 | one number per stat, `ADD`     |

@@ -61,14 +61,22 @@ export function createDynamo({
     }
   }
 
-  /** Runs a conditional write: true when it was written, false when its condition failed. */
-  async function conditionalWrite(operation: string, run: () => Promise<unknown>): Promise<boolean> {
+  /**
+   * Runs a conditional write: true when it was written, false when its condition failed. A condition
+   * that failed on an attempt the SDK retried (after a timeout or a 5xx) may have failed on what the
+   * first attempt wrote: `wroteIt`, when given, tells whether the item holds this write, and decides.
+   */
+  async function conditionalWrite(
+    operation: string,
+    run: () => Promise<unknown>,
+    wroteIt?: () => Promise<boolean>,
+  ): Promise<boolean> {
     try {
       await call(operation, run);
       return true;
     } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
+      if (!isConditionFailed(error)) throw error;
+      return wroteIt !== undefined && attemptsOf(error) > 1 ? wroteIt() : false;
     }
   }
 
@@ -168,6 +176,12 @@ export function createDynamo({
 
 function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+/** How many attempts the SDK made before this error (1 when it did not retry). */
+function attemptsOf(error: unknown): number {
+  const attempts = (error as { $metadata?: { attempts?: unknown } }).$metadata?.attempts;
+  return typeof attempts === 'number' ? attempts : 1;
 }
 
 export function epochSeconds(ms: number): number {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RefreshRepository } from '@incident-pilot/core';
 import { keys } from '../tables.js';
@@ -8,17 +9,23 @@ export function createRefreshRepository(db: Dynamo): RefreshRepository {
   const { doc, tableName, call, conditionalWrite, getItem, queryAll } = db;
   return {
     claimWake(groupId, atMs, nowMs, horizonMs) {
-      return conditionalWrite('UpdateItem', () =>
-        doc.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: keys.wake(groupId),
-            UpdateExpression: 'SET #w = :at',
-            ConditionExpression: 'attribute_not_exists(#w) OR #w < :now OR #w > :horizon',
-            ExpressionAttributeNames: { '#w': 'wakeAt' },
-            ExpressionAttributeValues: { ':at': atMs, ':now': nowMs, ':horizon': horizonMs },
-          }),
-        ),
+      // The claim's own id: a retried request that finds its first attempt's claim still wins it, or
+      // the caller would queue no job while the marker absorbs every later trigger until `atMs`.
+      const claimId = randomUUID();
+      return conditionalWrite(
+        'UpdateItem',
+        () =>
+          doc.send(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: keys.wake(groupId),
+              UpdateExpression: 'SET #w = :at, #c = :claim',
+              ConditionExpression: 'attribute_not_exists(#w) OR #w < :now OR #w > :horizon',
+              ExpressionAttributeNames: { '#w': 'wakeAt', '#c': 'wakeClaim' },
+              ExpressionAttributeValues: { ':at': atMs, ':now': nowMs, ':horizon': horizonMs, ':claim': claimId },
+            }),
+          ),
+        async () => (await getItem(tableName, keys.wake(groupId)))?.wakeClaim === claimId,
       );
     },
 
@@ -74,6 +81,9 @@ export function createRefreshRepository(db: Dynamo): RefreshRepository {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': keys.serviceGroups(service) },
         ProjectionExpression: 'sk',
+        // The worker links a group before it reads the service's context: a context ingest that reads
+        // after that link must see it, or neither side sees the other's write and the refresh is lost.
+        ConsistentRead: true,
       });
       return items.map((item) => String(item.sk));
     },
