@@ -198,4 +198,38 @@ describe('local stack: notifications owed at a stop', () => {
       rmSync(first.dataDir, { recursive: true, force: true });
     }
   });
+
+  it('announces after a restart an update that was waiting for its interval at the stop', async () => {
+    const slack = await startCaptureServer();
+    const env = {
+      INCIDENT_PILOT_SLACK_WEBHOOK: `${slack.url}/hook`,
+      INCIDENT_PILOT_UPDATE_MIN_SECONDS: '8',
+      INCIDENT_PILOT_REFRESH_SECONDS: '60',
+    };
+    const first = await startTestStack({ env });
+    try {
+      const startsAt = new Date().toISOString();
+      await first.api('/alerts', { body: notification(startsAt, ['a1']) });
+      await slack.waitForRequests(1);
+      // The group grows: an update is owed, held until 8 s after the opening by a delayed job.
+      await first.api('/alerts', { body: notification(startsAt, ['a1', 'a2']) });
+      await waitFor(async () => {
+        const i = (await first.api('/api/incidents?limit=1&view=full')).body.incidents?.[0];
+        return i?.pendingChanges?.length > 0;
+      });
+      // Stopped before that job runs: the in-memory queue loses it.
+      await first.stop();
+
+      const second = await startTestStack({ dataDir: first.dataDir, env });
+      try {
+        await waitFor(async () => slackMessages(slack).find((m) => m.type === 'updated'), 20_000);
+        expect(slackMessages(slack).map((m) => m.type)).toEqual(['opened', 'updated']);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await slack.close();
+      rmSync(first.dataDir, { recursive: true, force: true });
+    }
+  });
 });

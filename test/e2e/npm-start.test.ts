@@ -3,7 +3,7 @@
  * SIGINT, and what it says when its port or data directory is taken.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,5 +203,26 @@ describe('npm start', { timeout: 120_000 }, () => {
     ]);
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
+  });
+
+  it('says in one line that the data directory cannot be opened, and leaves it unlocked', async () => {
+    const dir = dataDir();
+    // A LevelDB directory whose CURRENT file names a manifest that is not there (a half-copied .data/).
+    writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000009\n');
+    const started = run(['node', '--import', 'tsx', 'packages/local/src/main.ts'], {
+      PORT: String(await freePort()),
+      INCIDENT_PILOT_DATA_DIR: dir,
+    });
+    const exit = await started.exited;
+
+    expect(exit.code).toBe(1);
+    expect(started.output().trim().split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^incident-pilot: data directory ${dir} cannot be opened \\(.*MANIFEST-000009.*\\): move it aside to start afresh, or set INCIDENT_PILOT_DATA_DIR to another directory$`,
+        ),
+      ),
+    ]);
+    expect(existsSync(join(dir, 'emulators.pid'))).toBe(false);
   });
 });

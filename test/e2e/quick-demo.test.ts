@@ -104,4 +104,32 @@ describe('local stack: restart', () => {
       rmSync(first.dataDir, { recursive: true, force: true });
     }
   });
+
+  it('answers the requests in flight when it stops, and keeps what they stored', async () => {
+    const first = await startTestStack();
+    const group = sampleAlert();
+    const [template] = group.alerts;
+    const startsAt = new Date().toISOString();
+    group.alerts = Array.from({ length: 1000 }, (_, i) => ({
+      ...template,
+      labels: { ...template.labels, instance: `api-gateway-${i}:8080` },
+      startsAt,
+      fingerprint: i.toString(16).padStart(16, '0'),
+    }));
+    // A big delivery takes a while to store; the stop (Ctrl-C) comes in the middle of it.
+    const inFlight = first.api('/alerts', { body: group }).catch((error: Error) => error);
+    await new Promise((r) => setTimeout(r, 100));
+    await first.stop();
+    const answer = await inFlight;
+
+    const second = await startTestStack({ dataDir: first.dataDir });
+    try {
+      expect(answer).toMatchObject({ status: 202 });
+      const again = await second.api('/alerts', { body: group });
+      expect(again.body).toMatchObject({ accepted: [], duplicates: 1000 });
+    } finally {
+      await second.stop();
+      rmSync(first.dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
@@ -84,7 +85,8 @@ const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  *   re-queues pending alert groups at start). It has no auth: its app is started here on `host`, since
  *   fauxqs's own `startFauxqs` always listens on every interface.
  *
- * A busy port or a locked data directory fails with a {@link LocalStartError} whose message is one line.
+ * A busy port, a locked data directory or one LevelDB cannot open fails with a {@link LocalStartError} whose
+ * message is one line.
  */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   const queueSettings: QueueSettings = {
@@ -96,6 +98,14 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   };
   const host = options.host ?? '127.0.0.1';
   const unlock = options.dataDir ? lockDataDir(options.dataDir) : () => {};
+  if (options.dataDir) {
+    try {
+      await checkOpenable(options.dataDir);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
+  }
 
   closeDynaliteIterators();
   const dynamo = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
@@ -183,6 +193,33 @@ function lockDataDir(dataDir: string): () => void {
     }
   }
   throw new Error(`cannot lock ${dataDir}`);
+}
+
+/**
+ * dynalite opens its LevelDB in the background: one it cannot open (a corrupt or half-copied directory)
+ * fails its first request with an uncaught "Database is closed" that names neither the directory nor the
+ * cause. Open it once first, with the same LevelDB binding, to say which directory and why.
+ */
+async function checkOpenable(dataDir: string): Promise<void> {
+  const fromDynalite = createRequire(createRequire(import.meta.url).resolve('dynalite'));
+  const { Level } = fromDynalite('level') as { Level: new (path: string) => LevelDatabase };
+  const db = new Level(dataDir);
+  try {
+    await db.open();
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+    throw new LocalStartError(
+      `data directory ${dataDir} cannot be opened (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        'move it aside to start afresh, or set INCIDENT_PILOT_DATA_DIR to another directory',
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+interface LevelDatabase {
+  open(): Promise<void>;
+  close(): Promise<void>;
 }
 
 function isAlive(pid: number): boolean {

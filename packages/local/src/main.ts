@@ -100,7 +100,7 @@ async function main() {
   );
   if (stack.requeued > 0)
     lines.push(
-      `  recovered  ${stack.requeued} group(s) re-queued (unprocessed alerts, open or recently resolved incidents)`,
+      `  recovered  ${stack.requeued} group(s) re-queued (unprocessed alerts, open or recently resolved incidents, delayed jobs)`,
     );
   console.log(lines.join('\n'));
   if (!env.INCIDENT_PILOT_TOKEN) {

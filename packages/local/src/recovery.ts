@@ -1,4 +1,10 @@
-import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDBClient,
+  ScanCommand,
+  type ScanCommandInput,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { keys } from '@incident-pilot/aws';
 import { groupIdOf, type JobQueue } from '@incident-pilot/core';
 
@@ -20,7 +26,9 @@ async function scanAll(client: DynamoDBClient, input: ScanCommandInput): Promise
  * The local queue lives in memory, so jobs queued before a restart are gone after it. At start the
  * local stack re-queues one job for every group that still has alerts not folded into an incident,
  * and for every open or recently resolved incident, which may still owe a sink a notification (the
- * idempotency markers make this a no-op for what was sent): nothing accepted is lost. In AWS the queue
+ * idempotency markers make this a no-op for what was sent): nothing accepted is lost. A group's wake-up
+ * marker stood for a delayed job (a rate-limited update, a refresh) that was on that queue: it is released,
+ * so the re-queued job schedules that wake-up again instead of taking it for still pending. In AWS the queue
  * is durable and this is not needed. A scan is fine here: it runs once, at start, on a developer's data.
  */
 export async function requeuePending(options: {
@@ -38,6 +46,30 @@ export async function requeuePending(options: {
     ProjectionExpression: 'pk',
   });
   for (const item of pending) if (item.pk?.S) groups.add(item.pk.S.slice('G#'.length));
+  const wakes = await scanAll(options.client, {
+    TableName: options.tableName,
+    FilterExpression: 'begins_with(pk, :g) AND sk = :wake AND attribute_exists(wakeAt)',
+    ExpressionAttributeValues: { ':g': { S: 'G#' }, ':wake': { S: keys.wake('').sk } },
+    ProjectionExpression: 'pk, sk, wakeAt',
+  });
+  for (const { pk, sk, wakeAt } of wakes) {
+    if (!pk?.S || !sk || !wakeAt) continue;
+    try {
+      await options.client.send(
+        new UpdateItemCommand({
+          TableName: options.tableName,
+          Key: { pk, sk },
+          UpdateExpression: 'REMOVE wakeAt',
+          ConditionExpression: 'wakeAt = :at',
+          ExpressionAttributeValues: { ':at': wakeAt },
+        }),
+      );
+    } catch (error) {
+      // A request since the start has claimed a new wake-up, with a job on the queue: keep it.
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    }
+    groups.add(pk.S.slice('G#'.length));
+  }
   const incidents = await scanAll(options.client, {
     TableName: options.incidentsTableName,
     FilterExpression: '#s = :open OR resolvedAt >= :since',

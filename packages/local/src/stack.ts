@@ -144,9 +144,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     incidents,
     emulators,
     async stop() {
-      const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
-      server?.closeAllConnections();
-      await closed;
+      if (server) await drain(server, REQUEST_DRAIN_MS);
       await heartbeat.stop();
       stopping.abort();
       await ttlSweeper.stop();
@@ -156,6 +154,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       resetRoot();
     },
   };
+}
+
+/** How long a stop waits for the requests in flight to be answered before it cuts their connections. */
+const REQUEST_DRAIN_MS = 5_000;
+
+/**
+ * Stops accepting connections and lets the requests in flight finish, as their handlers would in
+ * Lambda: a connection is closed once it is idle (its response sent), and any left after `ms` are cut.
+ */
+async function drain(server: Server, ms: number): Promise<void> {
+  let done = false;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => {
+    done = true;
+  });
+  const deadline = Date.now() + ms;
+  while (!done && Date.now() < deadline) {
+    // A keep-alive connection becomes idle when its response is sent; close it then, not at its timeout.
+    server.closeIdleConnections();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  server.closeAllConnections();
+  await closed;
 }
 
 /** Runs `task` every `intervalMs` (the first time after `firstMs`), never two at a time; `stop` waits for a run in progress. */
