@@ -1,5 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack, waitFor } from '../helpers/local-stack.js';
 
@@ -116,9 +117,18 @@ describe('local stack: restart', () => {
       startsAt,
       fingerprint: i.toString(16).padStart(16, '0'),
     }));
-    // A big delivery takes a while to store; the stop (Ctrl-C) comes in the middle of it.
+    // A big delivery takes a while to store; the stop (Ctrl-C) comes in the middle of it, once its
+    // first alert records are stored (so the request has reached the handler, however slow the machine).
     const inFlight = first.api('/alerts', { body: group }).catch((error: Error) => error);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(async () => {
+      const scan = new ScanCommand({
+        TableName: first.emulators.tableName,
+        FilterExpression: 'begins_with(sk, :a)',
+        ExpressionAttributeValues: { ':a': { S: 'A#' } },
+        Select: 'COUNT',
+      });
+      return ((await first.emulators.dynamoClient.send(scan)).Count ?? 0) > 0;
+    });
     await first.stop();
     const answer = await inFlight;
 

@@ -20,6 +20,7 @@ import { INCIDENTS_TABLE, tableDefinitions } from '@incident-pilot/aws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDynaliteIterators } from '../../packages/local/src/dynalite-iterators.js';
 import { type Emulators, ensureTables, startEmulators } from '../../packages/local/src/emulators.js';
+import { requeuePending } from '../../packages/local/src/recovery.js';
 import { sweepExpired } from '../../packages/local/src/ttl-sweeper.js';
 import { freshTables, uniqueId } from '../helpers/emulators.js';
 import { startTestStack, waitFor } from '../helpers/local-stack.js';
@@ -181,6 +182,31 @@ describe('local DynamoDB emulator', () => {
     } finally {
       client.middlewareStack.remove('renew-after-scan');
     }
+  });
+
+  it('re-queues at start a group whose wake-up is still to come, releasing it, and not one whose time has passed', async () => {
+    const tables = await freshTables(emulators);
+    await putAll(tables.tableName, [
+      { pk: { S: 'G#due' }, sk: { S: 'WAKE' }, wakeAt: { N: String(NOW + 8_000) } },
+      // A wake-up whose job ran long ago (the worker never clears it), of an incident resolved long ago.
+      { pk: { S: 'G#old' }, sk: { S: 'WAKE' }, wakeAt: { N: String(NOW - 30 * 86_400_000) } },
+    ]);
+    const queued: string[] = [];
+    const queue = { enqueue: async ({ groupId }: { groupId: string }) => void queued.push(groupId) };
+
+    const requeued = await requeuePending({
+      client: emulators.dynamoClient,
+      ...tables,
+      queue,
+      now: new Date(NOW).toISOString(),
+    });
+
+    expect(requeued).toBe(1);
+    expect(queued).toEqual(['due']);
+    const { Items = [] } = await emulators.dynamoClient.send(new ScanCommand({ TableName: tables.tableName }));
+    const wakeOf = (pk: string) => Items.find((item) => item.pk?.S === pk)?.wakeAt?.N;
+    expect(wakeOf('G#due')).toBeUndefined();
+    expect(wakeOf('G#old')).toBe(String(NOW - 30 * 86_400_000));
   });
 });
 

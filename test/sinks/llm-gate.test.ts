@@ -183,6 +183,17 @@ describe('grounding gate', () => {
       ['an invented one-word command', `${markdown}\n\`reboot\``, /command "reboot"/],
       ['an invented unquoted command', `${markdown}\nrm -rf /`, /command "rm -rf/],
       [
+        'an invented command after a sentence',
+        `${markdown}\nRolling back is slow. kubectl delete deployment/checkout`,
+        /command "kubectl delete/,
+      ],
+      [
+        'an invented command after a comma',
+        `${markdown}\nIf that fails, kubectl delete deployment/checkout`,
+        /command/,
+      ],
+      ['an invented command after "or"', `${markdown}\nOr kubectl delete deployment/checkout`, /command/],
+      [
         'a command chained to a suggested one',
         markdown.replace('--to-revision=41', '--to-revision=41 && reboot'),
         /command/,

@@ -27,9 +27,12 @@ async function scanAll(client: DynamoDBClient, input: ScanCommandInput): Promise
  * local stack re-queues one job for every group that still has alerts not folded into an incident,
  * and for every open or recently resolved incident, which may still owe a sink a notification (the
  * idempotency markers make this a no-op for what was sent): nothing accepted is lost. A group's wake-up
- * marker stood for a delayed job (a rate-limited update, a refresh) that was on that queue: it is released,
- * so the re-queued job schedules that wake-up again instead of taking it for still pending. In AWS the queue
- * is durable and this is not needed. A scan is fine here: it runs once, at start, on a developer's data.
+ * marker still to come stood for a delayed job (a rate-limited update, a refresh) that was on that queue: it
+ * is released, so the re-queued job schedules that wake-up again instead of taking it for still pending. One
+ * whose time has passed (the worker never clears it) blocks no claim and is left alone: its group is re-queued
+ * only as an open or recently resolved incident, so a long-resolved one never reaches a sink added since.
+ * In AWS the queue is durable and this is not needed. A scan is fine here: it runs once, at start, on a
+ * developer's data.
  */
 export async function requeuePending(options: {
   client: DynamoDBClient;
@@ -48,8 +51,12 @@ export async function requeuePending(options: {
   for (const item of pending) if (item.pk?.S) groups.add(item.pk.S.slice('G#'.length));
   const wakes = await scanAll(options.client, {
     TableName: options.tableName,
-    FilterExpression: 'begins_with(pk, :g) AND sk = :wake AND attribute_exists(wakeAt)',
-    ExpressionAttributeValues: { ':g': { S: 'G#' }, ':wake': { S: keys.wake('').sk } },
+    FilterExpression: 'begins_with(pk, :g) AND sk = :wake AND wakeAt > :now',
+    ExpressionAttributeValues: {
+      ':g': { S: 'G#' },
+      ':wake': { S: keys.wake('').sk },
+      ':now': { N: String(Date.parse(options.now)) },
+    },
     ProjectionExpression: 'pk, sk, wakeAt',
   });
   for (const { pk, sk, wakeAt } of wakes) {

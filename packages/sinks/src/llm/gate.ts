@@ -58,11 +58,11 @@ const HANDLE = /(?<![\w.])@[A-Za-z][\w.-]*/g;
 const RELATIVE_TIME =
   /\b(?:yesterday|today|tonight|last (?:night|week|hour)|this (?:morning|afternoon|evening|week)|[\w-]+ (?:seconds?|minutes?|hours?|days?) ago)\b/gi;
 
-// What starts a shell command or a query: a program an on-call engineer runs, followed by an argument,
-// where a command starts (a line, after a colon, an operator, a prompt or "run"), so that prose naming a
-// tool ("the git history", "the checkout docker image") is not taken for one.
+// What starts a shell command or a query: a program an on-call engineer runs, followed by an argument.
+// Anywhere a sentence, a clause or a list item may start one ("Next, kubectl delete …"), but not after
+// an article or a possessive: that is prose naming a tool ("the git history", "the checkout docker image").
 const COMMAND_WORD =
-  /(?<=(?:^|[:;|&$>(]|\b(?:run|execute|type|try|then))\s*(?:[-*•]\s+|\d+\.\s+)?)(?:sudo|su|kubectl|k9s|helm|docker|podman|crictl|git|curl|wget|aws|gcloud|az|systemctl|journalctl|psql|mysql|redis-cli|mongosh?|terraform|ansible|ssh|scp|rsync|chmod|chown|rm|mv|dd|mkfs|shutdown|reboot|halt|poweroff|kill|pkill|killall|iptables|npm|npx|yarn|pip3?|eval|exec|nc|ncat|bash|sh|zsh|python3?|perl|ruby)\b(?:\s+[^\s]|(?=\s*(?:[`)\n]|$)))|\b(?:drop|truncate)\s+(?:table|database|schema)\b|\bdelete\s+from\b/gim;
+  /(?<![\w./-])(?<!\b(?:the|an?|its|their|our|your)\s+(?:[\w-]+\s+)?)(?:sudo|su|kubectl|k9s|helm|docker|podman|crictl|git|curl|wget|aws|gcloud|az|systemctl|journalctl|psql|mysql|redis-cli|mongosh?|terraform|ansible|ssh|scp|rsync|chmod|chown|rm|mv|dd|mkfs|shutdown|reboot|halt|poweroff|kill|pkill|killall|iptables|npm|npx|yarn|pip3?|eval|exec|nc|ncat|bash|sh|zsh|python3?|perl|ruby)\b(?:\s+[^\s]|(?=\s*(?:[`)\n]|$)))|\b(?:drop|truncate)\s+(?:table|database|schema)\b|\bdelete\s+from\b/gi;
 // An option (`-rf`, `--force`) or a shell operator (`&&`, `||`, `$(`, `| sh`).
 const COMMAND_SYNTAX = /(?<![\w-])--?[A-Za-z][\w-]*|&&|\|\||\$\(|\|\s*(?:sudo\s+)?(?:ba|z)?sh\b/g;
 const CODE_SPAN = /`+([^`]+)`+/g;
