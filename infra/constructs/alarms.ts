@@ -159,7 +159,7 @@ export class PipelineAlarms extends Construct {
         usingMetrics: Object.fromEntries(
           Object.entries(refusals).map(([reason, id]) => [
             id,
-            appMetric(METRIC.alertsRejected, { dimensions: { reason }, statistic: 'Sum' }),
+            appMetric(METRIC.alertsRejected, { dimensions: { reason }, statistic: 'Sum', period: Duration.minutes(5) }),
           ]),
         ),
         label: 'POST /alerts refused (4xx)',
