@@ -10,7 +10,8 @@
  *   item (a change of the index key is a delete plus a put; no write when nothing projected changed);
  * - reads cost one RRU per started 4 KB (half when eventually consistent): per item for GetItem and
  *   BatchGetItem (a missing item still costs the minimum), per page of all items read for a Query,
- *   filtered or not — dynalite works these out itself when asked for `ReturnConsumedCapacity`.
+ *   filtered or not — dynalite works these out itself when asked for `ReturnConsumedCapacity`, all but
+ *   the minimum of a query that finds nothing.
  * The proxy learns the before and after images of each write by reading the item directly from dynalite
  * (not billed).
  */
@@ -216,15 +217,21 @@ export async function startDynamoMeter(tables: CreateTableCommandInput[], kindOf
         if (operation === 'PutItem' || operation === 'UpdateItem' || operation === 'DeleteItem') {
           out = await meterWrite(operation, request, send);
         } else if (operation === 'BatchWriteItem') {
+          // Each item is billed as the PutItem or DeleteItem it is: the larger of the item before and after.
+          const writes = (Object.entries(request.RequestItems ?? {}) as [string, WireRequest[]][]).flatMap(
+            ([table, requests]) => requests.map((w) => ({ table, put: w.PutRequest?.Item as WireItem | undefined, w })),
+          );
+          const befores = await Promise.all(
+            writes.map(({ table, put, w }) => current(table, put ? keyOf(table, put) : w.DeleteRequest.Key)),
+          );
           out = await send();
-          for (const [table, writes] of Object.entries(request.RequestItems ?? {}) as [string, WireRequest[]][]) {
-            for (const w of writes) {
-              const item = w.PutRequest?.Item ?? w.DeleteRequest?.Key;
-              count(`BatchWriteItem ${kindOf(table, keyOf(table, item))}`, {
-                wru: writeUnits(itemSize(w.PutRequest?.Item)),
-              });
-            }
-          }
+          writes.forEach(({ table, put, w }, i) => {
+            const index = indexUnits(table, befores[i], put);
+            count(`BatchWriteItem ${kindOf(table, put ? keyOf(table, put) : w.DeleteRequest.Key)}`, {
+              wru: writeUnits(Math.max(itemSize(befores[i]), itemSize(put))) + index,
+              indexWru: index,
+            });
+          });
           count('BatchWriteItem', { requests: 1 });
         } else if (['GetItem', 'BatchGetItem', 'Query', 'Scan'].includes(operation)) {
           // dynalite bills reads itself when asked.
@@ -238,21 +245,13 @@ export async function startDynamoMeter(tables: CreateTableCommandInput[], kindOf
             operation === 'Query' || operation === 'Scan'
               ? `${kindOf(table, request.ExpressionAttributeValues?.[':pk'] ? { pk: request.ExpressionAttributeValues[':pk'] } : {})}${request.IndexName ? ` via ${request.IndexName}` : ''}`
               : kindOf(table, key);
-          // A missing item, and a query or scan that finds nothing, still cost the minimum read.
-          const missing =
-            operation === 'BatchGetItem'
-              ? (request.RequestItems?.[table]?.Keys?.length ?? 0) - (result.Responses?.[table]?.length ?? 0)
-              : operation === 'GetItem' && !result.Item
-                ? 1
-                : 0;
+          // A query or scan that finds nothing still costs the minimum read; dynalite bills it 0. (A missing
+          // item of a GetItem or BatchGetItem it already bills at the minimum.)
           const minimum = request.ConsistentRead ? 1 : 0.5;
           const units = consumed.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
           count(`${operation} ${kind}`, {
             requests: 1,
-            rru:
-              operation === 'Query' || operation === 'Scan'
-                ? Math.max(units, minimum)
-                : units + Math.max(0, missing) * minimum,
+            rru: operation === 'Query' || operation === 'Scan' ? Math.max(units, minimum) : units,
           });
         } else {
           out = await send();
