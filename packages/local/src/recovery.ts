@@ -1,11 +1,5 @@
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  ScanCommand,
-  type ScanCommandInput,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { keys } from '@incident-pilot/aws';
+import { type AttributeValue, type DynamoDBClient, ScanCommand, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
+import { createDynamoStore, keys } from '@incident-pilot/aws';
 import { groupIdOf, type JobQueue } from '@incident-pilot/core';
 
 // Incidents resolved this recently may still owe a sink their resolution.
@@ -57,25 +51,17 @@ export async function requeuePending(options: {
       ':wake': { S: keys.wake('').sk },
       ':now': { N: String(Date.parse(options.now)) },
     },
-    ProjectionExpression: 'pk, sk, wakeAt',
+    ProjectionExpression: 'pk, wakeAt',
   });
-  for (const { pk, sk, wakeAt } of wakes) {
-    if (!pk?.S || !sk || !wakeAt) continue;
-    try {
-      await options.client.send(
-        new UpdateItemCommand({
-          TableName: options.tableName,
-          Key: { pk, sk },
-          UpdateExpression: 'REMOVE wakeAt',
-          ConditionExpression: 'wakeAt = :at',
-          ExpressionAttributeValues: { ':at': wakeAt },
-        }),
-      );
-    } catch (error) {
-      // A request since the start has claimed a new wake-up, with a job on the queue: keep it.
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-    }
-    groups.add(pk.S.slice('G#'.length));
+  // Released only if it still holds that time: a request since the start may have claimed a new one,
+  // with a job on the queue.
+  const { client, tableName, incidentsTableName } = options;
+  const { releaseWake } = createDynamoStore({ client, tableName, incidentsTableName });
+  for (const { pk, wakeAt } of wakes) {
+    if (!pk?.S || !wakeAt?.N) continue;
+    const groupId = pk.S.slice('G#'.length);
+    await releaseWake(groupId, Number(wakeAt.N));
+    groups.add(groupId);
   }
   const incidents = await scanAll(options.client, {
     TableName: options.incidentsTableName,
