@@ -158,23 +158,23 @@ describe('worker delivery with an LLM', () => {
     expect(counted).toEqual([{ name: 'NarrationRejected', value: 1, dimensions: { provider: 'openai-compatible' } }]);
   });
 
+  /** An OpenAI-compatible provider at the stand-in, its key in Secrets Manager. */
+  const keyInSecret = () => ({
+    INCIDENT_PILOT_LLM_PROVIDER: 'openai-compatible',
+    INCIDENT_PILOT_LLM_MODEL: 'qwen2.5',
+    INCIDENT_PILOT_LLM_BASE_URL: `${server.url}/v1`,
+    INCIDENT_PILOT_LLM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:llm',
+  });
+
   it('keeps the template when the LLM key cannot be read right now, and reads it again next time', async () => {
     server.respondWith(llmAnswer('openai-compatible', faithful));
     let readable = false;
-    const worker = delivery(
-      {
-        INCIDENT_PILOT_LLM_PROVIDER: 'openai-compatible',
-        INCIDENT_PILOT_LLM_MODEL: 'qwen2.5',
-        INCIDENT_PILOT_LLM_BASE_URL: `${server.url}/v1`,
-        INCIDENT_PILOT_LLM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:llm',
+    const worker = delivery(keyInSecret(), {
+      async secret() {
+        if (!readable) throw new TransientError('could not read a secret from Secrets Manager (ThrottlingException)');
+        return 'sk-from-secrets-manager';
       },
-      {
-        async secret() {
-          if (!readable) throw new TransientError('could not read a secret from Secrets Manager (ThrottlingException)');
-          return 'sk-from-secrets-manager';
-        },
-      },
-    );
+    });
 
     // The LLM only rewords: a key it cannot read must not hold up the incident and its pages.
     await expect(worker.narrate(incident, { event: 'opened' })).resolves.toBe(templated);
@@ -198,15 +198,7 @@ describe('worker delivery with an LLM', () => {
   it('uses a rotated LLM key once the secret holds it, without a cold start', async () => {
     server.respondWith(llmAnswer('openai-compatible', faithful), llmAnswer('openai-compatible', faithful));
     let key = 'sk-before-rotation';
-    const worker = delivery(
-      {
-        INCIDENT_PILOT_LLM_PROVIDER: 'openai-compatible',
-        INCIDENT_PILOT_LLM_MODEL: 'qwen2.5',
-        INCIDENT_PILOT_LLM_BASE_URL: `${server.url}/v1`,
-        INCIDENT_PILOT_LLM_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:llm',
-      },
-      { secret: async () => key },
-    );
+    const worker = delivery(keyInSecret(), { secret: async () => key });
 
     await expect(worker.narrate(incident, { event: 'opened' })).resolves.toBe(faithful);
     key = 'sk-after-rotation';
