@@ -68,6 +68,16 @@ describe('rule routing.team', () => {
       reason: 'no entry for api-gateway',
     },
     {
+      name: 'an alert without any service label',
+      service: 'unknown',
+      commonLabels: { alertname: 'HighErrorRate' },
+      alertLabels: { alertname: 'HighErrorRate', service: ' ' },
+      team: 'unowned',
+      confidence: 'low',
+      ref: '0123456789abcdef.labels',
+      reason: 'neither a team label nor a service label (service, app, app_kubernetes_io_name, job, container)',
+    },
+    {
       name: 'a service named like an Object.prototype key',
       service: 'constructor',
       team: 'unowned',
@@ -85,5 +95,26 @@ describe('rule routing.team', () => {
     expect(findings[0]?.summary).toContain(team === 'unowned' ? 'No owning team' : `Owned by team ${team}`);
     expect(findings[0]?.summary).toContain(reason);
     expect(findings[0]?.evidence[0]?.ref).toBe(ref);
+  });
+
+  it('asks for a label, not a route for "unknown", when the alert names no service', () => {
+    const ctx = ruleContext({
+      service: 'unknown',
+      commonLabels: { alertname: 'HighErrorRate' },
+      alertLabels: { alertname: 'HighErrorRate' },
+    });
+
+    const [finding] = evaluate(rule, ctx);
+
+    expect(finding?.suggestion).toContain('or a service label (service, app,');
+    expect(finding?.suggestion).not.toContain('serviceTeams":{"unknown"');
+  });
+
+  it('still suggests mapping a service that is named "unknown" by its label', () => {
+    const ctx = ruleContext({ service: 'unknown', alertLabels: { alertname: 'HighErrorRate', app: 'unknown' } });
+
+    const [finding] = evaluate(rule, ctx);
+
+    expect(finding?.suggestion).toContain('{"routing":{"serviceTeams":{"unknown":"<team>"}}}');
   });
 });
