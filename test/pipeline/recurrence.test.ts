@@ -50,25 +50,31 @@ function grown(startsAt: string) {
 }
 
 /**
- * A sink that records what it was sent, and fails while `down` is set (like a 503 from Slack). While
- * `slowUpdates` is set, an update is held until `finish()`: Slack taking its time to answer.
+ * A sink that records what it was sent, and fails while `down` is set (like a 503 from Slack). The next
+ * event of the type `slow` names is held until `finish()`: Slack taking its time to answer.
  */
 function probe(name = 'probe') {
   const sent: string[] = [];
   let finish = () => {};
   let started = () => {};
-  const updateStarted = new Promise<void>((resolve) => {
+  const slowStarted = new Promise<void>((resolve) => {
     started = resolve;
   });
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const state = { down: false, slowUpdates: false, updateStarted, finish: () => finish() };
+  const state = {
+    down: false,
+    slow: undefined as IncidentEvent['type'] | undefined,
+    slowStarted,
+    finish: () => finish(),
+  };
   const sink: Sink = {
     name,
     async deliver({ type, incident }: IncidentEvent) {
       if (state.down) throw new TransientError('probe answered 503');
-      if (type === 'updated' && state.slowUpdates) {
+      if (type === state.slow) {
+        state.slow = undefined;
         started();
         await finished;
       }
@@ -121,6 +127,24 @@ describe('worker: a group that fires again', () => {
     expect(await store.getStats()).toMatchObject({ incidentsOpened: 2, incidentsResolved: 1 });
   });
 
+  it("delivers the previous incident's resolution though the read of what that incident was sent lags", async () => {
+    const { store, sent, sinkState, deliver, run, deps } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    const first = await run('2026-11-25T04:00:01.000Z');
+    await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
+    sinkState.down = true;
+    await expect(run('2026-11-25T04:10:02.000Z')).rejects.toThrow(TransientError);
+    sinkState.down = false;
+
+    // The group fires again, and the eventually consistent read of the markers does not show them yet.
+    await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
+    const at = '2026-11-25T04:20:02.000Z';
+    const lagging: Store = { ...store, sentNotifications: async () => [] };
+    const second = await processJob({ ...deps(Date.parse(at)), store: lagging }, { groupId: GROUP_ID, enqueuedAt: at });
+
+    expect(sent).toEqual([`opened ${first.incidentId}`, `resolved ${first.incidentId}`, `opened ${second.incidentId}`]);
+  });
+
   it('sends a sink configured since the previous incident only the new one, not the old one it never had', async () => {
     const { sent, deliver, run, deps } = await setup();
     await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
@@ -140,6 +164,28 @@ describe('worker: a group that fires again', () => {
     expect(sent).toEqual([`opened ${first.incidentId}`, `resolved ${first.incidentId}`, `opened ${second.incidentId}`]);
     // Never a page for an incident that was over before the pager existed.
     expect(pager.sent).toEqual([`opened ${second.incidentId}`]);
+  });
+
+  it("waits for the previous incident's opened still on its way to a sink, then sends its resolution first", async () => {
+    const { store, sent, sinkState, deliver, run } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    // The sink takes its time to accept the "opened" (a slow Slack; or a timeout, whose claim is kept).
+    sinkState.slow = 'opened';
+    const opening = run('2026-11-25T04:00:01.000Z');
+    await sinkState.slowStarted;
+    const firstId = (await store.getGroupState(GROUP_ID))?.lastIncidentId ?? '';
+
+    // Meanwhile it is resolved by hand and the group fires again: the next incident's job runs.
+    await resolveIncident({ store, narrate: () => 'narrated' }, firstId, '2026-11-25T04:00:03.000Z');
+    await deliver(notification('2026-11-25T04:00:04.000Z'), '2026-11-25T04:00:05.000Z');
+    await expect(run('2026-11-25T04:00:06.000Z')).rejects.toThrow(/being sent by another worker/);
+    sinkState.finish();
+    await opening;
+    const second = await run('2026-11-25T04:01:10.000Z');
+
+    // The first incident's resolution is owed to the sink that had its opened, and goes first.
+    expect(second.incidentId).not.toBe(firstId);
+    expect(sent).toEqual([`opened ${firstId}`, `resolved ${firstId}`, `opened ${second.incidentId}`]);
   });
 
   it('opens a new incident when an alert resolved by hand resolves and fires again', async () => {
@@ -169,9 +215,9 @@ describe('worker: an incident that resolves while its update is being sent', () 
     const { incidentId } = await run('2026-11-25T04:00:01.000Z');
     // A second alert joins: its job announces an update, which the sink takes its time to accept.
     await deliver(grown('2026-11-25T04:01:00.000Z'), '2026-11-25T04:01:01.000Z');
-    sinkState.slowUpdates = true;
+    sinkState.slow = 'updated';
     const updating = run('2026-11-25T04:01:02.000Z');
-    await sinkState.updateStarted;
+    await sinkState.slowStarted;
 
     // Meanwhile someone resolves it by hand, and that job runs on another worker.
     await resolveIncident({ store, narrate: () => 'narrated' }, incidentId ?? '', '2026-11-25T04:01:03.000Z');

@@ -152,6 +152,8 @@ export interface NotificationLedger {
    * that would fail; the claim decides.
    */
   sentNotifications(incidentId: string, updateRevision?: number): Promise<NotificationKey[]>;
+  /** Where one notification stands, read strongly consistent: sent, claimed (on its way) or never tried. */
+  notificationState(key: NotificationKey): Promise<'sent' | 'claimed' | null>;
   /** Claims the right to send; a claim older than `leaseMs` is considered abandoned. */
   claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult>;
   completeNotification(key: NotificationKey, nowMs: number): Promise<void>;

@@ -38,6 +38,11 @@ export function createNotificationLedger(db: Dynamo): NotificationLedger {
       }));
     },
 
+    async notificationState(key: NotificationKey): Promise<'sent' | 'claimed' | null> {
+      const marker = await getItem(tableName, keys.notification(key.incidentId, key.event, key.sink, key.revision));
+      return marker ? (marker.state === 'sent' ? 'sent' : 'claimed') : null;
+    },
+
     async claimNotification(key: NotificationKey, nowMs: number, leaseMs: number): Promise<ClaimResult> {
       const itemKey = keys.notification(key.incidentId, key.event, key.sink, key.revision);
       for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {

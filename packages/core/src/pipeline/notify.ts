@@ -116,11 +116,26 @@ export async function notify(
   const sent = await sentMarkers(deps, incident);
   const hadOpened = (sink: Sink, of: Incident) =>
     !takes(sink, 'opened') || sent.has(markerOf(keyOf({ type: 'opened', incident: of }, sink)));
+  // The sinks owed what the previous incident still owes: those that had its opened or have it on its way.
+  const owedPrevious = new Set<string>();
   if (options.previous && deps.sinks.some((s) => !hadOpened(s, incident))) {
     const previous = await options.previous();
     if (previous) {
       for (const marker of await sentMarkers(deps, previous)) sent.add(marker);
       events = [...eventsOf(previous), ...events];
+      // That read may lag and shows only what was sent: a sink it shows without the opened is asked
+      // again, strongly consistent. One still on its way (or abandoned) is claimed below like any other,
+      // so its resolution follows it; only a sink that never had it (configured since) is owed nothing.
+      await Promise.all(
+        deps.sinks.map(async (sink) => {
+          if (
+            hadOpened(sink, previous) ||
+            (await deps.store.notificationState(keyOf({ type: 'opened', incident: previous }, sink))) !== null
+          ) {
+            owedPrevious.add(sink.name);
+          }
+        }),
+      );
     }
   }
   const counts = { notificationsSent: 0, notificationsFailed: 0 };
@@ -128,7 +143,7 @@ export async function notify(
     deps.sinks.map(async (sink) => {
       for (const event of events) {
         if (!takes(sink, event.type)) continue;
-        if (event.incident !== incident && !hadOpened(sink, event.incident)) continue;
+        if (event.incident !== incident && !owedPrevious.has(sink.name)) continue;
         if (options.held?.(sink, event)) return;
         const key = keyOf(event, sink);
         if (sent.has(markerOf(key))) continue;
