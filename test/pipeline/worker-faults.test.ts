@@ -391,6 +391,56 @@ describe('worker retries after a partial failure (deterministic faults)', () => 
     expect(await store.pendingAlerts(job.groupId)).toMatchObject({ records: [], entries: [] });
   });
 
+  it('a job that read the group state before another job folded its alerts still folds what arrived since', async () => {
+    const { store, queue, ingest, allIncidents } = await setup();
+    const deliveries: Delivery[] = [];
+    const clock = { now: Date.parse('2026-11-25T04:10:00Z') };
+    const sinks = [recordingSink('slack', deliveries)];
+    await ingest(notification(6, 1), '2026-11-25T04:05:00.000Z');
+    const [job] = queue.jobs.splice(0);
+    if (!job) throw new Error('ingest queued no job');
+
+    // Two workers get a job of the group; the slow one has read the group state (no incident yet)...
+    let resume = () => {};
+    const paused = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    let stateRead = () => {};
+    const stateWasRead = new Promise<void>((resolve) => {
+      stateRead = resolve;
+    });
+    const slow = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop !== 'getGroupState') return typeof value === 'function' ? value.bind(target) : value;
+        return async (groupId: string) => {
+          const state = await value.call(target, groupId);
+          stateRead();
+          await paused;
+          return state;
+        };
+      },
+    });
+    const slowJob = processJob(workerDeps(slow, sinks, clock), job);
+    await stateWasRead;
+    // ...when the other opens the incident and clears what it folded, and the alert then resolves.
+    await processJob(workerDeps(store, sinks, clock), job);
+    const resolved = notification(6, 1);
+    resolved.status = 'resolved';
+    Object.assign(resolved.alerts[0] ?? {}, { status: 'resolved', endsAt: '2026-11-25T04:06:00Z' });
+    await ingest(resolved, '2026-11-25T04:06:02.000Z');
+    resume();
+    await slowJob;
+    clock.now += 2_000;
+    for (const j of queue.jobs.splice(0)) await processJob(workerDeps(store, sinks, clock), j);
+
+    const incidents = await allIncidents();
+    expect(incidents.map((i) => ({ status: i.status, alertCount: i.alertCount }))).toEqual([
+      { status: 'resolved', alertCount: 1 },
+    ]);
+    expect(deliveries.map((d) => d.type)).toEqual(['opened', 'resolved']);
+  });
+
   it('a sink delivery whose "sent" marker failed to be written is not delivered again on retry', async () => {
     const { store, queue, ingest } = await setup();
     const deliveries: Delivery[] = [];

@@ -219,8 +219,11 @@ async function advance(
  * The pending alerts are marked folded last: a job that dies before folds them again, to the same state.
  */
 async function foldGroup(deps: WorkerDeps, job: CorrelationJob, nowMs: number): Promise<Incident | null> {
-  const stored = await deps.store.getGroupState(job.groupId);
+  // Pending first: a job deletes what it folded only after writing the incident and the group state, so
+  // whatever is gone from this read, the state read next already shows where it went. Read the other way
+  // round, a job could miss both and drop a resolution as belonging to no open incident.
   const pending = await deps.store.pendingAlerts(job.groupId);
+  const stored = await deps.store.getGroupState(job.groupId);
   const incident = await foldRecords(deps, job.groupId, stored, pending.records, nowMs);
   if (pending.entries.length > 0) await deps.store.markApplied(pending);
   return incident;
