@@ -275,7 +275,7 @@ describe('IAM grants against the calls each function makes', () => {
     await work();
     // A re-send (a refresh of the group), context for a service with an open group (a wake-up).
     await postAlerts(fixture('firing-group-3-alerts.json'));
-    await roots.Context.store.linkService('payments', 'c0ffee');
+    await roots.Context.store.linkService('payments', 'c0ffee', 'inc-c0ffee');
     const deploy = { service: 'payments', commit: 'abc1234', when: new Date(Date.now() - 60_000).toISOString() };
     const context = await request('Context', 'POST /context/{kind}', {
       path: '/context/deploys',

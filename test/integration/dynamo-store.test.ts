@@ -784,9 +784,12 @@ describe('DynamoDB store: refresh pacing', () => {
   it('remembers the last refresh and the open groups of a service', async () => {
     const store = storeFor();
     const service = uniqueId('svc');
-    await store.linkService(service, 'g1');
-    await store.linkService(service, 'g2');
-    await store.unlinkService(service, 'g1');
+    await store.linkService(service, 'g1', 'inc-1');
+    await store.linkService(service, 'g2', 'inc-2');
+    await store.unlinkService(service, 'g1', 'inc-1');
+    // The group's next incident, linked meanwhile, stays linked when the previous one unlinks late.
+    await store.linkService(service, 'g2', 'inc-3');
+    await store.unlinkService(service, 'g2', 'inc-2');
     await store.markRefreshed('g2', NOW);
 
     expect(await store.groupsOfService(service)).toEqual(['g2']);
@@ -833,7 +836,7 @@ describe('DynamoDB store: refresh pacing', () => {
     );
     const store = createDynamoStore({ ...emulators(), client, now: () => NOW });
     const service = uniqueId('svc');
-    await store.linkService(service, 'g1');
+    await store.linkService(service, 'g1', 'inc-1');
 
     expect(await store.groupsOfService(service)).toEqual(['g1']);
     expect(queries.map((q) => q.ConsistentRead)).toEqual([true]);

@@ -208,6 +208,47 @@ describe('worker: a group that fires again', () => {
   });
 });
 
+describe('worker: a job of the resolved incident that overlaps the opening of the next one', () => {
+  it('leaves the new incident linked to its service, so context posted for it still wakes it', async () => {
+    const { store, deliver, run, deps } = await setup();
+    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+    const first = await run('2026-11-25T04:00:01.000Z');
+    await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
+    await run('2026-11-25T04:10:02.000Z');
+
+    // A late job of the group (a retry, a wake-up) has nothing pending and has read the group state...
+    let resume = () => {};
+    const paused = new Promise<void>((resolve) => {
+      resume = resolve;
+    });
+    let stateRead = () => {};
+    const stateWasRead = new Promise<void>((resolve) => {
+      stateRead = resolve;
+    });
+    const slow: Store = {
+      ...store,
+      getGroupState: async (groupId) => {
+        const state = await store.getGroupState(groupId);
+        stateRead();
+        await paused;
+        return state;
+      },
+    };
+    const at = '2026-11-25T04:20:02.000Z';
+    const late = processJob({ ...deps(Date.parse(at)), store: slow }, { groupId: GROUP_ID, enqueuedAt: at });
+    await stateWasRead;
+    // ...when the group fires again and another worker opens the next incident.
+    await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
+    const second = await run(at);
+    resume();
+    await late;
+
+    const service = (await store.getIncident(second.incidentId ?? ''))?.service ?? '';
+    expect(second.incidentId).not.toBe(first.incidentId);
+    expect(await store.groupsOfService(service)).toEqual([GROUP_ID]);
+  });
+});
+
 describe('worker: an incident that resolves while its update is being sent', () => {
   it('sends the resolution only after that update, never before it', async () => {
     const { store, sent, sinkState, deliver, run } = await setup();

@@ -124,7 +124,7 @@ describe('worker: context that arrives while an incident opens', () => {
 describe('context ingest: what wakes an open incident', () => {
   it('wakes no incident for log lines below ERROR: they change no finding', async () => {
     const store = createDynamoStore({ ...(await freshTables(emulators())), client: emulators().dynamoClient });
-    await store.linkService('checkout', 'g-open');
+    await store.linkService('checkout', 'g-open', 'inc-open');
     const queued: CorrelationJob[] = [];
     const queue = { enqueue: async (job: CorrelationJob) => void queued.push(job) };
     const post = (level: string) =>

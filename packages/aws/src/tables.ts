@@ -13,7 +13,7 @@
  * | log line below ERROR | `C#logs-below-error#<service>` | `<ISO timestamp>#<unique suffix>`   | kept, read by no rule; TTL     |
  * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |
  * | wake-up             | `G#<groupId>`           | `WAKE`                                     | `wakeAt` (ms): pending job, `wakeClaim` |
- * | open group of a service | `S#<service>`       | `<groupId>`                                | for context-triggered refresh  |
+ * | open group of a service | `S#<service>`       | `<groupId>`                                | `incidentId`; for context-triggered refresh |
  * | notification marker | `N#<incidentId>`        | `<event>[.<revision>]#<sink>`              | `state`: claimed / sent        |
  * | counters            | `STATS`                 | `COUNTERS`                                 | one number per stat, `ADD`     |
  * | rule firing         | `R#<ruleId>`            | `F#<incidentId>`                           | `at`: when the incident opened |

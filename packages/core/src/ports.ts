@@ -234,9 +234,10 @@ export interface RefreshRepository {
   /** When the group's incident was last re-correlated (ms), or null. */
   lastRefresh(groupId: string): Promise<number | null>;
   markRefreshed(groupId: string, atMs: number): Promise<void>;
-  /** Remembers that `groupId` has an open incident about `service` (for context-triggered refreshes). */
-  linkService(service: string, groupId: string): Promise<void>;
-  unlinkService(service: string, groupId: string): Promise<void>;
+  /** Remembers that `groupId` has an open incident, `incidentId`, about `service` (for context-triggered refreshes). */
+  linkService(service: string, groupId: string, incidentId: string): Promise<void>;
+  /** Forgets the link, unless it is another incident's by now (the group's next one, opened meanwhile). */
+  unlinkService(service: string, groupId: string, incidentId: string): Promise<void>;
   /** Groups with an open incident about `service`. */
   groupsOfService(service: string): Promise<string[]>;
 }

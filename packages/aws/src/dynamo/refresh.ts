@@ -63,15 +63,26 @@ export function createRefreshRepository(db: Dynamo): RefreshRepository {
       );
     },
 
-    async linkService(service, groupId) {
+    async linkService(service, groupId, incidentId) {
       await call('PutItem', () =>
-        doc.send(new PutCommand({ TableName: tableName, Item: { pk: keys.serviceGroups(service), sk: groupId } })),
+        doc.send(
+          new PutCommand({ TableName: tableName, Item: { pk: keys.serviceGroups(service), sk: groupId, incidentId } }),
+        ),
       );
     },
 
-    async unlinkService(service, groupId) {
-      await call('DeleteItem', () =>
-        doc.send(new DeleteCommand({ TableName: tableName, Key: { pk: keys.serviceGroups(service), sk: groupId } })),
+    async unlinkService(service, groupId, incidentId) {
+      // A late job of the group's resolved incident must not unlink the next one, linked meanwhile.
+      await conditionalWrite('DeleteItem', () =>
+        doc.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { pk: keys.serviceGroups(service), sk: groupId },
+            ConditionExpression: 'attribute_not_exists(#i) OR #i = :i',
+            ExpressionAttributeNames: { '#i': 'incidentId' },
+            ExpressionAttributeValues: { ':i': incidentId },
+          }),
+        ),
       );
     },
 

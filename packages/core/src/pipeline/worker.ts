@@ -94,14 +94,15 @@ async function openIncident(
   previous: Incident | null,
 ): Promise<{ incident: Incident; created: boolean }> {
   const group = groupFromRecords(records);
+  const id = incidentIdOf(group.groupKey, state.seq + 1);
   // Linked before its context is read (and before it exists), so context posted for its service from
   // now on always finds it and wakes it (an extra link is harmless).
-  await deps.store.linkService(groupService(group), state.groupId);
+  await deps.store.linkService(groupService(group), state.groupId, id);
   const correlation = await correlateGroup(deps, group, nowMs);
   const openedAt = records.map((r) => r.receivedAt).reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
   const blank: Incident = {
     ...newIncident({
-      id: incidentIdOf(group.groupKey, state.seq + 1),
+      id,
       group,
       correlation,
       openedAt,
@@ -249,11 +250,11 @@ async function foldRecords(
 
   if (current?.status === 'open') {
     const incident = await advance(deps, current, pending, groupId, nowMs);
-    if (incident.status === 'resolved') await store.unlinkService(incident.service, groupId);
+    if (incident.status === 'resolved') await store.unlinkService(incident.service, groupId, incident.id);
     return incident;
   }
   if (pending.length === 0) {
-    if (current) await store.unlinkService(current.service, groupId);
+    if (current) await store.unlinkService(current.service, groupId, current.id);
     return current;
   }
   // Records of alerts the closed incident already holds (a late HA peer, a retry after the fold that
