@@ -734,32 +734,52 @@ describe('DynamoDB store: overflow alerts', () => {
       endsAt: status === 'resolved' ? new Date(NOW + 60_000).toISOString() : null,
     }));
 
+  const none = { alerts: 0, resolved: 0 };
+
   it('counts each alert once per written version, and again only for a version that was never written', async () => {
     const store = storeFor();
     const groupId = uniqueId('grp');
+    const firing = overflowRecords(groupId, 5, 'firing');
+    const resolving = overflowRecords(groupId, 3, 'resolved');
 
-    const first = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 2);
+    const first = await store.applyOverflow(groupId, 'inc-1', firing, 2, none);
     // The write of version 2 failed; the retry counts the same alerts for version 2 again.
-    const retry = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 2);
+    const retry = await store.applyOverflow(groupId, 'inc-1', firing, 2, none);
     // Version 2 was written: a re-send for version 3 adds nothing.
-    const resend = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 3);
-    const resolved = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 3, 'resolved'), 4);
-    const resolvedAgain = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 3, 'resolved'), 5);
+    const resend = await store.applyOverflow(groupId, 'inc-1', firing, 3, retry);
+    const resolved = await store.applyOverflow(groupId, 'inc-1', resolving, 4, resend);
+    const resolvedAgain = await store.applyOverflow(groupId, 'inc-1', resolving, 5, resolved);
 
-    expect(first).toEqual({ added: 5, resolved: 0 });
-    expect(retry).toEqual({ added: 5, resolved: 0 });
-    expect(resend).toEqual({ added: 0, resolved: 0 });
-    expect(resolved).toEqual({ added: 0, resolved: 3 });
-    expect(resolvedAgain).toEqual({ added: 0, resolved: 0 });
+    expect(first).toEqual({ alerts: 5, resolved: 0 });
+    expect(retry).toEqual({ alerts: 5, resolved: 0 });
+    expect(resend).toEqual({ alerts: 5, resolved: 0 });
+    expect(resolved).toEqual({ alerts: 5, resolved: 3 });
+    expect(resolvedAgain).toEqual({ alerts: 5, resolved: 3 });
   });
 
-  it('counts an alert first seen resolved as added and resolved', async () => {
+  it('reads the counts back from the items when another worker wrote the version that counted an alert', async () => {
     const store = storeFor();
     const groupId = uniqueId('grp');
 
-    const delta = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 2, 'resolved'), 2);
+    // An attempt at version 2 counts 5 alerts and loses its write to another worker's version 2 without
+    // them; its retry builds version 3 on that one.
+    await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 2, none);
+    const retry = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 5, 'firing'), 3, none);
+    // The same for 3 resolutions at version 4, lost to another version 4.
+    await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 3, 'resolved'), 4, retry);
+    const resolved = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 3, 'resolved'), 5, retry);
 
-    expect(delta).toEqual({ added: 2, resolved: 2 });
+    expect(retry).toEqual({ alerts: 5, resolved: 0 });
+    expect(resolved).toEqual({ alerts: 5, resolved: 3 });
+  });
+
+  it('counts an alert first seen resolved as an alert and a resolved one', async () => {
+    const store = storeFor();
+    const groupId = uniqueId('grp');
+
+    const counts = await store.applyOverflow(groupId, 'inc-1', overflowRecords(groupId, 2, 'resolved'), 2, none);
+
+    expect(counts).toEqual({ alerts: 2, resolved: 2 });
   });
 });
 

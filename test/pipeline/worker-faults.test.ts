@@ -441,6 +441,76 @@ describe('worker retries after a partial failure (deterministic faults)', () => 
     expect(deliveries.map((d) => d.type)).toEqual(['opened', 'resolved']);
   });
 
+  it('counts an alert past the ones an incident lists though another worker wrote the version that first counted it', async () => {
+    const { store, queue, ingest, allIncidents } = await setup();
+    const clock = { now: Date.parse('2026-11-25T04:10:00Z') };
+    const sinks = [recordingSink('slack', [])];
+    /** Group 8 with `instances` alerts, all started at once; the first one resolved when `firstResolved`. */
+    const large = (instances: number, firstResolved: boolean) => {
+      const body = notification(8, instances);
+      for (const alert of body.alerts) alert.startsAt = '2026-11-25T04:00:00.5Z';
+      if (firstResolved) Object.assign(body.alerts[0] ?? {}, { status: 'resolved', endsAt: '2026-11-25T04:06:00Z' });
+      return body;
+    };
+    const pauseAfter = (method: keyof Store, before = false) => {
+      let resume = () => {};
+      let reached = () => {};
+      const gate = {
+        paused: new Promise<void>((resolve) => {
+          resume = resolve;
+        }),
+        reached: new Promise<void>((resolve) => {
+          reached = resolve;
+        }),
+        resume: () => resume(),
+      };
+      let calls = 0;
+      const paused = new Proxy(store, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver);
+          if (prop !== method) return typeof value === 'function' ? value.bind(target) : value;
+          return async (...args: unknown[]) => {
+            calls += 1;
+            if (calls === 1 && before) {
+              reached();
+              await gate.paused;
+            }
+            const result = await value.apply(target, args);
+            if (calls === 1 && !before) {
+              reached();
+              await gate.paused;
+            }
+            return result;
+          };
+        },
+      });
+      return { store: paused, gate };
+    };
+    // An incident that lists as many alerts as an incident lists.
+    await ingest(large(50, false), '2026-11-25T04:05:00.000Z');
+    for (const j of queue.jobs.splice(0)) await processJob(workerDeps(store, sinks, clock), j);
+    // One of them resolves: a worker reads that and falls behind.
+    await ingest(large(50, true), '2026-11-25T04:06:02.000Z');
+    const [job] = queue.jobs.splice(0);
+    if (!job) throw new Error('ingest queued no job');
+    const behind = pauseAfter('pendingAlerts');
+    const slowJob = processJob(workerDeps(behind.store, sinks, clock), job);
+    await behind.gate.reached;
+    // A 51st alert joins; another worker counts it, and is about to write the incident...
+    await ingest(large(51, true), '2026-11-25T04:07:00.000Z');
+    const counting = pauseAfter('updateIncident', true);
+    const countingJob = processJob(workerDeps(counting.store, sinks, clock), job);
+    await counting.gate.reached;
+    // ...when the first worker writes that version, without the 51st alert: the counting one folds again.
+    behind.gate.resume();
+    await slowJob;
+    counting.gate.resume();
+    await countingJob;
+
+    const [incident] = await allIncidents();
+    expect(incident).toMatchObject({ alertCount: 51, firingCount: 50, resolvedAlertCount: 1, overflowCount: 1 });
+  });
+
   it('a sink delivery whose "sent" marker failed to be written is not delivered again on retry', async () => {
     const { store, queue, ingest } = await setup();
     const deliveries: Delivery[] = [];

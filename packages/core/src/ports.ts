@@ -212,14 +212,29 @@ export interface RuleFeedback {
   ruleScores(ruleIds: readonly string[]): Promise<RuleScore[]>;
 }
 
+/** An incident's overflow alerts: how many it has, and how many of them resolved. */
+export interface OverflowCounts {
+  alerts: number;
+  resolved: number;
+}
+
 /** Alerts of an incident beyond the ones it lists: one small item each, so counts stay exact at any size. */
 export interface OverflowRepository {
   /**
-   * Records `records` as overflow alerts of the incident for its write at `version`, and returns what
-   * they add to its counts. Idempotent per version: what an attempt counted for a version that was
-   * never written is counted again by the retry, what a written version counted never is.
+   * Records `records` as overflow alerts of the incident for its write at `version`, and returns its
+   * counts after them: `counted` (those of the version it builds on) plus what they add, idempotent per
+   * version (what an attempt counted for a version that was never written is counted again by the
+   * retry). When one of them was counted by an attempt at another version, which may have lost its
+   * write to another worker's, the counts are read back from all of the incident's overflow items
+   * instead (strongly consistent): only a retry, a lost race or a late record pays for that read.
    */
-  applyOverflow(groupId: string, incidentId: string, records: AlertRecord[], version: number): Promise<OverflowDelta>;
+  applyOverflow(
+    groupId: string,
+    incidentId: string,
+    records: AlertRecord[],
+    version: number,
+    counted: OverflowCounts,
+  ): Promise<OverflowCounts>;
 }
 
 /**

@@ -10,6 +10,7 @@ import type {
   JobQueue,
   Logger,
   NarrationRequest,
+  OverflowDelta,
   Sink,
   Store,
 } from '../ports.js';
@@ -112,10 +113,7 @@ async function openIncident(
     ...inheritedMute(previous, nowMs),
   };
   // More than an incident lists: the rest are counted as overflow of this first version.
-  const { overflow } = splitOverflow(blank, records);
-  const delta = overflow.length
-    ? await deps.store.applyOverflow(state.groupId, blank.id, overflow, blank.version)
-    : undefined;
+  const delta = await foldOverflow(deps, state.groupId, blank, records, blank.version);
   const { incident } = applyAlerts(blank, records, deps.resolvePolicy, delta);
   if (incident.status === 'resolved') incident.timeline = withTimeline(incident, resolvedEntry(incident));
   incident.narration = await deps.narrate(incident, { event: 'opened' });
@@ -130,6 +128,21 @@ async function openIncident(
     stored.openedAt,
   );
   return { incident: stored, created };
+}
+
+/** Records the alerts past the ones `incident` lists for its write at `version`; what that changes in its counts. */
+async function foldOverflow(
+  deps: WorkerDeps,
+  groupId: string,
+  incident: Incident,
+  records: AlertRecord[],
+  version: number,
+): Promise<OverflowDelta | undefined> {
+  const { overflow } = splitOverflow(incident, records);
+  if (overflow.length === 0) return undefined;
+  const counted = { alerts: incident.overflowCount ?? 0, resolved: incident.overflowResolvedCount ?? 0 };
+  const counts = await deps.store.applyOverflow(groupId, incident.id, overflow, version, counted);
+  return { added: counts.alerts - counted.alerts, resolved: counts.resolved - counted.resolved };
 }
 
 /** What a write can change, in a form that survives a round trip through the store. */
@@ -164,8 +177,7 @@ async function advance(
 ): Promise<Incident> {
   const pacing = deps.pacing ?? defaultPacing;
   const version = incident.version + 1;
-  const { overflow } = splitOverflow(incident, records);
-  const delta = overflow.length ? await deps.store.applyOverflow(groupId, incident.id, overflow, version) : undefined;
+  const delta = await foldOverflow(deps, groupId, incident, records, version);
   const applied = applyAlerts(incident, records, deps.resolvePolicy, delta);
   let next: Incident = { ...applied.incident };
   const alertsChanged = writeState(next) !== writeState(incident);
