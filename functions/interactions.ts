@@ -9,6 +9,7 @@ import {
   groupIdOf,
   type Incident,
   muteIncident,
+  narrate,
   resolveIncident,
   unmuteIncident,
   ValidationError,
@@ -118,12 +119,10 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
       return ok();
     }
     case 'resolve': {
-      const { incident } = await resolveIncident(
-        { store: root.store, narrate: (i) => root.narrate(i) },
-        action.incidentId,
-        receivedAt,
-        { by: action.user, ...(action.note ? { note: action.note } : {}) },
-      );
+      const { incident } = await resolveIncident({ store: root.store, narrate }, action.incidentId, receivedAt, {
+        by: action.user,
+        ...(action.note ? { note: action.note } : {}),
+      });
       // The worker announces the resolution (message, thread, other sinks), exactly once per sink.
       // Queued on a repeated submission too: the first one's enqueue may have failed after the resolve
       // was stored (Slack then shows an error and the person submits again).

@@ -1,5 +1,13 @@
 /** The query API: incidents (list, get, resolve), stats, the rule scoreboard, the OpenAPI document and the health check. */
-import { groupIdOf, incidentStatus, NotFoundError, resolveIncident, ValidationError } from '@incident-pilot/core';
+import {
+  groupIdOf,
+  incidentStatus,
+  NotFoundError,
+  narrate,
+  resolveIncident,
+  rules,
+  ValidationError,
+} from '@incident-pilot/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { type HttpRequest, httpHandler, json } from './lib/http.js';
@@ -44,9 +52,9 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       return json(200, await root.store.getStats());
     case 'GET /api/rules': {
       // Every registered rule, voted on or not: precision is null until someone votes.
-      const scores = await root.store.ruleScores(root.rules.map((r) => r.id));
+      const scores = await root.store.ruleScores(rules.map((r) => r.id));
       return json(200, {
-        rules: root.rules.map((rule, i) => {
+        rules: rules.map((rule, i) => {
           const s = scores[i] ?? { fired: 0, up: 0, down: 0, lastFiredAt: null };
           return {
             id: rule.id,
@@ -79,11 +87,7 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
     }
     case 'POST /api/incidents/{id}/resolve': {
       const id = incidentId(event);
-      const { incident } = await resolveIncident(
-        { store: root.store, narrate: (i) => root.narrate(i) },
-        id,
-        receivedAt,
-      );
+      const { incident } = await resolveIncident({ store: root.store, narrate }, id, receivedAt);
       // The worker announces the resolution to the sinks, exactly once per sink (its markers make a
       // repeated job a no-op). Queued on every call, not only the one that resolved it: when that
       // call's enqueue failed (a 503), its retry finds the incident resolved and must still queue it.

@@ -1,7 +1,10 @@
 /**
  * The composition root: the one place that builds adapters from configuration. Built once per
  * cold start (per process locally) and shared by every invocation. What only the worker needs (sinks,
- * LLM) is wired in delivery.ts, so the HTTP functions' bundles do not carry it.
+ * LLM) is wired in delivery.ts, so the HTTP functions' bundles do not carry it. The rule registry and
+ * the templated narration are not here either: they are core code, not adapters, and the functions
+ * that use them (worker, query, interactions) import them from the core, so that the ingest, context
+ * and heartbeat bundles leave them out (scripts/bench-cold-start.ts).
  */
 import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -12,12 +15,8 @@ import {
   defaultPacing,
   type EngineConfig,
   type HeartbeatRepository,
-  type Incident,
   type Logger,
-  narrate,
   type Pacing,
-  type Rule,
-  rules,
   type Store,
 } from '@incident-pilot/core';
 import { type Env, parseEnv } from './env.js';
@@ -36,15 +35,12 @@ export interface Root {
   /** The dead man's switch's item (ingest records heartbeats, the scheduled check reads them). */
   heartbeats: HeartbeatRepository;
   queue: SqsJobQueue;
-  rules: readonly Rule[];
   config: EngineConfig;
   now(): number;
   /** The inbound token; `null` when the API runs open (local only). */
   token(): Promise<string | null>;
   /** Reads a Secrets Manager secret (cached). */
   secret(arn: string): Promise<string>;
-  /** The templated narration (the worker may add LLM rephrasing: see delivery.ts). */
-  narrate(incident: Incident): Promise<string>;
   overrides: RootOverrides;
 }
 
@@ -86,7 +82,6 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
     store,
     heartbeats,
     queue,
-    rules,
     config: env.INCIDENT_PILOT_ENGINE_CONFIG,
     pacing: {
       ...defaultPacing,
@@ -99,9 +94,6 @@ export function createRoot(env: Env, overrides: RootOverrides = {}): Root {
       return env.INCIDENT_PILOT_TOKEN || null;
     },
     secret,
-    async narrate(incident) {
-      return narrate(incident);
-    },
     overrides,
   };
 }

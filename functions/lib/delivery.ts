@@ -2,7 +2,7 @@
  * The worker's half of the composition root: the sinks and the narrator. Kept apart so that only the
  * worker's bundle carries the sinks' and LLM code.
  */
-import { type Incident, IncidentPilotError, type NarrationRequest, type Sink } from '@incident-pilot/core';
+import { type Incident, IncidentPilotError, type NarrationRequest, narrate, type Sink } from '@incident-pilot/core';
 import {
   createChannelPacer,
   createLlmClient,
@@ -192,7 +192,7 @@ export function createDelivery(root: Root): Delivery {
       return sinks;
     },
     async narrate(incident, request) {
-      const templated = await root.narrate(incident);
+      const templated = narrate(incident);
       const provider = env.INCIDENT_PILOT_LLM_PROVIDER;
       if (!provider) return templated;
       // The LLM only rewords: a key that cannot be read right now leaves the template (and is read again
