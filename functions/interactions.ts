@@ -45,7 +45,13 @@ function payloadOf(raw: Buffer): unknown {
 const enqueue = (root: Root, incident: Incident, at: string) =>
   root.queue.enqueue({ groupId: groupIdOf(incident.groupKey), enqueuedAt: at });
 
-/** Edits the incident's message to its new state and, with a note, says so in its thread; never throws. */
+/**
+ * Edits the incident's message to its current state and, with a note, says so in its thread; never
+ * throws. Done for a click that changed nothing too: its button was pressed on a stale message (the
+ * incident resolved since and the worker's edit not through yet — rate-limited, retrying — or the action
+ * taken already and that click's re-render failed), and the person must see why, not a click that does
+ * nothing.
+ */
 async function refresh(root: Root, incident: Incident, note?: AppMessage): Promise<void> {
   if (!incident.slack || !slackAppEnabled(root)) return;
   const api = slackApiOf(root, SLACK_CALL_TIMEOUT_MS);
@@ -62,11 +68,7 @@ async function refresh(root: Root, incident: Incident, note?: AppMessage): Promi
   }
 }
 
-/**
- * A button pressed on a message that still shows the incident open after it was resolved (the worker's
- * edit not through yet: rate-limited, retrying) changes nothing; the message is re-rendered so that the
- * person sees why, instead of a click that does nothing.
- */
+/** Resolve… pressed on the message of an incident resolved since: re-rendered instead of a modal. */
 async function showIfClosed(root: Root, incident: Incident): Promise<void> {
   if (incident.status !== 'open') await refresh(root, incident);
 }
@@ -87,15 +89,13 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
       return ok();
     case 'acknowledge': {
       const { incident, changed } = await acknowledgeIncident(root.store, action.incidentId, action.user, receivedAt);
-      if (changed) await refresh(root, incident, actionReply('acknowledged', incident, action.user));
-      else await showIfClosed(root, incident);
+      await refresh(root, incident, changed ? actionReply('acknowledged', incident, action.user) : undefined);
       return ok();
     }
     case 'mute': {
       const until = new Date(root.now() + action.hours * 3_600_000).toISOString();
       const { incident, changed } = await muteIncident(root.store, action.incidentId, action.user, until, receivedAt);
-      if (changed) await refresh(root, incident, actionReply('muted', incident, action.user));
-      else await showIfClosed(root, incident);
+      await refresh(root, incident, changed ? actionReply('muted', incident, action.user) : undefined);
       return ok();
     }
     case 'unmute': {
@@ -103,7 +103,7 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
       // Notifications held during the mute go out with this job. Queued on a repeated click too: the
       // first one's enqueue may have failed after the unmute was stored (the markers make it idempotent).
       await enqueue(root, incident, receivedAt);
-      if (changed) await refresh(root, incident, actionReply('unmuted', incident, action.user));
+      await refresh(root, incident, changed ? actionReply('unmuted', incident, action.user) : undefined);
       return ok();
     }
     case 'open_resolve': {

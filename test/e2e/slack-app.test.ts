@@ -448,6 +448,40 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     expect(slack.replies(post.ts)).toEqual([]);
   });
 
+  it('re-renders a button that changes nothing on an open incident: a message its last click could not refresh', async () => {
+    const { incident, post } = await openIncident('restale-svc');
+    const edits = () =>
+      slack.calls.filter((c) => c.method === 'chat.update' && c.body.ts === post.ts && c.outcome === 'ok');
+    const pressAgain = async (actionId: string, stale: typeof post) => {
+      const before = edits().length;
+      expect((await interact(press(stale, actionId, BOB))).status).toBe(200);
+      return edits().length - before;
+    };
+
+    // Alice's acknowledgement is stored, but its re-render is rate-limited: the message still offers it.
+    slack.failNext('chat.update', { status: 429, retryAfter: 600 });
+    expect((await interact(press(post, 'incident_ack'))).status).toBe(200);
+    expect(buttonsOf(post).has('incident_ack')).toBe(true);
+    // Bob presses it: nothing to change, but he sees why.
+    expect(await pressAgain('incident_ack', structuredClone(post))).toBe(1);
+    expect(visibleText(post)).toContain('Acknowledged by *alice*');
+    expect(buttonsOf(post).has('incident_ack')).toBe(false);
+
+    // The same for an Unmute whose re-render failed.
+    expect((await interact(press(post, 'incident_mute_1h'))).status).toBe(200);
+    slack.failNext('chat.update', { status: 429, retryAfter: 600 });
+    expect((await interact(press(post, 'incident_unmute'))).status).toBe(200);
+    expect(buttonsOf(post).has('incident_unmute')).toBe(true);
+    expect(await pressAgain('incident_unmute', structuredClone(post))).toBe(1);
+    expect(buttonsOf(post).has('incident_mute_1h')).toBe(true);
+
+    const stored = await getIncident(incident.id);
+    expect(stored.acknowledgedBy).toEqual({ id: ALICE.id, name: 'alice' });
+    expect(stored.mute).toBeUndefined();
+    // No thread note for a click that changed nothing.
+    expect(slack.replies(post.ts).map((r) => r.text)).toEqual(['Acknowledged', 'Muted', 'Unmuted']);
+  });
+
   it('re-renders a click compact when Slack refuses the full message as too long', async () => {
     const { post } = await openIncident('long-svc');
     slack.failNext('chat.update', { error: 'msg_blocks_too_long' });
