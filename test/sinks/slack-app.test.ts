@@ -430,6 +430,34 @@ describe('Slack app sink', () => {
       expect(slack.calls.slice(callsBefore)).toEqual([]);
     });
 
+    it('edits the message to what the incident is once its turn came, keeping an acknowledgement made meanwhile', async () => {
+      const incident = baseIncident();
+      const { store } = memoryStore(incident);
+      const pacer = createChannelPacer({ intervalMs: 0 });
+      let clickWhileWaiting = false;
+      const sink = sinkFor(store, {
+        // Someone presses Acknowledge while the update waits for its turn in the channel.
+        pace: async (channel: string) => {
+          await pacer(channel);
+          if (clickWhileWaiting) {
+            await store.patchIncident(incident.id, {
+              acknowledgedBy: { id: 'U0ALICE', name: 'alice' },
+              acknowledgedAt: '2026-11-25T04:06:00Z',
+            });
+          }
+        },
+      });
+      await sink.deliver({ type: 'opened', incident });
+      clickWhileWaiting = true;
+
+      await sink.deliver({ type: 'updated', incident, revision: 1, changes: [] });
+
+      const [post] = slack.posts();
+      expect(post?.edits).toBe(1);
+      expect(visibleText(post ?? { blocks: [], text: '' })).toContain('Acknowledged by *alice*');
+      expect(buttonsOf(post ?? { blocks: [] }).has('incident_ack')).toBe(false);
+    });
+
     it('turns a wait longer than its bound into a retry later', async () => {
       const pace = createChannelPacer({ intervalMs: 1000, burst: 1, maxWaitMs: 1500 });
       await pace(CHANNEL);

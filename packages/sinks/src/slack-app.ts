@@ -127,7 +127,8 @@ export function createSlackAppSink({
     name,
     async deliver(event: IncidentEvent) {
       // The stored incident: the freshest state to render, and its message ref if an earlier try posted.
-      const incident = (await store.getIncident(event.incident.id)) ?? event.incident;
+      const read = async () => (await store.getIncident(event.incident.id)) ?? event.incident;
+      let incident = await read();
       const reply =
         event.type === 'updated'
           ? updateReply(event.changes ?? [])
@@ -137,7 +138,12 @@ export function createSlackAppSink({
       // The reply's turn in the channel comes first: a channel too busy to take it now sends the event
       // back to the queue before the message is edited, not after (the retry would edit it again).
       const pacedIn = reply ? incident.slack?.channel : undefined;
-      if (pacedIn) await pace(pacedIn);
+      if (pacedIn) {
+        await pace(pacedIn);
+        // Read again after the wait (up to seconds): an edit of the state before it would undo what was
+        // done from Slack meanwhile (an acknowledgement, a mute), which the message already shows.
+        incident = await read();
+      }
       const ref = await show(incident);
       if (reply) await post(ref.channel, reply, ref.ts, ref.channel === pacedIn);
     },
