@@ -42,6 +42,7 @@ export function diffIncident(before: Incident, after: Incident): IncidentChange[
   if (severityRank(after.severity) > severityRank(before.severity)) {
     changes.push({
       kind: 'severity_up',
+      severity: after.severity,
       summary: `Severity raised from ${upper(before.severity)} to ${upper(after.severity)}`,
     });
   }
@@ -105,6 +106,25 @@ export function isMaterial(change: IncidentChange): boolean {
   }
 }
 
+/**
+ * Whether a held change still describes the incident. A finding added or escalated that is gone again
+ * (or back below that severity), or a severity raised and lowered again, before the update went out is
+ * no news: announcing it would report what the incident no longer shows.
+ */
+function stillHolds(change: IncidentChange, incident: Incident): boolean {
+  switch (change.kind) {
+    case 'finding_added':
+    case 'finding_escalated':
+      return incident.findings.some(
+        (f) => f.ruleId === change.ruleId && severityRank(f.severity) >= severityRank(change.severity ?? 'info'),
+      );
+    case 'severity_up':
+      return severityRank(incident.severity) >= severityRank(change.severity ?? 'info');
+    default:
+      return true;
+  }
+}
+
 /** Appends to the timeline, keeping the first entry ("opened") and the newest ones. */
 export function withTimeline(incident: Incident, entry: TimelineEntry): TimelineEntry[] {
   const timeline = [...(incident.timeline ?? []), entry];
@@ -127,7 +147,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Records what changed from `before` to `after` at `nowMs`: material changes join the pending ones
  * and are cut into an announced update (`lastUpdate`, a new revision, a timeline entry) once
  * `updateMinMs` has passed since the last announcement (or the opening); until then `wakeAt` says when
- * to look again. A resolution takes the pending changes with it: its own message says it all.
+ * to look again. A held change undone meanwhile is dropped (see stillHolds). A resolution takes the
+ * pending changes with it: its own message says it all.
  */
 export function recordChanges(
   before: Incident,
@@ -149,7 +170,9 @@ export function recordChanges(
   // Newest first: a later change of the same kind (and rule) replaces the earlier one.
   const pending = [...material, ...(next.pendingChanges ?? [])]
     .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
+    .filter((c) => stillHolds(c, next))
     .slice(0, MAX_PENDING_CHANGES);
+  if (pending.length === 0) return { incident: { ...next, pendingChanges: [] }, wakeAt: null };
   const lastAt = Date.parse(before.lastUpdate?.at ?? before.openedAt);
   if (nowMs - lastAt < updateMinMs)
     return { incident: { ...next, pendingChanges: pending }, wakeAt: lastAt + updateMinMs };

@@ -147,7 +147,7 @@ export interface IncidentChange {
   summary: string;
   /** The finding's rule, for finding changes. */
   ruleId?: string;
-  /** The finding's severity after the change, for finding changes. */
+  /** The finding's severity after the change, for finding changes; the incident's, for `severity_up`. */
   severity?: Severity;
 }
 
