@@ -1,4 +1,4 @@
-import { type Finding, type Incident, recordChanges } from '@incident-pilot/core';
+import { type Finding, type Incident, type IncidentAlert, recordChanges } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { baseIncident } from '../sinks/incidents.js';
 
@@ -14,8 +14,24 @@ const errorSpike: Finding = {
   evidence: [{ kind: 'log', ref: 'payment gateway timeout', detail: '120 of 120 error lines' }],
 };
 
-/** The incident as announced when it opened: MEDIUM, one MEDIUM finding. */
-const opened = baseIncident({ severity: 'medium', findings: [{ ...traces }] });
+/** The incident as announced when it opened: MEDIUM, one MEDIUM finding, one firing alert. */
+const opened = baseIncident({
+  severity: 'medium',
+  findings: [{ ...traces }],
+  alertCount: 1,
+  firingCount: 1,
+  resolvedAlertCount: 0,
+});
+const [firstAlert] = opened.alerts as [IncidentAlert];
+
+/** The group grown to `n` firing alerts. */
+const grownTo = (n: number): Partial<Incident> => ({
+  alerts: Array.from({ length: n }, (_, i) =>
+    i === 0 ? firstAlert : { ...firstAlert, fingerprint: `f${String(i).padStart(15, '0')}` },
+  ),
+  alertCount: n,
+  firingCount: n,
+});
 
 /** Records the incident's successive states the way the worker's jobs do, each at its time. */
 function jobs(...steps: [atMs: number, state: Partial<Incident>][]) {
@@ -42,6 +58,16 @@ describe('updates held by INCIDENT_PILOT_UPDATE_MIN_SECONDS', () => {
       'severity_up',
     ]);
     expect(incident.pendingChanges).toEqual([]);
+  });
+
+  it('counts every alert that fired meanwhile, not only those of the last change', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, grownTo(4)],
+      [OPENED + 120_000, grownTo(6)],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual(['5 new firing alerts (6 of 6 firing)']);
   });
 
   it('announces nothing that was undone before its time came: a finding gone, a severity back down', () => {

@@ -16,6 +16,15 @@ import {
 const identity = (f: Finding) => `${f.ruleId}|${f.evidence[0]?.ref ?? ''}`;
 const upper = (s: Severity) => s.toUpperCase();
 
+/** `count` alerts newly firing, and how many of the incident's fire now. */
+function firingChange(count: number, after: Incident): IncidentChange {
+  return {
+    kind: 'alerts_firing',
+    count,
+    summary: `${count} new firing alert${count === 1 ? '' : 's'} (${after.firingCount} of ${after.alertCount} firing)`,
+  };
+}
+
 /**
  * Changes from `before` to `after`, most important first: new firing alerts, partial resolutions,
  * findings added, escalated, changed or removed, and the incident's severity.
@@ -26,12 +35,7 @@ export function diffIncident(before: Incident, after: Incident): IncidentChange[
   const newFiring =
     after.alerts.filter((a) => a.status === 'firing' && !known.has(`${a.fingerprint}@${a.startsAt}`)).length +
     Math.max(0, (after.overflowCount ?? 0) - (before.overflowCount ?? 0));
-  if (newFiring > 0) {
-    changes.push({
-      kind: 'alerts_firing',
-      summary: `${newFiring} new firing alert${newFiring === 1 ? '' : 's'} (${after.firingCount} of ${after.alertCount} firing)`,
-    });
-  }
+  if (newFiring > 0) changes.push(firingChange(newFiring, after));
   const resolved = after.resolvedAlertCount - before.resolvedAlertCount;
   if (resolved > 0 && after.status === 'open') {
     changes.push({
@@ -167,8 +171,13 @@ export function recordChanges(
   const material = diffIncident(before, next).filter(isMaterial);
   if (material.length === 0 && !next.pendingChanges?.length) return { incident: next, wakeAt: null };
   const seen = new Set<string>();
+  // Alerts that fired since the last update add up; the newest change says how many fire now.
+  const heldFiring = next.pendingChanges?.find((c) => c.kind === 'alerts_firing')?.count ?? 0;
+  const merged = material.map((c) =>
+    c.kind === 'alerts_firing' && heldFiring > 0 ? firingChange((c.count ?? 0) + heldFiring, next) : c,
+  );
   // Newest first: a later change of the same kind (and rule) replaces the earlier one.
-  const pending = [...material, ...(next.pendingChanges ?? [])]
+  const pending = [...merged, ...(next.pendingChanges ?? [])]
     .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
     .filter((c) => stillHolds(c, next))
     .slice(0, MAX_PENDING_CHANGES);

@@ -149,6 +149,8 @@ export interface IncidentChange {
   ruleId?: string;
   /** The finding's severity after the change, for finding changes; the incident's, for `severity_up`. */
   severity?: Severity;
+  /** For `alerts_firing`: how many alerts fired since the last update. */
+  count?: number;
 }
 
 /** Where the incident's Slack message is: a channel id and the message timestamp. */
