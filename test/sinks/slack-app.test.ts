@@ -438,13 +438,13 @@ describe('Slack app sink', () => {
       const sink = sinkFor(store, {
         // Someone presses Acknowledge while the update waits for its turn in the channel.
         pace: async (channel: string) => {
-          await pacer(channel);
-          if (clickWhileWaiting) {
-            await store.patchIncident(incident.id, {
-              acknowledgedBy: { id: 'U0ALICE', name: 'alice' },
-              acknowledgedAt: '2026-11-25T04:06:00Z',
-            });
-          }
+          const waited = await pacer(channel);
+          if (!clickWhileWaiting) return waited;
+          await store.patchIncident(incident.id, {
+            acknowledgedBy: { id: 'U0ALICE', name: 'alice' },
+            acknowledgedAt: '2026-11-25T04:06:00Z',
+          });
+          return 1000;
         },
       });
       await sink.deliver({ type: 'opened', incident });

@@ -140,7 +140,8 @@ export function createChannelPacer({
 } = {}) {
   /** Per channel, when its next post would be due if posts were evenly spaced. */
   const due = new Map<string, number>();
-  return async function pace(channel: string): Promise<void> {
+  /** Resolves when the channel's turn comes, with how long it waited (ms). */
+  return async function pace(channel: string): Promise<number> {
     const at = now();
     const slot = Math.max(at, due.get(channel) ?? 0);
     const wait = Math.max(0, slot - at - (burst - 1) * intervalMs);
@@ -149,6 +150,7 @@ export function createChannelPacer({
     }
     due.set(channel, slot + intervalMs);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return wait;
   };
 }
 export type ChannelPacer = ReturnType<typeof createChannelPacer>;

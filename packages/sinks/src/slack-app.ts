@@ -138,12 +138,9 @@ export function createSlackAppSink({
       // The reply's turn in the channel comes first: a channel too busy to take it now sends the event
       // back to the queue before the message is edited, not after (the retry would edit it again).
       const pacedIn = reply ? incident.slack?.channel : undefined;
-      if (pacedIn) {
-        await pace(pacedIn);
-        // Read again after the wait (up to seconds): an edit of the state before it would undo what was
-        // done from Slack meanwhile (an acknowledgement, a mute), which the message already shows.
-        incident = await read();
-      }
+      // Read again after a wait (up to seconds): an edit of the state before it would undo what was done
+      // from Slack meanwhile (an acknowledgement, a mute), which the message already shows.
+      if (pacedIn && (await pace(pacedIn)) > 0) incident = await read();
       const ref = await show(incident);
       if (reply) await post(ref.channel, reply, ref.ts, ref.channel === pacedIn);
     },
