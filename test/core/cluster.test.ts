@@ -52,6 +52,13 @@ describe('maskMessage', () => {
       'failed to reserve [sku-313, sku-241] after blk_-1 blk_2 blk_-3',
       'failed to reserve <*> after <*>',
     ],
+    ['items of one list however their punctuation falls', 'moved x-1-y xy-2 to z', 'moved <*> to z'],
+    [
+      'ids of different names apart, one name the start of another or in another case',
+      'reserve sku-1 skus-2 SKU-3 ord-4 now',
+      'reserve sku-<*> skus-<*> SKU-<*> ord-<*> now',
+    ],
+    ['digits and punctuation, however mixed, as one variable', 'at 10.0.0.1:80 (12) -3 then 4.5s', 'at <*> then <*>'],
     ['a number with its unit as one variable', 'took 12 ms, then 3 s', 'took <*> ms, then <*> s'],
     [
       'a size in two units and a list as one variable each',

@@ -71,17 +71,21 @@ const isSpace = (c: number) =>
 
 /**
  * The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. The
- * caller has scanned it: whether it holds a digit, and a `/`, `@`, `\` or a comma before its end.
+ * caller has scanned it: whether it holds a digit, an ASCII letter, and a `/`, `@`, `\` or a comma
+ * before its end.
  */
-function typeToken(token: string, digits: boolean, special: boolean): string {
+function typeToken(token: string, digits: boolean, letters: boolean, special: boolean): string {
   if (special && (PATH.test(token) || EMAIL.test(token) || LIST.test(token))) return WILDCARD;
   if (!digits) return token;
+  // Digits and punctuation only (`10.0.0.1:80`, `(12`): one variable, as the runs below would make it.
+  if (!letters) return WILDCARD;
   // Runs of letters and digits that hold a digit are variables (`blk_123` → `blk_<*>`), unless a name
   // with a short number suffix; variables joined by punctuation only (`<*>.<*>:<*>`) are one. The text
   // between variables is copied in slices: `token[copied, i)` is still to be appended.
   let out = '';
   let copied = 0;
-  let letters = false;
+  // Whether a run is kept as it is: a word, or a name with a short number suffix.
+  let kept = false;
   // Where the last variable starts in `out`, while only punctuation (not `<`) has followed it.
   let joinable = -1;
   for (let i = 0; i < token.length; ) {
@@ -104,7 +108,7 @@ function typeToken(token: string, digits: boolean, special: boolean): string {
     // `eth0`, `ssh2`: at least two letters, then one or two digits.
     const nameWithDigit = firstDigit - i >= 2 && !letterAfterDigit && j - firstDigit <= 2;
     if (firstDigit < 0 || nameWithDigit) {
-      letters = true;
+      kept = true;
       joinable = -1;
     } else {
       // Joined to the previous variable by punctuation only: that punctuation is dropped.
@@ -118,7 +122,7 @@ function typeToken(token: string, digits: boolean, special: boolean): string {
     i = j;
   }
   // Nothing but variables and punctuation left (`10.0.0.1:80`, `(12`, `3.5s`): one variable.
-  return letters ? out + token.slice(copied) : WILDCARD;
+  return kept ? out + token.slice(copied) : WILDCARD;
 }
 
 /**
@@ -137,12 +141,25 @@ export function isMessageKey(key: string): boolean {
 /** A token that is or contains a variable counts as variable for routing and similarity. */
 export const isVariable = (token: string): boolean => token.includes(WILDCARD);
 
-const NOT_LETTERS = /[^A-Za-z]+/g;
 /**
- * The letters of a partly masked token (`[sku-<*>,` → `sku`, `blk_-<*>` → `blk`): consecutive tokens with
- * the same are items of one list.
+ * Whether two partly masked tokens have the same ASCII letters, at least one (`[sku-<*>,` and `sku-<*>]`
+ * have `sku`; `blk_-<*>` and `blk_<*>` have `blk`): consecutive tokens that do are items of one list.
+ * Compared in place, without building either's letters: a message may hold many list items.
  */
-const itemLetters = (typed: string) => typed.replaceAll(WILDCARD, '').replace(NOT_LETTERS, '');
+function sameItemLetters(a: string, b: string): boolean {
+  let i = 0;
+  let j = 0;
+  let matched = 0;
+  for (;;) {
+    while (i < a.length && !isLetter(a.charCodeAt(i))) i++;
+    while (j < b.length && !isLetter(b.charCodeAt(j))) j++;
+    if (i === a.length || j === b.length) return matched > 0 && i === a.length && j === b.length;
+    if (a.charCodeAt(i) !== b.charCodeAt(j)) return false;
+    i++;
+    j++;
+    matched++;
+  }
+}
 
 /**
  * Splits a message into typed tokens. `extraMasks` (global regexes) are replaced by `<*>` first.
@@ -171,8 +188,8 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     });
   }
   const tokens: string[] = [];
-  // The letters of the list the last token stands for, when it is a `<*>` made of list items.
-  let list = '';
+  // An item of the list the last token stands for, when it is a `<*>` made of list items.
+  let listItem = '';
   // Whether the last token is partly masked by `typeToken` (`sku-<*>,`): maybe a list's first item.
   let lastPartly = false;
   // The runs between whitespace, as `text.split(/\s+/)` without its empty ends, scanned once for
@@ -181,12 +198,15 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     while (i < text.length && isSpace(text.charCodeAt(i))) i++;
     if (i === text.length) break;
     let digits = false;
+    let letters = false;
     let special = false;
     let commas = 0;
     let comma = -1;
     for (end = i; end < text.length; end++) {
       const c = text.charCodeAt(end);
-      if (isDigit(c)) digits = true;
+      // Letters first: most characters are.
+      if (isLetter(c)) letters = true;
+      else if (isDigit(c)) digits = true;
       else if (c === 47 || c === 64 || c === 92) special = true;
       else if (c === 44) {
         commas++;
@@ -196,31 +216,34 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     // A comma counts only inside the token, not as its last character.
     if (commas > 1 || (commas === 1 && comma < end - 1)) special = true;
     const token = text.slice(i, end);
-    let typed = typeToken(token, digits, special);
+    let typed = typeToken(token, digits, letters, special);
     if (spans && typed.includes(QUOTED_SPACE)) typed = typed.replaceAll(QUOTED_SPACE, ' ');
     const last = tokens.length - 1;
-    const previous = tokens[last];
+    // Not `tokens[-1]`: reading before an array's start is a slow property lookup in V8.
+    const previous = last >= 0 ? tokens[last] : undefined;
     // A variable may span several tokens: a number with its unit is one token that keeps the unit
     // (`<*> ms`, a variable still); consecutive variables (`1, 2, 3`, `12 bytes (1.2 KB)`) and items of
     // one list (`[sku-1, sku-2]`, `blk_1 blk_-2`) are one `<*>`.
     const partly = typed !== token && typed !== WILDCARD;
     // Only a partly masked token after another, or after a list, can be the next item of one.
-    const letters = partly && (lastPartly || list !== '') ? itemLetters(typed) : '';
+    const item =
+      partly &&
+      (lastPartly ? sameItemLetters(typed, previous as string) : listItem !== '' && sameItemLetters(typed, listItem));
     if (previous === WILDCARD && UNITS.test(token)) tokens[last] = `${WILDCARD} ${token}`;
     else if (typed === WILDCARD && (previous === WILDCARD || previous?.startsWith(`${WILDCARD} `))) {
       tokens[last] = WILDCARD;
-    } else if (letters !== '' && letters === (lastPartly ? itemLetters(previous as string) : list)) {
+    } else if (item) {
       // A variable before the list joins it too.
       if (tokens[last - 1] === WILDCARD) tokens.pop();
       else tokens[last] = WILDCARD;
     } else {
       tokens.push(typed);
       lastPartly = partly;
-      list = '';
+      listItem = '';
       continue;
     }
     lastPartly = false;
-    list = letters;
+    listItem = item ? typed : '';
   }
   return tokens;
 }
