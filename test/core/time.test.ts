@@ -27,6 +27,18 @@ describe('toMillis', () => {
     expect(toMillis(ts)).toBe(Date.parse(ts));
   });
 
+  it('counts the days of every year as Date.parse does: leap years, centuries, days past a month end', () => {
+    const days = ['01-01', '02-28', '02-29', '02-30', '02-31', '03-01', '04-31', '12-31'];
+    const differing: string[] = [];
+    for (let year = 0; year <= 9999; year++) {
+      for (const day of days) {
+        const ts = `${String(year).padStart(4, '0')}-${day}T23:59:59.999Z`;
+        if (toMillis(ts) !== Date.parse(ts)) differing.push(ts);
+      }
+    }
+    expect(differing).toEqual([]);
+  });
+
   it('gives what Date.parse gives for any string of that shape, or one character off', () => {
     const offByOne = fc
       .tuple(isoShaped, fc.nat(23), fc.constantFrom('0', 'a', ' ', '+', '-', 'Z', '٣'))

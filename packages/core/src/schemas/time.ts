@@ -53,6 +53,29 @@ function digitsAt(ts: string, from: number, to: number): number {
   return n;
 }
 
+const DAY_MS = 86_400_000;
+// Days before the first of each month in a common year.
+const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+/** Leap years from year 0 (one of them) up to `year`, `year` not included. */
+function leapYearsBefore(year: number): number {
+  const last = year - 1;
+  return Math.floor(last / 4) - Math.floor(last / 100) + Math.floor(last / 400) + 1;
+}
+
+const LEAP_YEARS_BEFORE_EPOCH = leapYearsBefore(1970);
+
+/**
+ * Days from 1970-01-01 to `year-month-day` of the proleptic Gregorian calendar, counted as `Date.UTC`
+ * counts them: a day past the end of its month runs on into the next.
+ */
+function daysSinceEpoch(year: number, month: number, day: number): number {
+  const leapDays = leapYearsBefore(year) - LEAP_YEARS_BEFORE_EPOCH + (month > 2 && isLeapYear(year) ? 1 : 0);
+  return (year - 1970) * 365 + leapDays + (DAYS_BEFORE_MONTH[month - 1] as number) + day - 1;
+}
+
 /** `2026-11-25T03:59:04.097Z`: the form `toISOString()` writes, which most clients send. */
 const isIsoShape = (ts: string) =>
   ts.length === 24 &&
@@ -67,8 +90,9 @@ const isIsoShape = (ts: string) =>
 /**
  * `Date.parse(ts)`, the same value for every string, only faster for the form `toISOString()` writes:
  * the rules parse thousands of context timestamps per correlation. Its fields are read directly when
- * they are in the ranges `Date.parse` accepts (a day past the end of its month rolls over in both); a
- * year below 100 (which `Date.UTC` would read as 19xx) and every other form go to `Date.parse`.
+ * they are in the ranges `Date.parse` accepts (a day past the end of its month rolls over in both), and
+ * the time is counted from them here rather than by `Date.UTC`, which costs about as much again. Every
+ * other form goes to `Date.parse`.
  */
 export function toMillis(ts: string): number {
   if (isIsoShape(ts)) {
@@ -79,8 +103,10 @@ export function toMillis(ts: string): number {
     const minute = digitsAt(ts, 14, 16);
     const second = digitsAt(ts, 17, 19);
     const ms = digitsAt(ts, 20, 23);
-    if (year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59) {
-      if (second <= 59 && ms >= 0) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    if (year >= 0 && month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59) {
+      if (second <= 59 && ms >= 0) {
+        return daysSinceEpoch(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
+      }
     }
   }
   return Date.parse(ts);
