@@ -251,7 +251,8 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
 /** Typed tokens as template text: joined by single spaces, a split-off JSON field glued back. */
 export function joinTokens(tokens: readonly string[]): string {
   const text = tokens.join(' ');
-  return text.includes(' ,"') ? text.replace(GLUED_FIELD, ',"') : text;
+  // Searching for `,"` finds no fewer fields than for ` ,"`, and sooner: commas are rarer than spaces.
+  return text.includes(',"') ? text.replace(GLUED_FIELD, ',"') : text;
 }
 
 /**
