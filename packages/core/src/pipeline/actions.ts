@@ -20,6 +20,16 @@ export function heldByMute(incident: Incident, nowMs: number): boolean {
   return incident.status === 'open' && isMuted(incident, nowMs);
 }
 
+/**
+ * True when the incident resolved while muted: a sink that never had its `opened` (it was held) is owed
+ * nothing of it, then or after the mute, since announcing it would be the noise the mute held back.
+ */
+export function resolvedWhileMuted(incident: Incident): boolean {
+  return (
+    incident.status === 'resolved' && incident.resolvedAt !== null && isMuted(incident, Date.parse(incident.resolvedAt))
+  );
+}
+
 /** The mute a recurrence inherits from the incident before it, while that mute lasts ("mute the group"). */
 export function inheritedMute(previous: Incident | null, nowMs: number): Pick<Incident, 'mute'> {
   return previous?.mute && isMuted(previous, nowMs) ? { mute: previous.mute } : {};

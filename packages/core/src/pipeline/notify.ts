@@ -94,7 +94,10 @@ export interface NotifyOptions {
    * incident's `opened`: a sink that has, had everything before it.
    */
   previous?: () => Promise<Incident | null>;
-  /** Events a sink must not get yet (a mute); nothing after them either, so they keep their order. */
+  /**
+   * Events a sink must not get yet (a mute), asked only of events it has not had; nothing after them
+   * either, so they keep their order.
+   */
   held?: (sink: Sink, event: IncidentEvent) => boolean;
 }
 
@@ -144,9 +147,9 @@ export async function notify(
       for (const event of events) {
         if (!takes(sink, event.type)) continue;
         if (event.incident !== incident && !owedPrevious.has(sink.name)) continue;
-        if (options.held?.(sink, event)) return;
         const key = keyOf(event, sink);
         if (sent.has(markerOf(key))) continue;
+        if (options.held?.(sink, event)) return;
         const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${key.incidentId}`;
         // The last update may still be on its way to this sink from a worker that folded it before the
         // incident resolved: the resolution waits for it, or takes its marker so that it never goes out.

@@ -17,7 +17,7 @@ import type {
 import { type AlertGroup, groupService } from '../schemas/alertmanager.js';
 import { MAX_SERVICE_LENGTH } from '../schemas/context.js';
 import type { Incident, OpenIncidentRef } from '../schemas/incident.js';
-import { heldByMute, inheritedMute } from './actions.js';
+import { heldByMute, inheritedMute, resolvedWhileMuted } from './actions.js';
 import { recordChanges, resolvedEntry, withTimeline } from './changes.js';
 import {
   applyAlerts,
@@ -328,7 +328,10 @@ export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise
   const previousId = incident.previousIncidentId;
   const failures = await notify({ ...deps, sinks: [...deps.sinks, statsSink(deps.store)] }, incident, now(), {
     ...(previousId ? { previous: () => deps.store.getIncident(previousId) } : {}),
-    held: (sink, event) => muted !== undefined && sink.name !== STATS_SINK && event.incident.id === incident.id,
+    held: (sink, event) =>
+      sink.name !== STATS_SINK &&
+      event.incident.id === incident.id &&
+      (muted !== undefined || (event.type === 'opened' && resolvedWhileMuted(incident))),
   });
   if (failures.length > 0) {
     const retryAfter = Math.max(
