@@ -173,6 +173,11 @@ describe('grounding gate', () => {
       ],
       ['a dropped severity label', markdown.replace('[MEDIUM] ', ''), /severity/],
       ['reassurance', `${markdown}\nThis is not urgent and can wait until morning.`, /softens the incident/],
+      // Negated findings and advice: every word known, the meaning reversed.
+      ['a suggestion turned into a warning', markdown.replace('Next: kubectl', 'Do not run: kubectl'), /negates/],
+      ['a suggestion turned into "never"', markdown.replace('Next: kubectl', 'Never: kubectl'), /negates/],
+      ['a dismissed finding', `${markdown}\nThe deploy is unrelated to the alert.`, /negates/],
+      ['a denied finding', markdown.replace('went out 4 minutes', "didn't go out 4 minutes"), /negates/],
       // Advice the report does not give.
       ['an invented fix', `${markdown}\nRestart the checkout pods.`, /advice/],
       ['invented advice with "should"', `${markdown}\nYou should also scale up the database.`, /advice|name/],

@@ -86,6 +86,9 @@ const CAUSAL =
   /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explain(?:s|ed)?|triggered by|introduced by|(?:is|was) behind|the reason|reason for|source of|traced to)\b/i;
 const SOFTENER =
   /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy))\b/i;
+// Words that turn a statement or a suggestion into its opposite ("do not run: …", "the deploy is unrelated").
+const NEGATION =
+  /(?<![\w'])(?:not|no|never|none|nothing|nobody|neither|nor|cannot|avoid|unrelated|irrelevant|unlikely|ruled out|[a-z]+n't)(?![\w'])/gi;
 const ADVICE_MARKER =
   /\b(should|recommend\w*|suggest\w*|consider|advis\w*|try|make sure|ensure|need(?:s)? to|must|please|we advise|it is best)\b/i;
 const IMPERATIVE =
@@ -368,7 +371,7 @@ const checkNames: Check = (incident, templated, rewording) => {
   return { ok: true };
 };
 
-/** Statements, causes, softened urgency and advice: allowed only where the template makes them. */
+/** Statements, causes, negations, softened urgency and advice: allowed only where the template makes them. */
 const checkClaims: Check = (incident, templated, rewording, source) => {
   // What states a causal link: a finding's summary (its quoted data excluded: a log line is not a
   // finding) or its suggestion ("roll it back if it is the cause").
@@ -392,6 +395,10 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
     const softened = SOFTENER.exec(spaced);
     if (softened && !source.flat.includes(lower(softened[0]))) {
       return reject(`answer softens the incident: ${clip(softened[0])}`);
+    }
+    for (const [negation] of spaced.replace(/’/g, "'").matchAll(NEGATION)) {
+      if (!hasWord(source.flat, lower(negation)))
+        return reject(`answer negates what the report says: ${clip(sentence.trim())}`);
     }
     const text = claim.trim().replace(/^[\s>*#\-•\d.)[\]]+/, '');
     const introducesNext = /:\s*$/.test(text);
