@@ -152,6 +152,8 @@ describe('grounding gate', () => {
       ],
       ['an invented service', `${markdown}\nThe inventory service is slow too.`, /service "inventory"/],
       ['a team named as a service', `${markdown}\nThe payments service is slow too.`, /service "payments"/],
+      ['a changed resolution count', markdown.replace('1 of 3 alerts resolved', '3 of 3 alerts resolved'), /"3 of 3"/],
+      ['a claimed resolution', markdown.replace('Incident inc-', 'Status: resolved. Incident inc-'), /softens/],
       ['an invented relative time', markdown.replace('so far.', 'so far, since yesterday.'), /"yesterday"/],
       ['an invented host name', `${markdown}\nSee checkout-db-2 as well.`, /name "checkout-db-2"/],
       ['an invented link', `${markdown}\nDashboard: https://grafana.example/d/abc`, /introduced|name/],

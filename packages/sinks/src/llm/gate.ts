@@ -49,6 +49,8 @@ const UNITS: [RegExp, string][] = [
 ];
 const QUANTITY =
   /(?<![\w.])(\d+(?:\.\d+)?)\s?(%|percent|per cent|pct|ms|msecs?|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h|days?|d)(?![\w])/gi;
+// "1 of 3 alerts resolved": both numbers are in the template, the pair must be too.
+const FRACTION = /(?<![\d.])(\d+)\s+(?:of|out of)\s+(\d+)(?![\d]|\.\d)/gi;
 const CLOCK = /(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d])/g;
 const DATE = /\b\d{4}-\d{2}-\d{2}\b/g;
 const URL = /\bhttps?:\/\/[^\s<>"'`)\]]+/gi;
@@ -85,7 +87,7 @@ const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
 const CAUSAL =
   /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explain(?:s|ed)?|triggered by|introduced by|(?:is|was) behind|the reason|reason for|source of|traced to)\b/i;
 const SOFTENER =
-  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy))\b/i;
+  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy)|status\s*(?:is\s+)?[:=\-–—]?\s*(?:resolved|fixed|mitigated|recovered|closed|ok|healthy))\b/i;
 // Words that turn a statement or a suggestion into its opposite ("do not run: …", "the deploy is unrelated").
 const NEGATION =
   /(?<![\w'])(?:not|no|never|none|nothing|nobody|neither|nor|cannot|avoid|unrelated|irrelevant|unlikely|ruled out|[a-z]+n't)(?![\w'])/gi;
@@ -312,6 +314,10 @@ const checkLiterals: Check = (_incident, templated, rewording, { literals }) => 
   for (const w of new Set(words(rewording))) {
     const value = NUMBER_WORDS[w];
     if (value !== undefined && !templateNumbers.has(value)) return reject(`answer introduced the number "${w}"`);
+  }
+  const fractions = new Set([...templated.matchAll(FRACTION)].map((m) => `${m[1]}/${m[2]}`));
+  for (const m of rewording.matchAll(FRACTION)) {
+    if (!fractions.has(`${m[1]}/${m[2]}`)) return reject(`answer introduced ${clip(m[0])}`);
   }
   const known = quantities(templated);
   for (const q of quantities(rewording)) {
