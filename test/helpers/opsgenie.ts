@@ -1,6 +1,7 @@
 /**
  * An Opsgenie Alert API v2 stand-in on 127.0.0.1: create (`POST /v2/alerts`), add note
- * (`POST /v2/alerts/{identifier}/notes`) and close (`POST /v2/alerts/{identifier}/close`), checking
+ * (`POST /v2/alerts/{identifier}/notes`), close (`POST /v2/alerts/{identifier}/close`) and update
+ * priority (`PUT /v2/alerts/{identifier}/priority`), checking
  * `Authorization: GenieKey <key>` and the documented field limits, answering the way Opsgenie does
  * (202 `{result, took, requestId}`; 401, 422 with `errors`, 429 `{message, took, requestId}`).
  * Like Opsgenie, it processes requests "asynchronously": an action on an alert it cannot find is
@@ -14,6 +15,8 @@ export interface OpsgenieAlert {
   alias: string;
   status: 'open' | 'closed';
   count: number;
+  /** The created priority (Opsgenie's default P3), as updated since. */
+  priority: string;
   // biome-ignore lint/suspicious/noExplicitAny: the create body, asserted by the tests
   created: any;
   notes: string[];
@@ -74,7 +77,10 @@ export async function startOpsgenieStandIn(apiKey = '3f0c1a52-7d4e-4b8f-9a61-2c5
     if (Object.keys(errors).length > 0) return unprocessable(errors);
     const open = alerts.find((a) => a.alias === body.alias && a.status === 'open');
     if (open) open.count += 1;
-    else alerts.push({ alias: body.alias ?? randomUUID(), status: 'open', count: 1, created: body, notes: [] });
+    else {
+      const alias = body.alias ?? randomUUID();
+      alerts.push({ alias, status: 'open', count: 1, priority: body.priority ?? 'P3', created: body, notes: [] });
+    }
     return accepted();
   };
 
@@ -103,9 +109,24 @@ export async function startOpsgenieStandIn(apiKey = '3f0c1a52-7d4e-4b8f-9a61-2c5
     return accepted();
   };
 
+  const updatePriority = (request: StandInRequest, identifier: string) => {
+    // biome-ignore lint/suspicious/noExplicitAny: validated below
+    const body: any = request.body ? request.json() : {};
+    if (!PRIORITIES.includes(body.priority)) {
+      return unprocessable({ priority: 'Priority should be one of [P1, P2, P3, P4, P5]' });
+    }
+    const alert =
+      request.query.get('identifierType') === 'alias' ? alerts.find((a) => a.alias === identifier) : undefined;
+    if (!alert) failedRequests.push({ path: request.path, reason: 'Alert does not exist' });
+    else alert.priority = body.priority;
+    return accepted();
+  };
+
   const standIn = await startStandIn({
     handle(request) {
       if (request.headers.authorization !== `GenieKey ${apiKey}`) return error(401, 'Could not authenticate');
+      const priority = /^\/v2\/alerts\/([^/]+)\/priority$/.exec(request.path);
+      if (request.method === 'PUT' && priority?.[1]) return updatePriority(request, decodeURIComponent(priority[1]));
       if (request.method !== 'POST') return error(405, 'Method not allowed');
       if (request.path === '/v2/alerts') return create(request);
       const match = /^\/v2\/alerts\/([^/]+)\/(notes|close)$/.exec(request.path);

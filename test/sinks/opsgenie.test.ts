@@ -47,6 +47,23 @@ describe('Opsgenie sink', () => {
       ]);
     });
 
+    it('raises the alert’s priority when the incident’s severity rises, then notes the update', async () => {
+      const incident = baseIncident({ severity: 'medium' });
+      const escalated: IncidentEvent = {
+        type: 'updated',
+        incident: { ...incident, severity: 'critical' },
+        revision: 1,
+        changes: [{ kind: 'severity_up', summary: 'Severity raised from MEDIUM to CRITICAL' }],
+      };
+
+      await sink().deliver(opened(incident));
+      await sink().deliver(escalated);
+
+      expect(og.failedRequests).toEqual([]);
+      expect(og.alerts()).toEqual([expect.objectContaining({ priority: 'P1', count: 1 })]);
+      expect(og.alerts()[0]?.notes[0]).toContain('Severity raised from MEDIUM to CRITICAL');
+    });
+
     it('authenticates with the GenieKey scheme', async () => {
       await sink().deliver(opened());
 

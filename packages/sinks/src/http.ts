@@ -25,6 +25,8 @@ export interface PostOptions {
   /** The sink's name, for messages. */
   sink: string;
   url: string;
+  /** Default POST. */
+  method?: 'POST' | 'PUT';
   /** Called per attempt, so a signature can carry a fresh timestamp. */
   headers: () => Record<string, string>;
   body: string;
@@ -67,7 +69,7 @@ export async function postJson(options: PostOptions): Promise<PostAnswer> {
     let response: Response;
     try {
       response = await options.fetch(options.url, {
-        method: 'POST',
+        method: options.method ?? 'POST',
         headers: { 'content-type': 'application/json', ...options.headers() },
         body: options.body,
         signal: AbortSignal.timeout(options.timeoutMs),

@@ -1,7 +1,8 @@
 /**
  * The Opsgenie sink (Alert API v2): `opened` creates an alert whose `alias` is the incident id, a
- * material `updated` adds a note to it, `resolved` closes it — both by alias. Opsgenie deduplicates
- * creates by alias, so an event re-sent after a crash adds to the alert's count, not a second alert.
+ * material `updated` adds a note to it (raising its priority first when the severity rose), `resolved`
+ * closes it — all by alias. Opsgenie deduplicates creates by alias, so an event re-sent after a crash
+ * adds to the alert's count, not a second alert.
  * Opsgenie processes requests asynchronously: its 202 with a request id is success.
  */
 import {
@@ -212,9 +213,10 @@ export function createOpsgenieSink({
   requireHttpUrl(name, url);
   if (!apiKey) throw new IncidentPilotError(`${name} sink: an API key is required`);
   const base = url.replace(/\/+$/, '');
-  const post = (path: string, body: unknown) =>
+  const post = (path: string, body: unknown, method: 'POST' | 'PUT' = 'POST') =>
     postJson({
       sink: name,
+      method,
       url: `${base}${path}`,
       headers: () => ({ authorization: `GenieKey ${apiKey}` }),
       body: JSON.stringify(body),
@@ -234,6 +236,15 @@ export function createOpsgenieSink({
         return requireSuccess(name, answer, problemOf(answer));
       }
       const alias = encodeURIComponent(opsgenieAlias(incident));
+      // A note leaves the priority as created: an escalation must raise it too, or a P3 alert that became
+      // critical never meets a P1 notification policy. First, so a retry after a failed note repeats only
+      // this idempotent request, never the note.
+      if (event.type === 'updated' && event.changes?.some((c) => c.kind === 'severity_up')) {
+        const priority = { priority: OPSGENIE_PRIORITY[incident.severity] };
+        const raised = await post(`/v2/alerts/${alias}/priority?identifierType=alias`, priority, 'PUT');
+        if (raised.status === 404) return;
+        requireSuccess(name, raised, problemOf(raised));
+      }
       const answer =
         event.type === 'updated'
           ? await post(`/v2/alerts/${alias}/notes?identifierType=alias`, {
