@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   env?: Record<string, string>;
   /** Queue visibility timeout; shorter in tests so retries come back quickly. */
   visibilityTimeoutSeconds?: number;
+  /** How long a stop waits for the requests in flight to be answered before it cuts them (default 5 s). */
+  requestDrainMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -144,7 +146,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     incidents,
     emulators,
     async stop() {
-      if (server) await drain(server, REQUEST_DRAIN_MS);
+      if (server) await drain(server, options.requestDrainMs ?? REQUEST_DRAIN_MS);
       await heartbeat.stop();
       stopping.abort();
       await ttlSweeper.stop();
