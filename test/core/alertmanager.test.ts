@@ -122,6 +122,23 @@ describe('input limits', () => {
     expect(bareOk[0]?.alerts[0]?.service).toHaveLength(256);
   });
 
+  it('says what is wrong with a label or annotation name: too long or empty, not just "invalid key"', () => {
+    const long = 'n'.repeat(257);
+    const hook = oneAlertHook();
+    hook.alerts[0].labels[long] = 'x';
+    hook.alerts[0].annotations[''] = 'x';
+    const array = [bare('A', { labels: { alertname: 'A', [long]: 'x' } })];
+
+    const messages = (body: unknown) =>
+      validationError(() => parseAlertPayload(body, RECEIVED)).issues.map((i) => `${i.path}: ${i.message}`);
+
+    expect(messages(hook)).toEqual([
+      `alerts[0].labels.${long}: a name is longer than 256 characters`,
+      'alerts[0].annotations.: a name must not be empty',
+    ]);
+    expect(messages(array)).toEqual([`[0].labels.${long}: a name is longer than 256 characters`]);
+  });
+
   it('refuses more than 1,000 alerts per request, without parsing them', () => {
     const hook = oneAlertHook();
     hook.alerts = Array.from({ length: 1001 }, () => ({}));

@@ -11,8 +11,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+/**
+ * One issue per problem, its path under `prefix`. zod reports a bad record key (a label name) only as
+ * "Invalid key in record": the key's own check says what is wrong with it.
+ */
+export function toFieldIssues(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]),
+    message: (issue.code === 'invalid_key' && issue.issues[0]?.message) || issue.message,
+  }));
 }
 
 /** Parses `input` or throws a ValidationError naming the path of every bad field. */

@@ -1,6 +1,6 @@
 import { type FieldIssue, ValidationError } from '../errors.js';
 import { Fnv64 } from '../hash.js';
-import { formatPath, toFieldIssues } from '../validation.js';
+import { toFieldIssues } from '../validation.js';
 import { MAX_SERVICE_LENGTH } from './context.js';
 import { endTime, eventTime, futureTimeIssues, isZeroTime } from './time.js';
 import * as z from './zod.js';
@@ -29,7 +29,10 @@ const pairs = (maxValue: number) =>
     .record(
       z
         .string()
-        .check(z.minLength(1), z.maxLength(MAX_LABEL_NAME, `a name is longer than ${MAX_LABEL_NAME} characters`)),
+        .check(
+          z.minLength(1, 'a name must not be empty'),
+          z.maxLength(MAX_LABEL_NAME, `a name is longer than ${MAX_LABEL_NAME} characters`),
+        ),
       z.string().check(z.maxLength(maxValue, `longer than ${maxValue} characters`)),
     )
     .check(z.refine((m) => Object.keys(m).length <= MAX_PAIRS, { message: `more than ${MAX_PAIRS} entries` }));
@@ -302,8 +305,7 @@ export function parseAlertPayload(body: unknown, receivedAt: string): AlertGroup
       if (result.success) {
         alerts.push(result.data);
         issues.push(...futureTimeIssues(result.data, TIME_FIELDS, receivedAt, [index]));
-      } else
-        issues.push(...result.error.issues.map((i) => ({ path: formatPath([index, ...i.path]), message: i.message })));
+      } else issues.push(...toFieldIssues(result.error, [index]));
     }
     if (issues.length) throw new ValidationError(issues, 'alert');
     const groups = fromBare(alerts, receivedAt);
