@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -158,6 +158,28 @@ describe('npm start', { timeout: 120_000 }, () => {
     expect(second.output()).toContain('incidents  1 stored');
     second.child.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('keeps serving when a client hangs up in the middle of sending its body', async () => {
+    const env = { PORT: String(await freePort()), INCIDENT_PILOT_DATA_DIR: dataDir() };
+    const started = run(['node', '--import', 'tsx', 'packages/local/src/main.ts'], env);
+    await ready(started);
+
+    // Alertmanager cancels a send at its flush deadline; any client may drop a connection half way.
+    const socket = connect(Number(env.PORT), '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /alerts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"la',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const health = await fetch(`http://127.0.0.1:${env.PORT}/healthz`).catch((error: Error) => error);
+
+    expect(started.child.exitCode, started.output()).toBeNull();
+    expect(health).toMatchObject({ status: 200 });
+    started.child.kill('SIGTERM');
+    expect((await started.exited).code).toBe(0);
   });
 
   it('says in one line that the port is taken, and leaves the data directory unlocked', async () => {

@@ -112,10 +112,17 @@ export async function startHttpServer(
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.byteLength;
-      if (size > GATEWAY_MAX_BYTES) tooLarge = true;
-      else chunks.push(chunk);
+    try {
+      for await (const chunk of req as AsyncIterable<Buffer>) {
+        size += chunk.byteLength;
+        if (size > GATEWAY_MAX_BYTES) tooLarge = true;
+        else chunks.push(chunk);
+      }
+    } catch {
+      // The client hung up before its body was complete: nobody to answer, and no request to run (an
+      // unhandled rejection here would stop the whole stack).
+      res.destroy();
+      return;
     }
     if (tooLarge) return send(res, { statusCode: 413, body: '{"message":"Request Entity Too Large"}' });
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
