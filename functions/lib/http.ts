@@ -131,7 +131,8 @@ export function rawBody(event: APIGatewayProxyEventV2): Buffer {
 function readBody(event: APIGatewayProxyEventV2): unknown {
   const raw = rawBody(event);
   if (raw.byteLength === 0) return undefined;
-  const text = raw.toString('utf8');
+  // A leading byte order mark (JSON files saved by Windows tools) is not part of the JSON text (RFC 8259 §8.1).
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -66,6 +66,12 @@ describe('HTTP handlers (through the local API Gateway stand-in)', () => {
       expect(res.body.message).toContain('not valid JSON');
     });
 
+    it('reads a body that starts with a UTF-8 byte order mark, as Windows tools save JSON files', async () => {
+      const bare = { labels: { alertname: 'BomSaved', service: 'db' }, startsAt: '2026-11-25T04:00:00Z' };
+      const res = await stack.api('/alerts', { raw: `\uFEFF${JSON.stringify(bare)}`, token: TOKEN });
+      expect(res, JSON.stringify(res.body)).toMatchObject({ status: 202, body: { status: 'accepted' } });
+    });
+
     it('answers 413 for a body over 1 MB', async () => {
       const body = fixture('firing-single-alert.json');
       body.alerts[0].annotations.description = 'x'.repeat(1024 * 1024);
