@@ -4,7 +4,8 @@
  * statistical parsers on shapes no benchmark system was tuned to: word values (users, hosts) beside event
  * words, partly masked tokens, quoted requests, ctime dates, lists and sizes spanning several tokens,
  * quoted multi-word values, structured lines (JSON, logfmt) whose message is the event, rare events that
- * share their first words, and many rare events with word values.
+ * share their first words, many rare events with word values, and services' error lines: stack traces,
+ * error codes and exception classes, Chinese and Japanese text.
  */
 
 type Rand = () => number;
@@ -167,6 +168,109 @@ const FIXED_FAMILIES: Record<string, Event[]> = {
   }),
 };
 
+const SERVICES = ['inventory', 'billing', 'search', 'profile', 'shipping', 'pricing', 'ledger', 'catalog'];
+const JAVA_FRAMES = [
+  'com.acme.orders.OrderService.place(OrderService.java:',
+  'com.acme.orders.OrderController.post(OrderController.java:',
+  'com.acme.http.RetryingClient.execute(RetryingClient.java:',
+  'org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:',
+  'org.apache.catalina.core.ApplicationFilterChain.doFilter(ApplicationFilterChain.java:',
+  'java.base/java.util.concurrent.ThreadPoolExecutor.runWorker(ThreadPoolExecutor.java:',
+  'java.base/java.lang.Thread.run(Thread.java:',
+];
+const NODE_FRAMES = [
+  'OrderService.place (/app/dist/orders.js:',
+  'Router.handle (/app/node_modules/express/lib/router/index.js:',
+  'async Promise.all (index ',
+  'processTicksAndRejections (node:internal/process/task_queues:',
+];
+const PYTHON_FRAMES = [
+  ['/app/handlers.py', 'handle', 'return process(payload)'],
+  ['/app/orders/service.py', 'process', 'order = repo.load(payload["order_id"])'],
+  ['/usr/local/lib/python3.11/site-packages/sqlalchemy/engine/base.py', '_execute_context', 'self.dialect.do_execute('],
+];
+/** One to twelve frames of a call path, as the language prints them under an error. */
+const javaTrace = (p: Pick) =>
+  Array.from({ length: 1 + p.n(12) }, () => `\n\tat ${p.of(JAVA_FRAMES)}${p.n(900)})`).join('');
+const nodeTrace = (p: Pick) =>
+  Array.from({ length: 1 + p.n(8) }, () => `\n    at ${p.of(NODE_FRAMES)}${p.n(400)}:${p.n(60)})`).join('');
+const pythonTrace = (p: Pick) =>
+  Array.from({ length: 1 + p.n(4) }, () => {
+    const [file, fn, code] = p.of(PYTHON_FRAMES);
+    return `\n  File "${file}", line ${p.n(900)}, in ${fn}\n    ${code}`;
+  }).join('');
+
+/**
+ * Error lines of services as their loggers write them, in shapes the fixed families above lack: stack
+ * traces under the message (Java with `Caused by:`, Python, Node, .NET), error codes and exception
+ * classes in the middle of a line, and messages in Chinese and Japanese, written without spaces.
+ */
+const SERVICE_FAMILIES: Record<string, Event[]> = {
+  // One event per exception and message, whatever the depth of the call path that reached it.
+  stack: [
+    [10, (p) => `Request to ${p.of(SERVICES)} failed\njava.net.SocketTimeoutException: Read timed out${javaTrace(p)}`],
+    [10, (p) => `Request to ${p.of(SERVICES)} failed\njava.net.ConnectException: Connection refused${javaTrace(p)}`],
+    [
+      5,
+      (p) =>
+        `Unhandled exception in request ${hex(p, 8)}-${hex(p, 4)}\njava.lang.NullPointerException: null${javaTrace(p)}\n\t... ${p.n(90)} more`,
+    ],
+    [
+      5,
+      (p) =>
+        `Transaction rolled back\norg.hibernate.exception.JDBCConnectionException: unable to acquire JDBC Connection${javaTrace(p)}\nCaused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after ${p.n(30000)}ms.${javaTrace(p)}\n\t... ${p.n(90)} more`,
+    ],
+    [10, (p) => `Traceback (most recent call last):${pythonTrace(p)}\nKeyError: 'order_id'`],
+    [
+      5,
+      (p) =>
+        `Traceback (most recent call last):${pythonTrace(p)}\nsqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "10.0.${p.n(9)}.${p.n(255)}", port 5432 failed: Connection refused`,
+    ],
+    [10, (p) => `TypeError: Cannot read properties of undefined (reading 'total')${nodeTrace(p)}`],
+    // The same stack inside a JSON line, its line breaks escaped.
+    [
+      5,
+      (p) =>
+        `{"level":"error","time":${1_790_000_000_000 + p.n(1e9)},"msg":"unhandled rejection","err":${JSON.stringify(`RangeError: Invalid time value${nodeTrace(p)}`)}}`,
+    ],
+    [10, (p) => `Error: Request failed with status code ${p.of([500, 502, 503])}${nodeTrace(p)}`],
+    [
+      5,
+      (p) =>
+        `System.InvalidOperationException: Sequence contains no elements${Array.from({ length: 1 + p.n(6) }, () => `\n   at Acme.Orders.${p.of(['OrderService.Place', 'Repository.Load', 'Cart.Total'])}() in /src/Orders.cs:line ${p.n(400)}`).join('')}`,
+    ],
+  ],
+  // Error codes and exception classes that name the event, more than a handful in one place.
+  codes: [
+    ...['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].map(
+      (code): Event => [10, (p) => `Error: connect ${code} 10.0.${p.n(9)}.${p.n(255)}:${p.of([5432, 6379, 443])}`],
+    ),
+    ...['UNAVAILABLE', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'PERMISSION_DENIED', 'INTERNAL'].map(
+      (code): Event => [8, (p) => `call ${p.of(SERVICES)}.${p.of(['Get', 'List', 'Update'])} failed: ${code}`],
+    ),
+    ...[
+      'java.net.SocketTimeoutException',
+      'java.net.ConnectException',
+      'java.net.UnknownHostException',
+      'javax.net.ssl.SSLHandshakeException',
+      'java.io.EOFException',
+    ].map((exception): Event => [8, (p) => `Request to ${p.of(SERVICES)} failed with ${exception}`]),
+    ...['KeyError', 'ValueError', 'TimeoutError', 'ConnectionResetError'].map(
+      (exception): Event => [6, (p) => `task ${p.of(WORDS)}-sync raised ${exception} after ${p.n(5)} retries`],
+    ),
+  ],
+  // Chinese and Japanese messages: no spaces, numbers glued to the words around them.
+  cjk: [
+    [10, (p) => `订单${p.n()}支付失败`],
+    [10, (p) => `商品${p.n()}库存不足`],
+    [10, (p) => `调用${p.of(SERVICES)}服务超时，耗时${p.n(5000)}ms`],
+    [10, (p) => `用户${p.n()}登录失败：密码错误`],
+    [10, (p) => `ユーザー${p.n()}の認証に失敗しました`],
+    [10, (p) => `注文${p.n()}の決済がタイムアウトしました（${p.n(30)}秒）`],
+    [5, (p) => `数据库连接池已满，当前连接数${p.n(200)}`],
+  ],
+};
+
 const COMMON = 'the for to with from in on of failed error unable could not is was at by and cannot'.split(' ');
 const PROCESSES = [
   'kernel',
@@ -211,7 +315,7 @@ function manyRareEvents(rand: Rand, p: Pick): Event[] {
 /** Every family as `messages` with the event index of each line as `truth`. */
 export function syntheticSets(rand: Rand, lines = 2000): { name: string; messages: string[]; truth: string[] }[] {
   const p = pick(rand);
-  const families = { ...FIXED_FAMILIES, many: manyRareEvents(rand, p) };
+  const families = { ...FIXED_FAMILIES, many: manyRareEvents(rand, p), ...SERVICE_FAMILIES };
   return Object.entries(families).map(([name, events]) => {
     const total = events.reduce((s, [w]) => s + w, 0);
     const messages: string[] = [];

@@ -252,6 +252,96 @@ describe('clusterMessages', () => {
     expect(shape(messages)).toEqual(expected);
   });
 
+  describe('error lines of services', () => {
+    const javaFrames = (depth: number) =>
+      Array.from({ length: depth }, (_, k) => `\n\tat com.acme.orders.Step${k}.run(Step${k}.java:${40 + k})`).join('');
+
+    it.each<{ name: string; messages: string[]; expected: [number, string][] }>([
+      {
+        name: 'one template per exception, whatever the depth of its stack trace; `Caused by:` stays',
+        messages: [1, 2, 3, 5, 8].flatMap((depth) => [
+          `Request to inventory failed\njava.net.SocketTimeoutException: Read timed out${javaFrames(depth)}`,
+          `Transaction rolled back\njava.sql.SQLException: pool exhausted${javaFrames(depth)}\nCaused by: java.net.ConnectException: Connection refused${javaFrames(depth)}\n\t... ${depth + 9} more`,
+        ]),
+        expected: [
+          [5, 'Request to inventory failed java.net.SocketTimeoutException: Read timed out'],
+          [
+            5,
+            'Transaction rolled back java.sql.SQLException: pool exhausted Caused by: java.net.ConnectException: Connection refused',
+          ],
+        ],
+      },
+      {
+        name: 'Python tracebacks and Node stacks of any depth: the exception line is the event',
+        messages: [1, 2, 4].flatMap((depth) => [
+          `Traceback (most recent call last):${'\n  File "/app/handlers.py", line 12, in handle\n    return load(payload)'.repeat(depth)}\nKeyError: 'order_id'`,
+          `TypeError: Cannot read properties of undefined${'\n    at OrderService.place (/app/dist/orders.js:41:7)'.repeat(depth)}`,
+        ]),
+        expected: [
+          [3, "Traceback (most recent call last): KeyError: 'order_id'"],
+          [3, 'TypeError: Cannot read properties of undefined'],
+        ],
+      },
+      {
+        name: 'error codes split however many there are',
+        messages: ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET'].flatMap((code) =>
+          [1, 2].map((k) => `Error: connect ${code} 10.0.0.${k}:443`),
+        ),
+        expected: [
+          [2, 'Error: connect ECONNREFUSED <*>'],
+          [2, 'Error: connect ETIMEDOUT <*>'],
+          [2, 'Error: connect EHOSTUNREACH <*>'],
+          [2, 'Error: connect ENETUNREACH <*>'],
+          [2, 'Error: connect ECONNRESET <*>'],
+        ],
+      },
+      {
+        name: 'exception classes in the middle of a line split however many there are',
+        messages: ['SocketTimeoutException', 'ConnectException', 'EOFException', 'SSLHandshakeException'].flatMap((e) =>
+          USERS.slice(0, 5).map((u) => `call for ${u} failed with java.net.${e} after retries`),
+        ),
+        expected: [
+          [5, 'call for <*> failed with java.net.SocketTimeoutException after retries'],
+          [5, 'call for <*> failed with java.net.ConnectException after retries'],
+          [5, 'call for <*> failed with java.net.EOFException after retries'],
+          [5, 'call for <*> failed with java.net.SSLHandshakeException after retries'],
+        ],
+      },
+      {
+        name: 'Chinese and Japanese messages with numbers glued to their words',
+        messages: [1, 2].flatMap((k) => [
+          `订单${k * 7}支付失败`,
+          `商品${k * 7}库存不足`,
+          `ユーザー${k * 7}の認証に失敗しました`,
+        ]),
+        expected: [
+          [2, '订单 <*> 支付失败'],
+          [2, '商品 <*> 库存不足'],
+          [2, 'ユーザー <*> の認証に失敗しました'],
+        ],
+      },
+    ])('$name', ({ messages, expected }) => {
+      expect(shape(messages)).toEqual(expected);
+    });
+
+    it('leaves out a stack trace inside a JSON or logfmt string, its line breaks escaped', () => {
+      expect(
+        maskMessage(String.raw`{"msg":"unhandled","error":"TypeError: x\n    at f (/a.js:1:2)\n    at g (/b.js:3:4)"}`),
+      ).toBe('{"msg":"unhandled","error":"TypeError: x"}');
+      expect(
+        maskMessage(
+          String.raw`msg="job failed" err="Traceback (most recent call last):\n  File \"/app/x.py\", line 3, in f\n    g()\nKeyError: 'id'"`,
+        ),
+      ).toBe(String.raw`msg="job failed" err="Traceback (most recent call last):\nKeyError: 'id'"`);
+    });
+
+    it('keeps indented lines that are not a stack trace', () => {
+      expect(maskMessage('{\n  "msg": "db timeout",\n  "user": "bob"\n}')).toBe(
+        '{ "msg": "db timeout", "user": "bob" }',
+      );
+    });
+  });
+
   it('keeps apart rare events that share only their first words, as Drain does', () => {
     const words =
       'amber birch cedar delta ember fjord grove harbor iris juniper kestrel lagoon meadow nectar opal prairie quartz raven sierra tundra umber violet willow xenon yarrow zephyr'.split(

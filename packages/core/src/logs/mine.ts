@@ -20,6 +20,10 @@ const KEY_PREFIX = /^[{,]?"?([A-Za-z_][\w.-]*)"?[=:](?=[^=:])/;
 // A key alone, its value in the next token (`"msg":`, `error:`); the name captured.
 const BARE_KEY = /^[{,]?"?([A-Za-z_][\w.-]*)"?[=:]$/;
 const TRAILING_DIGITS = /\d+$/;
+// An upper-case constant of at least four letters, maybe in punctuation: `ECONNREFUSED`, `(NOT_FOUND)`.
+const ERROR_CODE = /^[^A-Za-z]*[A-Z][A-Z_]{2,}[A-Z][^A-Za-z]*$/;
+// A class named as an exception or error, maybe with its package: `java.net.ConnectException:`.
+const EXCEPTION_CLASS = /[A-Za-z](?:Exception|Error)[^A-Za-z]*$/;
 
 /**
  * Whether a group should be split on a column of differing words. The first word of a message names the
@@ -39,6 +43,11 @@ function isEventColumn(words: Map<string, number>, first: boolean): boolean {
   const message = key !== undefined && isMessageKey(key);
   if ((key !== undefined && !message) || stems.size < words.size) return false;
   if (first || message) return true;
+  // Error codes (`ECONNREFUSED`, `NOT_FOUND`) and exception classes (`java.io.IOException:`, `ValueError`)
+  // name the event however many of them there are and however rare each is.
+  let codes = true;
+  for (const word of words.keys()) if (!ERROR_CODE.test(word) && !EXCEPTION_CLASS.test(word)) codes = false;
+  if (codes) return true;
   // Mostly one-off words are values seen once each (a process or host name in a rare event).
   let once = 0;
   for (const w of words.values()) if (w === 1) once++;

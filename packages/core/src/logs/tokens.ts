@@ -51,6 +51,14 @@ const MESSAGE_KEYS = new Set([
 // A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more (back)slashes.
 const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\/|\\[^\\]*\\/;
 const EMAIL = /[\w.+-]@[\w-]+\./;
+// A stack trace inside a multi-line message: an indented frame line (`\tat com.foo.Bar.baz(Bar.java:42)`
+// in Java, Kotlin and .NET, `    at f (/app/a.js:1:2)` in Node, `  File "/app/x.py", line 3, in f` in
+// Python) and the indented lines after it (`... 12 more`, the source line Python quotes), up to the next
+// unindented line (`Caused by: ...`, Python's `KeyError: 'id'`), which stays.
+const STACK_TRACE = /\n[ \t]+(?:at |File ")[^\n]*(?:\n[ \t][^\n]*)*/g;
+// The same inside a JSON or logfmt string (`"error":"TypeError: x\n    at f (/a.js:1:2)"`), its line
+// breaks escaped, up to the string's closing quote.
+const ESCAPED_STACK_TRACE = /\\n[ \t]+(?:at |File \\")(?:[^"\\]|\\[^n])*(?:\\n[ \t](?:[^"\\]|\\[^n])*)*/g;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -68,6 +76,17 @@ const isSpace = (c: number) =>
       c === 0x205f ||
       c === 0x3000 ||
       c === 0xfeff));
+
+/**
+ * Whether a character is of a script written without spaces between words — Chinese, Japanese, Korean,
+ * their punctuation and full-width forms — where a change to or from Latin letters and digits is the
+ * only sign of a word boundary.
+ */
+const isCjk = (c: number) =>
+  (c >= 0x2e80 && c <= 0x9fff) ||
+  (c >= 0xac00 && c <= 0xd7af) ||
+  (c >= 0xf900 && c <= 0xfaff) ||
+  (c >= 0xff00 && c <= 0xffef);
 
 /**
  * The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. The
@@ -165,7 +184,10 @@ function sameItemLetters(a: string, b: string): boolean {
  * Splits a message into typed tokens. `extraMasks` (global regexes) are replaced by `<*>` first.
  */
 export function tokenize(message: string, extraMasks: readonly RegExp[] = []): string[] {
-  let text = message;
+  // The frames of a stack trace follow the call path, not the event: their number varies from line to
+  // line of one error (one template per depth), so they are left out.
+  let text = message.includes('\n') ? message.replace(STACK_TRACE, '') : message;
+  if (text.includes('\\n')) text = text.replace(ESCAPED_STACK_TRACE, '');
   // Whether some quoted words are to be one token.
   let spans = false;
   for (const mask of extraMasks) text = text.replace(mask, WILDCARD);
@@ -202,16 +224,24 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     let special = false;
     let commas = 0;
     let comma = -1;
+    // A run of Chinese, Japanese or Korean text ends where Latin letters or digits start, and the
+    // reverse: `订单12345支付失败` is `订单`, `12345`, `支付失败`, not one variable for the whole sentence.
+    const cjk = isCjk(text.charCodeAt(i));
     for (end = i; end < text.length; end++) {
       const c = text.charCodeAt(end);
       // Letters first: most characters are.
-      if (isLetter(c)) letters = true;
-      else if (isDigit(c)) digits = true;
-      else if (c === 47 || c === 64 || c === 92) special = true;
+      if (isLetter(c)) {
+        if (cjk) break;
+        letters = true;
+      } else if (isDigit(c)) {
+        if (cjk) break;
+        digits = true;
+      } else if (c === 47 || c === 64 || c === 92) special = true;
       else if (c === 44) {
         commas++;
         comma = end;
       } else if (isSpace(c)) break;
+      else if (!cjk && c >= 0x2e80 && isCjk(c)) break;
     }
     // A comma counts only inside the token, not as its last character.
     if (commas > 1 || (commas === 1 && comma < end - 1)) special = true;
