@@ -58,6 +58,10 @@ describe('grounding gate', () => {
         'the suggestion prefaced in plain words',
         templated.replace('Next: kubectl', 'Next step, roll back with: kubectl'),
       ],
+      [
+        'a percentile named with "of"',
+        templated.replace('p99 latency of checkout is 2400ms', 'checkout has a p99 of 2400ms'),
+      ],
     ])('%s', (_, rewording) => {
       expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
     });

@@ -49,8 +49,9 @@ const UNITS: [RegExp, string][] = [
 ];
 const QUANTITY =
   /(?<![\w.])(\d+(?:\.\d+)?)\s?(%|percent|per cent|pct|ms|msecs?|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h|days?|d)(?![\w])/gi;
-// "1 of 3 alerts resolved": both numbers are in the template, the pair must be too.
-const FRACTION = /(?<![\d.])(\d+)\s+(?:of|out of)\s+(\d+)(?![\d]|\.\d)/gi;
+// "1 of 3 alerts resolved": both numbers are in the template, the pair must be too. A number that ends a
+// word ("p99 of 2400ms") counts nothing.
+const FRACTION = /(?<![\w.])(\d+)\s+(?:of|out of)\s+(\d+)(?![\d]|\.\d)/gi;
 const CLOCK = /(?<![\d:])\d{1,2}:\d{2}(?::\d{2})?(?![\d])/g;
 const DATE = /\b\d{4}-\d{2}-\d{2}\b/g;
 const URL = /\bhttps?:\/\/[^\s<>"'`)\]]+/gi;
