@@ -73,6 +73,15 @@ describe('grounding gate', () => {
       expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
     });
 
+    it.each([
+      ['"has no" as "does not have"', 'the alert does not have a team label'],
+      ['"has no" as "doesn\'t have"', "the alert doesn't have a team label"],
+    ])('a negation of the report said another way: %s', (_, negated) => {
+      const rewording = demoTemplate.replace('the alert has no team label', negated);
+
+      expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
+    });
+
     it('every template, hostile or not, as its own rewording', () => {
       for (const i of [incident, injected, demo, hostileIncident(), baseIncident({ findings: [] })]) {
         const t = narrate(i);

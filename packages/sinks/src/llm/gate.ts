@@ -387,6 +387,19 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
     .flatMap((f) => [f.summary.replace(/"[^"]*"/g, ' '), f.suggestion])
     .filter((s) => CAUSAL.test(s.replace(/-/g, ' ')))
     .map((s) => new Set(words(s).map(stem)));
+  // The template's statements and whether each negates: a rewording may say the same negation in its own
+  // words ("has no team label" as "does not have a team label"), judged by the statement it is closest to.
+  const negates = (s: string) => [...s.replace(/’/g, "'").matchAll(NEGATION)].length > 0;
+  const statements = sentences(templated).map((s) => ({
+    stems: new Set(contentWords(s.replace(/-/g, ' ')).map(stem)),
+    negates: negates(s),
+  }));
+  const negatesAsTemplate = (sentence: string) => {
+    const terms = contentWords(sentence.replace(/-/g, ' ')).map(stem);
+    const shared = statements.map((st) => terms.filter((t) => st.stems.has(t)).length);
+    const best = Math.max(0, ...shared);
+    return best > 0 && statements.some((st, k) => shared[k] === best && st.negates);
+  };
   const all = sentences(rewording);
   for (const [i, sentence] of all.entries()) {
     const claim = claimText(sentence, source);
@@ -404,7 +417,7 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
       return reject(`answer softens the incident: ${clip(softened[0])}`);
     }
     for (const [negation] of spaced.replace(/’/g, "'").matchAll(NEGATION)) {
-      if (!hasWord(source.flat, lower(negation)))
+      if (!hasWord(source.flat, lower(negation)) && !negatesAsTemplate(sentence))
         return reject(`answer negates what the report says: ${clip(sentence.trim())}`);
     }
     const text = claim.trim().replace(/^[\s>*#\-•\d.)[\]]+/, '');
