@@ -85,4 +85,33 @@ describe('worker: muted incidents', () => {
 
     expect(delivered.map((e) => e.type)).toEqual(['resolved']);
   });
+
+  it.each([
+    ['sent a moment ago (the read of what was sent lags)', 'sent'],
+    ['claimed by a delivery that timed out (it may have reached the sink)', 'claimed'],
+  ] as const)('still sends the resolution to a sink whose opening was %s', async (_, state) => {
+    const { store, groupId } = await storeWithIncident(
+      emulators(),
+      baseIncident({ status: 'resolved', resolvedAt: '2026-11-25T04:05:00.000Z', resolution: 'manual' }),
+    );
+    const opened = { incidentId: baseIncident().id, event: 'opened', sink: 'probe' } as const;
+    await store.claimNotification(opened, NOW - 120_000, 60_000);
+    if (state === 'sent') await store.completeNotification(opened, NOW - 120_000);
+    const incident = await store.getIncident(baseIncident().id);
+    await store.patchIncident(
+      baseIncident().id,
+      { mute: { until: '2026-11-25T05:10:00.000Z', by: { id: 'U1', name: 'alice' } } },
+      incident?.version,
+    );
+    const delivered: IncidentEvent[] = [];
+    const lagging = { ...store, sentNotifications: async () => [] };
+    const { run } = jobRunner(lagging, groupId, {
+      sinks: [{ name: 'probe', deliver: async (event) => void delivered.push(event) }],
+      pacing: { refreshMs: 60_000, updateMinMs: 0, refreshForMs: 0 },
+    });
+
+    await run(NOW);
+
+    expect(delivered.map((e) => e.type)).toContain('resolved');
+  });
 });

@@ -98,7 +98,7 @@ export interface NotifyOptions {
    * Events a sink must not get yet (a mute), asked only of events it has not had; nothing after them
    * either, so they keep their order.
    */
-  held?: (sink: Sink, event: IncidentEvent) => boolean;
+  held?: (sink: Sink, event: IncidentEvent) => boolean | Promise<boolean>;
 }
 
 /**
@@ -149,7 +149,7 @@ export async function notify(
         if (event.incident !== incident && !owedPrevious.has(sink.name)) continue;
         const key = keyOf(event, sink);
         if (sent.has(markerOf(key))) continue;
-        if (options.held?.(sink, event)) return;
+        if (await options.held?.(sink, event)) return;
         const label = `${sink.name}: ${event.type}${event.revision ? ` #${event.revision}` : ''} of ${key.incidentId}`;
         // The last update may still be on its way to this sink from a worker that folded it before the
         // incident resolved: the resolution waits for it, or takes its marker so that it never goes out.

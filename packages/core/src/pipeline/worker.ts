@@ -328,10 +328,16 @@ export async function processJob(deps: WorkerDeps, job: CorrelationJob): Promise
   const previousId = incident.previousIncidentId;
   const failures = await notify({ ...deps, sinks: [...deps.sinks, statsSink(deps.store)] }, incident, now(), {
     ...(previousId ? { previous: () => deps.store.getIncident(previousId) } : {}),
-    held: (sink, event) =>
+    // An opening held through the whole mute is owed to nobody; one that the read of what was sent does
+    // not show yet (it lags), or that is on its way or in doubt, is asked again, strongly consistent.
+    held: async (sink, event) =>
       sink.name !== STATS_SINK &&
       event.incident.id === incident.id &&
-      (muted !== undefined || (event.type === 'opened' && resolvedWhileMuted(incident))),
+      (muted !== undefined ||
+        (event.type === 'opened' &&
+          resolvedWhileMuted(incident) &&
+          (await deps.store.notificationState({ incidentId: incident.id, event: 'opened', sink: sink.name })) ===
+            null)),
   });
   if (failures.length > 0) {
     const retryAfter = Math.max(
