@@ -58,6 +58,7 @@ const change = z.object({
   summary: z.string(),
   ruleId: z.optional(z.string()),
   severity: z.optional(severity),
+  from: z.optional(severity),
   count: z.optional(z.number().check(z.int())),
 });
 

@@ -85,6 +85,30 @@ describe('updates held by INCIDENT_PILOT_UPDATE_MIN_SECONDS', () => {
     expect(wakeAt).toBeNull();
   });
 
+  it('announces what is left of a change partly undone: a severity, a new finding, an escalation', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { severity: 'critical', findings: [{ ...traces, severity: 'critical' }, errorSpike] }],
+      // Back part of the way before the update goes out: still above what the opened message said.
+      [
+        OPENED + 120_000,
+        {
+          severity: 'high',
+          findings: [
+            { ...traces, severity: 'high' },
+            { ...errorSpike, severity: 'medium' },
+          ],
+        },
+      ],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      'Severity raised from MEDIUM to HIGH',
+      `Escalated [MEDIUM → HIGH]: ${traces.summary}`,
+      `New finding [MEDIUM]: ${errorSpike.summary}`,
+    ]);
+  });
+
   it('keeps the part that still holds', () => {
     const { incident } = jobs(
       [OPENED + 60_000, { severity: 'high', findings: [{ ...traces }, errorSpike, deploy] }],

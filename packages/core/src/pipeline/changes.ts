@@ -25,6 +25,32 @@ function firingChange(count: number, after: Incident): IncidentChange {
   };
 }
 
+/** The incident's severity up from `from` to `to`. */
+function severityUp(from: Severity, to: Severity): IncidentChange {
+  return { kind: 'severity_up', from, severity: to, summary: `Severity raised from ${upper(from)} to ${upper(to)}` };
+}
+
+/** `finding`, new since the last update. */
+function findingAdded(finding: Finding): IncidentChange {
+  return {
+    kind: 'finding_added',
+    ruleId: finding.ruleId,
+    severity: finding.severity,
+    summary: `New finding [${upper(finding.severity)}]: ${finding.summary}`,
+  };
+}
+
+/** `finding`, more severe than `from`. */
+function findingEscalated(from: Severity, finding: Finding): IncidentChange {
+  return {
+    kind: 'finding_escalated',
+    ruleId: finding.ruleId,
+    from,
+    severity: finding.severity,
+    summary: `Escalated [${upper(from)} → ${upper(finding.severity)}]: ${finding.summary}`,
+  };
+}
+
 /**
  * Changes from `before` to `after`, most important first: new firing alerts, partial resolutions,
  * findings added, escalated, changed or removed, and the incident's severity.
@@ -43,32 +69,17 @@ export function diffIncident(before: Incident, after: Incident): IncidentChange[
       summary: `Partially resolved: ${after.resolvedAlertCount} of ${after.alertCount} alerts resolved`,
     });
   }
-  if (severityRank(after.severity) > severityRank(before.severity)) {
-    changes.push({
-      kind: 'severity_up',
-      severity: after.severity,
-      summary: `Severity raised from ${upper(before.severity)} to ${upper(after.severity)}`,
-    });
-  }
+  if (severityRank(after.severity) > severityRank(before.severity))
+    changes.push(severityUp(before.severity, after.severity));
   const old = new Map(before.findings.map((f) => [identity(f), f]));
   const current = new Set(after.findings.map(identity));
   for (const finding of after.findings) {
     const previous = old.get(identity(finding));
     const ruleId = finding.ruleId;
     if (!previous) {
-      changes.push({
-        kind: 'finding_added',
-        ruleId,
-        severity: finding.severity,
-        summary: `New finding [${upper(finding.severity)}]: ${finding.summary}`,
-      });
+      changes.push(findingAdded(finding));
     } else if (severityRank(finding.severity) > severityRank(previous.severity)) {
-      changes.push({
-        kind: 'finding_escalated',
-        ruleId,
-        severity: finding.severity,
-        summary: `Escalated [${upper(previous.severity)} → ${upper(finding.severity)}]: ${finding.summary}`,
-      });
+      changes.push(findingEscalated(previous.severity, finding));
     } else if (finding.severity !== previous.severity || finding.confidence !== previous.confidence) {
       changes.push({
         kind: 'finding_changed',
@@ -111,22 +122,30 @@ export function isMaterial(change: IncidentChange): boolean {
 }
 
 /**
- * Whether a held change still describes the incident. A finding added or escalated that is gone again
- * (or back below that severity), or a severity raised and lowered again, before the update went out is
- * no news: announcing it would report what the incident no longer shows.
+ * A held change as the incident stands now, or undefined when that is no news. A finding added or
+ * escalated, or a severity raised, that went back down before the update went out is announced as far
+ * as it still goes (raised to CRITICAL and back to HIGH: "from MEDIUM to HIGH"); gone again, back to
+ * where it was, or a new finding below MEDIUM, it is dropped: announcing it as recorded would report
+ * what the incident no longer shows. (A change held before `from` was recorded is kept or dropped whole.)
  */
-function stillHolds(change: IncidentChange, incident: Incident): boolean {
-  switch (change.kind) {
-    case 'finding_added':
-    case 'finding_escalated':
-      return incident.findings.some(
-        (f) => f.ruleId === change.ruleId && severityRank(f.severity) >= severityRank(change.severity ?? 'info'),
-      );
-    case 'severity_up':
-      return severityRank(incident.severity) >= severityRank(change.severity ?? 'info');
-    default:
-      return true;
+function asItStands(change: IncidentChange, incident: Incident): IncidentChange | undefined {
+  const was = severityRank(change.severity ?? 'info');
+  if (change.kind === 'severity_up') {
+    const now = incident.severity;
+    if (severityRank(now) >= was) return change;
+    return change.from && severityRank(now) > severityRank(change.from) ? severityUp(change.from, now) : undefined;
   }
+  if (change.kind !== 'finding_added' && change.kind !== 'finding_escalated') return change;
+  const finding = incident.findings
+    .filter((f) => f.ruleId === change.ruleId)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0];
+  if (!finding) return undefined;
+  if (severityRank(finding.severity) >= was) return change;
+  if (!isMaterial({ ...change, severity: finding.severity })) return undefined;
+  if (change.kind === 'finding_added') return findingAdded(finding);
+  return change.from && severityRank(finding.severity) > severityRank(change.from)
+    ? findingEscalated(change.from, finding)
+    : undefined;
 }
 
 /** Appends to the timeline, keeping the first entry ("opened") and the newest ones. */
@@ -151,7 +170,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Records what changed from `before` to `after` at `nowMs`: material changes join the pending ones
  * and are cut into an announced update (`lastUpdate`, a new revision, a timeline entry) once
  * `updateMinMs` has passed since the last announcement (or the opening); until then `wakeAt` says when
- * to look again. A held change undone meanwhile is dropped (see stillHolds). A resolution takes the
+ * to look again. A held change undone meanwhile is dropped, one partly undone restated (see asItStands). A resolution takes the
  * pending changes with it: its own message says it all.
  */
 export function recordChanges(
@@ -179,7 +198,7 @@ export function recordChanges(
   // Newest first: a later change of the same kind (and rule) replaces the earlier one.
   const pending = [...merged, ...(next.pendingChanges ?? [])]
     .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
-    .filter((c) => stillHolds(c, next))
+    .flatMap((c) => asItStands(c, next) ?? [])
     .slice(0, MAX_PENDING_CHANGES);
   if (pending.length === 0) return { incident: { ...next, pendingChanges: [] }, wakeAt: null };
   const lastAt = Date.parse(before.lastUpdate?.at ?? before.openedAt);

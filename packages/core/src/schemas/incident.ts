@@ -149,6 +149,8 @@ export interface IncidentChange {
   ruleId?: string;
   /** The finding's severity after the change, for finding changes; the incident's, for `severity_up`. */
   severity?: Severity;
+  /** The severity before the change, for `finding_escalated` and `severity_up`. */
+  from?: Severity;
   /** For `alerts_firing`: how many alerts fired since the last update. */
   count?: number;
 }
