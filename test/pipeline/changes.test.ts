@@ -85,6 +85,19 @@ describe('updates held by INCIDENT_PILOT_UPDATE_MIN_SECONDS', () => {
     expect(wakeAt).toBeNull();
   });
 
+  it('says how far the severity and a finding rose since the last update, through several raises', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { severity: 'high', findings: [{ ...traces, severity: 'high' }] }],
+      [OPENED + 120_000, { severity: 'critical', findings: [{ ...traces, severity: 'critical' }] }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      'Severity raised from MEDIUM to CRITICAL',
+      `Escalated [MEDIUM → CRITICAL]: ${traces.summary}`,
+    ]);
+  });
+
   it('announces what is left of a change partly undone: a severity, a new finding, an escalation', () => {
     const { incident } = jobs(
       [OPENED + 60_000, { severity: 'critical', findings: [{ ...traces, severity: 'critical' }, errorSpike] }],

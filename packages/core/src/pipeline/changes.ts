@@ -121,6 +121,26 @@ export function isMaterial(change: IncidentChange): boolean {
   }
 }
 
+/** The incident's most severe finding of the rule `ruleId`. */
+const mostSevere = (incident: Incident, ruleId: string | undefined) =>
+  incident.findings
+    .filter((f) => f.ruleId === ruleId)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0];
+
+/**
+ * A change merged with the held one of its kind (and rule), `earlier`: alerts that fired since the last
+ * update add up (the newest change says how many fire now); a severity or a finding raised again says
+ * how far it rose since the last update, not since the held raise.
+ */
+function mergedWith(change: IncidentChange, earlier: IncidentChange | undefined, incident: Incident): IncidentChange {
+  if (!earlier) return change;
+  if (change.kind === 'alerts_firing') return firingChange((change.count ?? 0) + (earlier.count ?? 0), incident);
+  if (change.kind === 'severity_up' && earlier.from) return severityUp(earlier.from, incident.severity);
+  const finding = mostSevere(incident, change.ruleId);
+  if (change.kind === 'finding_escalated' && earlier.from && finding) return findingEscalated(earlier.from, finding);
+  return change;
+}
+
 /**
  * A held change as the incident stands now, or undefined when that is no news. A finding added or
  * escalated, or a severity raised, that went back down before the update went out is announced as far
@@ -136,9 +156,7 @@ function asItStands(change: IncidentChange, incident: Incident): IncidentChange 
     return change.from && severityRank(now) > severityRank(change.from) ? severityUp(change.from, now) : undefined;
   }
   if (change.kind !== 'finding_added' && change.kind !== 'finding_escalated') return change;
-  const finding = incident.findings
-    .filter((f) => f.ruleId === change.ruleId)
-    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0];
+  const finding = mostSevere(incident, change.ruleId);
   if (!finding) return undefined;
   if (severityRank(finding.severity) >= was) return change;
   if (!isMaterial({ ...change, severity: finding.severity })) return undefined;
@@ -190,11 +208,8 @@ export function recordChanges(
   const material = diffIncident(before, next).filter(isMaterial);
   if (material.length === 0 && !next.pendingChanges?.length) return { incident: next, wakeAt: null };
   const seen = new Set<string>();
-  // Alerts that fired since the last update add up; the newest change says how many fire now.
-  const heldFiring = next.pendingChanges?.find((c) => c.kind === 'alerts_firing')?.count ?? 0;
-  const merged = material.map((c) =>
-    c.kind === 'alerts_firing' && heldFiring > 0 ? firingChange((c.count ?? 0) + heldFiring, next) : c,
-  );
+  const held = new Map((next.pendingChanges ?? []).map((c) => [`${c.kind}|${c.ruleId}`, c]));
+  const merged = material.map((c) => mergedWith(c, held.get(`${c.kind}|${c.ruleId}`), next));
   // Newest first: a later change of the same kind (and rule) replaces the earlier one.
   const pending = [...merged, ...(next.pendingChanges ?? [])]
     .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
