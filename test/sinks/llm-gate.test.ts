@@ -73,6 +73,22 @@ describe('grounding gate', () => {
       expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
     });
 
+    it('the status of a resolved incident, said plainly', () => {
+      const resolved = baseIncident({
+        status: 'resolved',
+        resolvedAt: '2026-11-25T04:30:00.000Z',
+        resolution: 'all_alerts_resolved',
+      });
+      const template = narrate(resolved);
+      const rewording = template.replace(
+        `Status: Incident ${resolved.id}, resolved at`,
+        `${resolved.id} - Status: resolved at`,
+      );
+
+      expect(rewording).not.toBe(template);
+      expect(checkRewording(resolved, template, rewording)).toEqual({ ok: true });
+    });
+
     it.each([
       ['"has no" as "does not have"', 'the alert does not have a team label'],
       ['"has no" as "doesn\'t have"', "the alert doesn't have a team label"],

@@ -88,7 +88,9 @@ const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
 const CAUSAL =
   /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explain(?:s|ed)?|triggered by|introduced by|(?:is|was) behind|the reason|reason for|source of|traced to)\b/i;
 const SOFTENER =
-  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy)|status\s*(?:is\s+)?[:=\-–—]?\s*(?:resolved|fixed|mitigated|recovered|closed|ok|healthy))\b/i;
+  /\b(minor|trivial|not (?:urgent|critical|serious|important|a concern)|non[- ]urgent|low[- ]priority|no (?:action|further action|impact)(?: is)?(?: needed| required)?|nothing to (?:worry|do)|safe to ignore|can (?:be ignored|wait|be safely ignored)|false (?:alarm|positive)|harmless|benign|cosmetic|all clear|under control|negligible|resolved itself|self[- ]resolved|no need|back to normal|(?:incident|issue|problem|outage|it|everything|all)\s+(?:is|has been|was|now)\s+(?:now\s+)?(?:resolved|fixed|mitigated|recovered|closed|over|stable|healthy))\b/i;
+// "Status: resolved": a reassurance while the incident is open, the plain truth once it resolved.
+const RESOLVED_STATUS = /\bstatus\s*(?:is\s+)?[:=\-–—]?\s*(?:resolved|fixed|mitigated|recovered|closed|ok|healthy)\b/i;
 // Words that turn a statement or a suggestion into its opposite ("do not run: …", "the deploy is unrelated").
 const NEGATION =
   /(?<![\w'])(?:not|no|never|none|nothing|nobody|neither|nor|cannot|avoid|unrelated|irrelevant|unlikely|ruled out|[a-z]+n't)(?![\w'])/gi;
@@ -412,7 +414,7 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
       const supported = causalStatements.some((own) => terms.length > 0 && terms.every((t) => own.has(t)));
       if (!supported) return reject(`answer states a cause no finding states: ${clip(sentence.trim())}`);
     }
-    const softened = SOFTENER.exec(spaced);
+    const softened = SOFTENER.exec(spaced) ?? (incident.status === 'open' ? RESOLVED_STATUS.exec(spaced) : null);
     if (softened && !source.flat.includes(lower(softened[0]))) {
       return reject(`answer softens the incident: ${clip(softened[0])}`);
     }
