@@ -196,12 +196,15 @@ export class ConfigError extends Error {
 
 /**
  * Validates the raw context values (undefined = default) and returns the typed configuration, or
- * throws one ConfigError naming every bad key. `engineConfig` is also checked against the engine's
- * own schema, so a typo in a threshold fails `cdk synth`, not the first alert.
+ * throws one ConfigError naming every bad key, and every unknown one. `engineConfig` is also checked
+ * against the engine's own schema, so a typo in a threshold fails `cdk synth`, not the first alert.
  */
-export function parseConfig(context: Partial<Record<keyof StackConfig, unknown>>): StackConfig {
+export function parseConfig(context: Record<string, unknown>): StackConfig {
   const result = configSchema.safeParse(context);
   const issues = result.success ? [] : result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+  for (const key of unknownContextKeys(context)) {
+    issues.push(`  ${key}: unknown key (not an incident-pilot setting; it would be silently ignored)`);
+  }
   const engineInput = fromJsonString(context.engineConfig ?? {});
   if (isPlainObject(engineInput)) {
     const engine = engineConfigSchema.safeParse(engineInput);
@@ -233,7 +236,17 @@ function unknownKeys(input: unknown, parsed: unknown, at: PropertyKey[]): Proper
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Reads every configuration key from the construct tree's context (cdk.json, then `-c` overrides). */
-export function readConfig(tryGetContext: (key: string) => unknown): StackConfig {
-  return parseConfig(Object.fromEntries(CONTEXT_KEYS.map((key) => [key, tryGetContext(key)])));
+/**
+ * Context keys spelt like ours (letters and digits, or a dotted path such as `-c llm.provider=…`) that
+ * are none of ours: `-c alarmEmial=…` would otherwise deploy with the default. CDK's own keys contain
+ * `:` or `-`, and feature flags start with `@`.
+ */
+function unknownContextKeys(context: Record<string, unknown>): string[] {
+  const known: readonly string[] = CONTEXT_KEYS;
+  return Object.keys(context).filter((key) => /^[A-Za-z]\w*(\.\w+)*$/.test(key) && !known.includes(key));
+}
+
+/** Reads the configuration from the construct tree's whole context (cdk.json, then `-c` overrides). */
+export function readConfig(context: Record<string, unknown>): StackConfig {
+  return parseConfig(context);
 }

@@ -38,7 +38,7 @@ export function createApp(options: CreateAppOptions = {}): IncidentPilotApp {
     outdir: options.outdir,
     builtinCloudFormationValidation: options.cfnValidation ?? true,
   });
-  const config = readConfig((key) => app.node.tryGetContext(key));
+  const config = readConfig(app.node.getAllContext());
   const stack = new IncidentPilotStack(app, `IncidentPilot-${config.stage}`, {
     config,
     description: `incident-pilot (${config.stage}): Alertmanager webhook → rule engine → incidents and Slack`,

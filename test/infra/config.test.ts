@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONTEXT_KEYS, parseConfig } from '../../infra/config.js';
+import { CONTEXT_KEYS, ConfigError, parseConfig } from '../../infra/config.js';
+import { createApp, readCdkJsonContext } from '../../infra/create-app.js';
 
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
   app: string;
@@ -73,6 +74,23 @@ describe('stack configuration (CDK context)', () => {
         routing: { serviceTeams: { checkout: 'payments' } },
       },
     );
+  });
+
+  it('refuses a misspelt key (-c alarmEmial=…), which would otherwise deploy with the default', () => {
+    expect(() => parseConfig({ alarmEmial: 'oncall@example.com', heartbeatMinute: 10 })).toThrowError(
+      /\n {2}alarmEmial: unknown key.*\n {2}heartbeatMinute: unknown key/s,
+    );
+    // A nested value is set as a whole (-c llm='{…}'), not by its path.
+    expect(() => parseConfig({ 'llm.provider': 'bedrock' })).toThrowError(/llm\.provider: unknown key/);
+    // What `cdk deploy -c heartbeatMinute=10` hands the app, next to cdk.json's context and CDK's own keys.
+    const context = {
+      ...readCdkJsonContext(),
+      'aws:cdk:enable-path-metadata': true,
+      'acknowledged-issue-numbers': [34892],
+      heartbeatMinute: '10',
+    };
+    expect(() => createApp({ context, nag: false })).toThrowError(ConfigError);
+    expect(() => createApp({ context, nag: false })).toThrowError(/heartbeatMinute: unknown key/);
   });
 
   it('requires a model with an LLM provider', () => {
