@@ -119,6 +119,10 @@ export const configSchema = z.object({
           if (llm.provider === 'openai-compatible' && !llm.endpoint && !llm.baseUrl) {
             problem('baseUrl', 'is required with openai-compatible');
           }
+          // Ollama's default base URL is http://localhost:11434: nothing listens there in Lambda.
+          if (llm.provider === 'ollama' && !llm.endpoint && !llm.baseUrl) {
+            problem('baseUrl', 'is required with ollama (its default, localhost, is not reachable from Lambda)');
+          }
           if (llm.endpoint && llm.baseUrl) problem('baseUrl', 'set either it or endpoint, not both');
           if (llm.provider !== 'bedrock') {
             if (llm.region) problem('region', 'is for bedrock only');

@@ -125,6 +125,15 @@ describe('stack configuration (CDK context)', () => {
     }
   });
 
+  it("requires ollama's base URL: its default, localhost, answers nothing in Lambda", () => {
+    expect(() => parseConfig({ llm: { provider: 'ollama', model: 'llama3.2' } })).toThrowError(
+      /llm\.baseUrl: is required with ollama/,
+    );
+    expect(
+      parseConfig({ llm: { provider: 'ollama', model: 'llama3.2', endpoint: 'https://ollama.internal/api/chat' } }).llm,
+    ).toMatchObject({ provider: 'ollama', endpoint: 'https://ollama.internal/api/chat' });
+  });
+
   it('refuses a non-https LLM endpoint', () => {
     expect(() =>
       parseConfig({ llm: { provider: 'openai', model: 'm', endpoint: 'http://llm.internal' } }),
