@@ -216,6 +216,11 @@ export function parseConfig(context: Record<string, unknown>): StackConfig {
       for (const path of unknownKeys(engineInput, engine.data, ['engineConfig'])) {
         issues.push(`  ${formatPath(path)}: unknown key (the engine would silently ignore it)`);
       }
+      // Slack app mode is on only with a default channel: routes alone would leave it silently off.
+      const { byService, byTeam } = engine.data.slack.channels;
+      if (Object.keys({ ...byService, ...byTeam }).length > 0 && !context.slackChannel) {
+        issues.push('  slackChannel: is required with engineConfig.slack.channels (Slack app mode is off without it)');
+      }
     } else {
       issues.push(...engine.error.issues.map((i) => `  ${formatPath(['engineConfig', ...i.path])}: ${i.message}`));
     }

@@ -140,6 +140,14 @@ describe('stack configuration (CDK context)', () => {
     ).toThrowError(/llm\.endpoint: must be an https URL/);
   });
 
+  it('refuses Slack channel routes without the default channel, which Slack app mode needs to be on', () => {
+    const engineConfig = { slack: { channels: { byService: { checkout: 'C0CHECKOUT' } } } };
+    expect(() => parseConfig({ engineConfig })).toThrowError(
+      /slackChannel: is required with engineConfig\.slack\.channels/,
+    );
+    expect(parseConfig({ engineConfig, slackChannel: 'C0INCIDENTS' }).slackChannel).toBe('C0INCIDENTS');
+  });
+
   it('takes a Slack channel id and an https public URL, nothing else', () => {
     expect(parseConfig({ slackChannel: 'C0123ABCD', publicUrl: 'https://pilot.example.com' })).toMatchObject({
       slackChannel: 'C0123ABCD',
