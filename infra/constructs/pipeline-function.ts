@@ -1,6 +1,6 @@
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -26,6 +26,14 @@ export const BUNDLING = {
   externalModules: [] as string[],
   banner: ESM_REQUIRE_SHIM,
 } satisfies BundlingOptions;
+
+/** Lambda refuses a function whose environment variables, names and values together, exceed 4 KB. */
+export const ENVIRONMENT_LIMIT_BYTES = 4096;
+/**
+ * What a reference resolves to at deploy time, at most (about): a queue URL or a secret ARN with the
+ * stage in its generated name is 90-120 characters.
+ */
+const REFERENCE_BYTES = 128;
 
 export interface PipelineFunctionProps {
   /** Absolute path of the handler file (it must `export const handler`). */
@@ -87,6 +95,8 @@ export class PipelineFunction extends Construct {
       environment: props.environment,
       bundling: BUNDLING,
     });
+    // Checked at synth: the deployment would fail on it, after everything before the function was created.
+    this.node.addValidation({ validate: () => this.environmentProblems() });
     if (props.tracing) {
       Validations.of(this.role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
@@ -95,5 +105,24 @@ export class PipelineFunction extends Construct {
           'permissions; the role has no other statement on `*`.',
       });
     }
+  }
+
+  /** The environment's size in bytes (references counted at their longest), if it is over Lambda's limit. */
+  private environmentProblems(): string[] {
+    const cfn = this.function.node.defaultChild as CfnFunction;
+    const { variables = {} } = (Stack.of(this).resolve(cfn.environment) ?? {}) as {
+      variables?: Record<string, unknown>;
+    };
+    const size = (value: unknown) => (typeof value === 'string' ? Buffer.byteLength(value) : REFERENCE_BYTES);
+    const entries = Object.entries(variables).map(
+      ([name, value]) => [name, Buffer.byteLength(name) + size(value)] as const,
+    );
+    const total = entries.reduce((sum, [, bytes]) => sum + bytes, 0);
+    if (total <= ENVIRONMENT_LIMIT_BYTES) return [];
+    const [largest, bytes] = entries.reduce((a, b) => (b[1] > a[1] ? b : a));
+    return [
+      `its environment variables take about ${total} bytes, over Lambda's limit of ${ENVIRONMENT_LIMIT_BYTES}; ` +
+        `the largest is ${largest} (${bytes} bytes)`,
+    ];
   }
 }

@@ -716,3 +716,28 @@ describe('incident-pilot stack with a non-default configuration', () => {
     });
   });
 });
+
+describe("incident-pilot stack and Lambda's 4 KB limit on a function's environment", () => {
+  /** Routes for `services` services, as a large organisation's engineConfig holds them. */
+  const routes = (services: number) => {
+    const names = Array.from({ length: services }, (_, i) => `service-${String(i).padStart(3, '0')}`);
+    return {
+      routing: { serviceTeams: Object.fromEntries(names.map((n, i) => [n, `team-${i % 12}`])) },
+      slack: {
+        channels: { byService: Object.fromEntries(names.map((n, i) => [n, `C0${String(i).padStart(8, '0')}`])) },
+      },
+    };
+  };
+
+  it('refuses at synth an engineConfig that would fail the deployment on the functions', () => {
+    const { app } = buildTestApp({ engineConfig: routes(60), slackChannel: 'C0INCIDENTS' }, FAST);
+    expect(() => app.synth()).toThrowError(
+      /Worker.*over Lambda's limit of 4096; the largest is INCIDENT_PILOT_ENGINE_CONFIG/s,
+    );
+  });
+
+  it('leaves room for a few dozen routes', () => {
+    const { app } = buildTestApp({ engineConfig: routes(20), slackChannel: 'C0INCIDENTS' }, FAST);
+    expect(() => app.synth()).not.toThrow();
+  });
+});
