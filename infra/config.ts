@@ -254,8 +254,3 @@ function unknownContextKeys(context: Record<string, unknown>): string[] {
   const known: readonly string[] = CONTEXT_KEYS;
   return Object.keys(context).filter((key) => /^[A-Za-z]\w*(\.\w+)*$/.test(key) && !known.includes(key));
 }
-
-/** Reads the configuration from the construct tree's whole context (cdk.json, then `-c` overrides). */
-export function readConfig(context: Record<string, unknown>): StackConfig {
-  return parseConfig(context);
-}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { App, type Environment, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig, type StackConfig } from './config.js';
+import { parseConfig, type StackConfig } from './config.js';
 import { IncidentPilotStack } from './stack.js';
 
 export interface CreateAppOptions {
@@ -38,7 +38,8 @@ export function createApp(options: CreateAppOptions = {}): IncidentPilotApp {
     outdir: options.outdir,
     builtinCloudFormationValidation: options.cfnValidation ?? true,
   });
-  const config = readConfig(app.node.getAllContext());
+  // The whole context (cdk.json, then `-c` overrides), so a misspelt key is named, not ignored.
+  const config = parseConfig(app.node.getAllContext());
   const stack = new IncidentPilotStack(app, `IncidentPilot-${config.stage}`, {
     config,
     description: `incident-pilot (${config.stage}): Alertmanager webhook → rule engine → incidents and Slack`,
