@@ -23,4 +23,14 @@ export async function heartbeatRoute(root: Root = getRoot()): Promise<{ check: H
   }
 }
 
+/**
+ * Starts the wait for a heartbeat anew: the local stack does on start, so that a night with `npm start`
+ * stopped does not open "heartbeat missing" before Alertmanager's next Watchdog. (In AWS the check
+ * never stops.)
+ */
+export async function rearmHeartbeat(root: Root = getRoot()): Promise<void> {
+  if (!root.env.INCIDENT_PILOT_HEARTBEAT_MINUTES) return;
+  await root.heartbeats.updateHeartbeat({ armedAt: new Date(root.now()).toISOString() });
+}
+
 export const handler = middy(() => heartbeatRoute());

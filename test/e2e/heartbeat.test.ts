@@ -106,3 +106,30 @@ describe('heartbeat (dead man’s switch) on the local stack', () => {
     expect(incidents[0]).toMatchObject({ status: 'open', previousIncidentId: first?.id });
   });
 });
+
+describe('heartbeat after a restart of the local stack', () => {
+  it('waits the whole time again before it says the heartbeat is missing', async () => {
+    const env = { INCIDENT_PILOT_HEARTBEAT_MINUTES: '0.05' };
+    const first = await startTestStack({ heartbeatIntervalMs: 250, env });
+    await first.api('/alerts', { body: watchdog() });
+    await first.stop();
+    // Stopped for longer than the heartbeat may be missing (3 s): no check ran meanwhile.
+    await sleep(3500);
+
+    const second = await startTestStack({ heartbeatIntervalMs: 250, env, dataDir: first.dataDir });
+    try {
+      await sleep(1000);
+      const soon = (await second.api('/api/incidents?service=alertmanager')).body.incidents;
+      // Without a heartbeat since the restart, it is missing once the wait is over.
+      const later = await waitFor(async () => {
+        const { incidents } = (await second.api('/api/incidents?service=alertmanager')).body;
+        return incidents.length > 0 ? incidents : null;
+      });
+
+      expect(soon).toEqual([]);
+      expect(later).toMatchObject([{ status: 'open', alertname: 'AlertmanagerHeartbeatMissing' }]);
+    } finally {
+      await second.destroy();
+    }
+  });
+});

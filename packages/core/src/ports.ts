@@ -337,7 +337,10 @@ export interface Sink {
 export interface HeartbeatState {
   /** When the last heartbeat alert arrived; null before the first. */
   lastAt: string | null;
-  /** When the check first ran: the start of the wait for a first heartbeat. */
+  /**
+   * When the check started waiting: its first run, or a restart of the local stack (the gap while
+   * nothing ran is no sign of Alertmanager's). The wait runs from the later of this and `lastAt`.
+   */
   armedAt: string | null;
   /** `startsAt` of the open "heartbeat missing" alert; null while heartbeats arrive. */
   missingSince: string | null;

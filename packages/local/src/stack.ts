@@ -3,7 +3,7 @@ import { type DynamoDBClient, QueryCommand, type QueryCommandOutput } from '@aws
 import { createSqsQueue, INCIDENTS_TABLE } from '@incident-pilot/aws';
 import { handler as alerts } from '../../../functions/alerts.js';
 import { handler as context } from '../../../functions/context.js';
-import { heartbeatRoute } from '../../../functions/heartbeat.js';
+import { heartbeatRoute, rearmHeartbeat } from '../../../functions/heartbeat.js';
 import { handler as interactions } from '../../../functions/interactions.js';
 import { resetRoot } from '../../../functions/lib/composition.js';
 import { parseEnv } from '../../../functions/lib/env.js';
@@ -97,6 +97,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     parseEnv();
     incidents = await countIncidents(emulators.dynamoClient, emulators.incidentsTableName);
+    await rearmHeartbeat();
     const routes: LocalRoute[] = ROUTES.map((r) => ({ method: r.method, path: r.path, invoke: invokers[r.fn] }));
     server = await startHttpServer(routes, invokers[DEFAULT_ROUTE_FN], options.port ?? 0, host);
   } catch (error) {

@@ -45,7 +45,7 @@ export async function checkHeartbeat(
 ): Promise<HeartbeatCheck> {
   const state = await deps.heartbeats.getHeartbeat();
   const now = new Date(options.nowMs).toISOString();
-  const since = state.lastAt ?? state.armedAt;
+  const since = later(state.lastAt, state.armedAt);
   if (!since) {
     // Nothing heard yet: start waiting for the first heartbeat now.
     await deps.heartbeats.updateHeartbeat({ armedAt: now });
@@ -70,6 +70,10 @@ export async function checkHeartbeat(
   await deps.heartbeats.updateHeartbeat({ missingSince: null });
   return 'recovered';
 }
+
+/** The later of two times, either maybe absent. */
+const later = (a: string | null, b: string | null) =>
+  a === null || (b !== null && Date.parse(b) > Date.parse(a)) ? b : a;
 
 function missingGroup(
   status: AlertInstance['status'],
