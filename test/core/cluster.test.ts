@@ -340,6 +340,17 @@ describe('clusterMessages', () => {
         '{ "msg": "db timeout", "user": "bob" }',
       );
     });
+
+    it('keeps a path or URL with Chinese or Japanese in it one variable, as any other', () => {
+      const messages = [
+        '上传文件 /uploads/合同/2024.pdf 失败',
+        '上传文件 /uploads/报告/第3季度.pdf 失败',
+        '上传文件 C:\\用户\\bob\\a.txt 失败',
+        '上传文件 https://example.com/搜索?q=1 失败',
+      ];
+
+      expect(messages.map((m) => maskMessage(m))).toEqual(Array(4).fill('上传文件 <*> 失败'));
+    });
   });
 
   it('keeps apart rare events that share only their first words, as Drain does', () => {

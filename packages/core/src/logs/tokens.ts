@@ -59,6 +59,8 @@ const STACK_TRACE = /\n[ \t]+(?:at |File ")[^\n]*(?:\n[ \t][^\n]*)*/g;
 // The same inside a JSON or logfmt string (`"error":"TypeError: x\n    at f (/a.js:1:2)"`), its line
 // breaks escaped, up to the string's closing quote.
 const ESCAPED_STACK_TRACE = /\\n[ \t]+(?:at |File \\")(?:[^"\\]|\\[^n])*(?:\\n[ \t](?:[^"\\]|\\[^n])*)*/g;
+// A run of non-space characters, from `lastIndex`, that holds a `/`, `@` or `\`: a path, URL or email.
+const PATH_RUN = /[^\s/@\\]*[/@\\]/y;
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -87,6 +89,12 @@ const isCjk = (c: number) =>
   (c >= 0xac00 && c <= 0xd7af) ||
   (c >= 0xf900 && c <= 0xfaff) ||
   (c >= 0xff00 && c <= 0xffef);
+
+/** Whether the run of non-space characters at `start` is a path, URL or email (`/uploads/合同/2024.pdf`). */
+function isPathRun(text: string, start: number): boolean {
+  PATH_RUN.lastIndex = start;
+  return PATH_RUN.test(text);
+}
 
 /**
  * The typed form of one whitespace-separated token: itself, partly masked (`id=<*>`), or `<*>`. The
@@ -214,10 +222,14 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
   let listItem = '';
   // Whether the last token is partly masked by `typeToken` (`sku-<*>,`): maybe a list's first item.
   let lastPartly = false;
+  // Whether the run being scanned is a path, URL or email; undefined until a change of script is met.
+  let pathRun: boolean | undefined;
   // The runs between whitespace, as `text.split(/\s+/)` without its empty ends, scanned once for
   // what `typeToken` needs to know.
   for (let i = 0, end = 0; i < text.length; i = end) {
+    const from = i;
     while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    if (i > from) pathRun = undefined;
     if (i === text.length) break;
     let digits = false;
     let letters = false;
@@ -226,22 +238,24 @@ export function tokenize(message: string, extraMasks: readonly RegExp[] = []): s
     let comma = -1;
     // A run of Chinese, Japanese or Korean text ends where Latin letters or digits start, and the
     // reverse: `订单12345支付失败` is `订单`, `12345`, `支付失败`, not one variable for the whole sentence.
+    // Not in a path, URL or email: `/uploads/合同/2024.pdf` is one variable, as any other path.
     const cjk = isCjk(text.charCodeAt(i));
     for (end = i; end < text.length; end++) {
       const c = text.charCodeAt(end);
       // Letters first: most characters are.
-      if (isLetter(c)) {
-        if (cjk) break;
-        letters = true;
-      } else if (isDigit(c)) {
-        if (cjk) break;
-        digits = true;
-      } else if (c === 47 || c === 64 || c === 92) special = true;
+      const letter = isLetter(c);
+      const digit = !letter && isDigit(c);
+      if (letter || digit ? cjk : !cjk && c >= 0x2e80 && isCjk(c)) {
+        if (pathRun === undefined) pathRun = isPathRun(text, i);
+        if (!pathRun) break;
+      }
+      if (letter) letters = true;
+      else if (digit) digits = true;
+      else if (c === 47 || c === 64 || c === 92) special = true;
       else if (c === 44) {
         commas++;
         comma = end;
       } else if (isSpace(c)) break;
-      else if (!cjk && c >= 0x2e80 && isCjk(c)) break;
     }
     // A comma counts only inside the token, not as its last character.
     if (commas > 1 || (commas === 1 && comma < end - 1)) special = true;
