@@ -333,6 +333,11 @@ describe('clusterMessages', () => {
           String.raw`msg="job failed" err="Traceback (most recent call last):\n  File \"/app/x.py\", line 3, in f\n    g()\nKeyError: 'id'"`,
         ),
       ).toBe(String.raw`msg="job failed" err="Traceback (most recent call last):\nKeyError: 'id'"`);
+      // Java's frames are indented with a tab, which JSON and logfmt escape as `\t`.
+      const java = `java.sql.SQLException: pool exhausted${javaFrames(2)}\nCaused by: java.net.ConnectException: refused${javaFrames(3)}\n\t... 9 more`;
+      expect(maskMessage(JSON.stringify({ msg: 'payment failed', error: java }))).toBe(
+        String.raw`{"msg":"payment failed","error":"java.sql.SQLException: pool exhausted\nCaused by: java.net.ConnectException: refused"}`,
+      );
     });
 
     it('keeps indented lines that are not a stack trace', () => {

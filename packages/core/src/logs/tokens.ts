@@ -57,8 +57,9 @@ const EMAIL = /[\w.+-]@[\w-]+\./;
 // unindented line (`Caused by: ...`, Python's `KeyError: 'id'`), which stays.
 const STACK_TRACE = /\n[ \t]+(?:at |File ")[^\n]*(?:\n[ \t][^\n]*)*/g;
 // The same inside a JSON or logfmt string (`"error":"TypeError: x\n    at f (/a.js:1:2)"`), its line
-// breaks escaped, up to the string's closing quote.
-const ESCAPED_STACK_TRACE = /\\n[ \t]+(?:at |File \\")(?:[^"\\]|\\[^n])*(?:\\n[ \t](?:[^"\\]|\\[^n])*)*/g;
+// breaks escaped, and Java's tabs too (`\n\tat com.foo…`), up to the string's closing quote.
+const ESCAPED_STACK_TRACE =
+  /\\n(?:[ \t]|\\t)+(?:at |File \\")(?:[^"\\]|\\[^n])*(?:\\n(?:[ \t]|\\t)(?:[^"\\]|\\[^n])*)*/g;
 // A run of non-space characters, from `lastIndex`, that holds a `/`, `@` or `\`: a path, URL or email.
 const PATH_RUN = /[^\s/@\\]*[/@\\]/y;
 
