@@ -260,6 +260,17 @@ describe('grounding gate', () => {
       ['a claim of recovery', `${demoPlain}\nThe incident is now resolved.`, /softens the incident/],
       ['reassurance', `${demoPlain}\nNothing to worry about: the errors will stop on their own.`, /softens/],
       ['a dropped finding', demoPlain.slice(0, demoPlain.indexOf('3. [INFO]')), /dropped finding 3 \(routing\.team\)/],
+      // A negation the report makes ("has no team label") does not carry another one with it.
+      [
+        'a finding dismissed beside a negation',
+        `${demoPlain}\nThe alert has no team label, so the deploy is irrelevant.`,
+        /negates/,
+      ],
+      [
+        'a pattern dismissed beside a negation',
+        `${demoPlain}\nThe alert has no team label and the error spike is unlikely to matter.`,
+        /negates/,
+      ],
     ])('on an engine-built report, %s', (_, rewording, reason) => {
       const verdict = checkRewording(demo, demoTemplate, rewording);
       expect(verdict.ok ? '' : verdict.reason).toMatch(reason);

@@ -94,6 +94,8 @@ const RESOLVED_STATUS = /\bstatus\s*(?:is\s+)?[:=\-–—]?\s*(?:resolved|fixed|
 // Words that turn a statement or a suggestion into its opposite ("do not run: …", "the deploy is unrelated").
 const NEGATION =
   /(?<![\w'])(?:not|no|never|none|nothing|nobody|neither|nor|cannot|avoid|unrelated|irrelevant|unlikely|ruled out|[a-z]+n't)(?![\w'])/gi;
+// The negation words that dismiss rather than negate: never a rewording of the template's "has no".
+const DISMISSAL = /^(?:avoid|unrelated|irrelevant|unlikely|ruled out)$/i;
 const ADVICE_MARKER =
   /\b(should|recommend\w*|suggest\w*|consider|advis\w*|try|make sure|ensure|need(?:s)? to|must|please|we advise|it is best)\b/i;
 const IMPERATIVE =
@@ -389,18 +391,16 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
     .flatMap((f) => [f.summary.replace(/"[^"]*"/g, ' '), f.suggestion])
     .filter((s) => CAUSAL.test(s.replace(/-/g, ' ')))
     .map((s) => new Set(words(s).map(stem)));
-  // The template's statements and whether each negates: a rewording may say the same negation in its own
-  // words ("has no team label" as "does not have a team label"), judged by the statement it is closest to.
-  const negates = (s: string) => [...s.replace(/’/g, "'").matchAll(NEGATION)].length > 0;
-  const statements = sentences(templated).map((s) => ({
-    stems: new Set(contentWords(s.replace(/-/g, ' ')).map(stem)),
-    negates: negates(s),
-  }));
-  const negatesAsTemplate = (sentence: string) => {
-    const terms = contentWords(sentence.replace(/-/g, ' ')).map(stem);
-    const shared = statements.map((st) => terms.filter((t) => st.stems.has(t)).length);
-    const best = Math.max(0, ...shared);
-    return best > 0 && statements.some((st, k) => shared[k] === best && st.negates);
+  // The template's statements that negate: a rewording may say one in its own words ("has no team label"
+  // as "does not have a team label") in a sentence that says nothing else, and without dismissing anything.
+  const normal = (s: string) => s.replace(/’/g, "'").replace(/-/g, ' ');
+  const negating = sentences(templated)
+    .filter((s) => [...normal(s).matchAll(NEGATION)].length > 0)
+    .map((s) => new Set(contentWords(normal(s)).map(stem)));
+  const restatesNegation = (claim: string, negation: string) => {
+    if (DISMISSAL.test(negation)) return false;
+    const terms = contentWords(normal(claim).replace(NEGATION, ' ')).map(stem);
+    return terms.length > 0 && negating.some((own) => terms.every((t) => own.has(t)));
   };
   const all = sentences(rewording);
   for (const [i, sentence] of all.entries()) {
@@ -419,7 +419,7 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
       return reject(`answer softens the incident: ${clip(softened[0])}`);
     }
     for (const [negation] of spaced.replace(/’/g, "'").matchAll(NEGATION)) {
-      if (!hasWord(source.flat, lower(negation)) && !negatesAsTemplate(sentence))
+      if (!hasWord(source.flat, lower(negation)) && !restatesNegation(spaced, negation))
         return reject(`answer negates what the report says: ${clip(sentence.trim())}`);
     }
     const text = claim.trim().replace(/^[\s>*#\-•\d.)[\]]+/, '');
