@@ -107,17 +107,20 @@ export class PipelineFunction extends Construct {
     }
   }
 
-  /** The environment's size in bytes (references counted at their longest), if it is over Lambda's limit. */
+  /**
+   * The environment's size in bytes, if it is over Lambda's limit. Lambda measures the variables as one
+   * JSON object (`{"NAME":"value",…}`, a value's quotes escaped); references are counted at their longest.
+   */
   private environmentProblems(): string[] {
     const cfn = this.function.node.defaultChild as CfnFunction;
     const { variables = {} } = (Stack.of(this).resolve(cfn.environment) ?? {}) as {
       variables?: Record<string, unknown>;
     };
-    const size = (value: unknown) => (typeof value === 'string' ? Buffer.byteLength(value) : REFERENCE_BYTES);
-    const entries = Object.entries(variables).map(
-      ([name, value]) => [name, Buffer.byteLength(name) + size(value)] as const,
-    );
-    const total = entries.reduce((sum, [, bytes]) => sum + bytes, 0);
+    const json = (value: string) => Buffer.byteLength(JSON.stringify(value));
+    const size = (value: unknown) => (typeof value === 'string' ? json(value) : REFERENCE_BYTES + 2);
+    // `"NAME":"value"` and the comma after it (the last one's stands for the closing brace).
+    const entries = Object.entries(variables).map(([name, value]) => [name, json(name) + 2 + size(value)] as const);
+    const total = 1 + entries.reduce((sum, [, bytes]) => sum + bytes, 0);
     if (total <= ENVIRONMENT_LIMIT_BYTES) return [];
     const [largest, bytes] = entries.reduce((a, b) => (b[1] > a[1] ? b : a));
     return [

@@ -736,6 +736,16 @@ describe("incident-pilot stack and Lambda's 4 KB limit on a function's environme
     );
   });
 
+  it("measures the environment as Lambda does: as JSON, every quote of engineConfig's escaped", () => {
+    // 160 short routes: 1.9 KB as written, 2.6 KB escaped. With the worker's other variables that is over
+    // 4 KB as Lambda measures it (the references at 60 bytes, an ARN's least), under it as names and values.
+    const serviceTeams = Object.fromEntries(
+      Array.from({ length: 160 }, (_, i) => [`s${String(i).padStart(3, '0')}`, `t${i % 10}`]),
+    );
+    const { app } = buildTestApp({ engineConfig: { routing: { serviceTeams } } }, FAST);
+    expect(() => app.synth()).toThrowError(/Worker.*over Lambda's limit of 4096/s);
+  });
+
   it('leaves room for a few dozen routes', () => {
     const { app } = buildTestApp({ engineConfig: routes(20), slackChannel: 'C0INCIDENTS' }, FAST);
     expect(() => app.synth()).not.toThrow();
