@@ -14,7 +14,6 @@ import {
   type EngineConfig,
   engineConfigSchema,
   type FieldIssue,
-  formatPath,
   logInputSchema,
   type NarrationInput,
   narrate,
@@ -112,9 +111,7 @@ function parseContextFile(value: unknown): ContextFile {
     return list.flatMap((item, index) => {
       const result = schema.safeParse(item);
       if (result.success) return [result.data];
-      issues.push(
-        ...result.error.issues.map((i) => ({ path: formatPath([key, index, ...i.path]), message: i.message })),
-      );
+      issues.push(...toFieldIssues(result.error, [key, index]));
       return [];
     });
   };

@@ -12,7 +12,7 @@ import type {
 import type { AlertGroup } from '../schemas/alertmanager.js';
 import { type ContextKind, contextSchemas, isErrorLevel } from '../schemas/context.js';
 import { futureTimeIssues } from '../schemas/time.js';
-import { formatPath } from '../validation.js';
+import { toFieldIssues } from '../validation.js';
 import { defaultPacing, type Pacing, requestRefresh } from './pacing.js';
 
 /** A short, key-safe id for an Alertmanager group key. */
@@ -126,9 +126,7 @@ export async function ingestContext(
     const result = schema.safeParse(item);
     const prefix = batch ? [index] : [];
     if (!result.success) {
-      issues.push(
-        ...result.error.issues.map((i) => ({ path: formatPath([...prefix, ...i.path]), message: i.message })),
-      );
+      issues.push(...toFieldIssues(result.error, prefix));
       continue;
     }
     issues.push(...futureTimeIssues(result.data, ['when', 'timestamp'], receivedAt, prefix));
