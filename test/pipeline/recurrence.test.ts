@@ -22,6 +22,7 @@ import {
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { pauseFirstCall } from '../helpers/paused-store.js';
 
 const emulators = useEmulators();
 
@@ -217,30 +218,14 @@ describe('worker: a job of the resolved incident that overlaps the opening of th
     await run('2026-11-25T04:10:02.000Z');
 
     // A late job of the group (a retry, a wake-up) has nothing pending and has read the group state...
-    let resume = () => {};
-    const paused = new Promise<void>((resolve) => {
-      resume = resolve;
-    });
-    let stateRead = () => {};
-    const stateWasRead = new Promise<void>((resolve) => {
-      stateRead = resolve;
-    });
-    const slow: Store = {
-      ...store,
-      getGroupState: async (groupId) => {
-        const state = await store.getGroupState(groupId);
-        stateRead();
-        await paused;
-        return state;
-      },
-    };
+    const slow = pauseFirstCall(store, 'getGroupState');
     const at = '2026-11-25T04:20:02.000Z';
-    const late = processJob({ ...deps(Date.parse(at)), store: slow }, { groupId: GROUP_ID, enqueuedAt: at });
-    await stateWasRead;
+    const late = processJob({ ...deps(Date.parse(at)), store: slow.store }, { groupId: GROUP_ID, enqueuedAt: at });
+    await slow.reached;
     // ...when the group fires again and another worker opens the next incident.
     await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
     const second = await run(at);
-    resume();
+    slow.resume();
     await late;
 
     const service = (await store.getIncident(second.incidentId ?? ''))?.service ?? '';

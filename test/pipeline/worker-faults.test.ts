@@ -28,6 +28,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../packages/local/src/storm-plan.js';
 import { freshTables, useEmulators } from '../helpers/emulators.js';
+import { pauseFirstCall } from '../helpers/paused-store.js';
 
 const emulators = useEmulators();
 
@@ -401,35 +402,16 @@ describe('worker retries after a partial failure (deterministic faults)', () => 
     if (!job) throw new Error('ingest queued no job');
 
     // Two workers get a job of the group; the slow one has read the group state (no incident yet)...
-    let resume = () => {};
-    const paused = new Promise<void>((resolve) => {
-      resume = resolve;
-    });
-    let stateRead = () => {};
-    const stateWasRead = new Promise<void>((resolve) => {
-      stateRead = resolve;
-    });
-    const slow = new Proxy(store, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'getGroupState') return typeof value === 'function' ? value.bind(target) : value;
-        return async (groupId: string) => {
-          const state = await value.call(target, groupId);
-          stateRead();
-          await paused;
-          return state;
-        };
-      },
-    });
-    const slowJob = processJob(workerDeps(slow, sinks, clock), job);
-    await stateWasRead;
+    const slow = pauseFirstCall(store, 'getGroupState');
+    const slowJob = processJob(workerDeps(slow.store, sinks, clock), job);
+    await slow.reached;
     // ...when the other opens the incident and clears what it folded, and the alert then resolves.
     await processJob(workerDeps(store, sinks, clock), job);
     const resolved = notification(6, 1);
     resolved.status = 'resolved';
     Object.assign(resolved.alerts[0] ?? {}, { status: 'resolved', endsAt: '2026-11-25T04:06:00Z' });
     await ingest(resolved, '2026-11-25T04:06:02.000Z');
-    resume();
+    slow.resume();
     await slowJob;
     clock.now += 2_000;
     for (const j of queue.jobs.splice(0)) await processJob(workerDeps(store, sinks, clock), j);
@@ -452,40 +434,6 @@ describe('worker retries after a partial failure (deterministic faults)', () => 
       if (firstResolved) Object.assign(body.alerts[0] ?? {}, { status: 'resolved', endsAt: '2026-11-25T04:06:00Z' });
       return body;
     };
-    const pauseAfter = (method: keyof Store, before = false) => {
-      let resume = () => {};
-      let reached = () => {};
-      const gate = {
-        paused: new Promise<void>((resolve) => {
-          resume = resolve;
-        }),
-        reached: new Promise<void>((resolve) => {
-          reached = resolve;
-        }),
-        resume: () => resume(),
-      };
-      let calls = 0;
-      const paused = new Proxy(store, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver);
-          if (prop !== method) return typeof value === 'function' ? value.bind(target) : value;
-          return async (...args: unknown[]) => {
-            calls += 1;
-            if (calls === 1 && before) {
-              reached();
-              await gate.paused;
-            }
-            const result = await value.apply(target, args);
-            if (calls === 1 && !before) {
-              reached();
-              await gate.paused;
-            }
-            return result;
-          };
-        },
-      });
-      return { store: paused, gate };
-    };
     // An incident that lists as many alerts as an incident lists.
     await ingest(large(50, false), '2026-11-25T04:05:00.000Z');
     for (const j of queue.jobs.splice(0)) await processJob(workerDeps(store, sinks, clock), j);
@@ -493,18 +441,18 @@ describe('worker retries after a partial failure (deterministic faults)', () => 
     await ingest(large(50, true), '2026-11-25T04:06:02.000Z');
     const [job] = queue.jobs.splice(0);
     if (!job) throw new Error('ingest queued no job');
-    const behind = pauseAfter('pendingAlerts');
+    const behind = pauseFirstCall(store, 'pendingAlerts');
     const slowJob = processJob(workerDeps(behind.store, sinks, clock), job);
-    await behind.gate.reached;
+    await behind.reached;
     // A 51st alert joins; another worker counts it, and is about to write the incident...
     await ingest(large(51, true), '2026-11-25T04:07:00.000Z');
-    const counting = pauseAfter('updateIncident', true);
+    const counting = pauseFirstCall(store, 'updateIncident', { before: true });
     const countingJob = processJob(workerDeps(counting.store, sinks, clock), job);
-    await counting.gate.reached;
+    await counting.reached;
     // ...when the first worker writes that version, without the 51st alert: the counting one folds again.
-    behind.gate.resume();
+    behind.resume();
     await slowJob;
-    counting.gate.resume();
+    counting.resume();
     await countingJob;
 
     const [incident] = await allIncidents();
