@@ -68,11 +68,6 @@ async function refresh(root: Root, incident: Incident, note?: AppMessage): Promi
   }
 }
 
-/** Resolve… pressed on the message of an incident resolved since: re-rendered instead of a modal. */
-async function showIfClosed(root: Root, incident: Incident): Promise<void> {
-  if (incident.status !== 'open') await refresh(root, incident);
-}
-
 export async function interactionsRoute({ event, root, body, receivedAt }: HttpRequest): Promise<HttpResult> {
   const raw = body as Buffer;
   verifySlackSignature({
@@ -108,7 +103,8 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
     }
     case 'open_resolve': {
       const incident = await root.store.getIncident(action.incidentId);
-      if (incident) await showIfClosed(root, incident);
+      // Pressed on the message of an incident resolved since: re-rendered instead of a modal.
+      if (incident && incident.status !== 'open') await refresh(root, incident);
       if (incident?.status !== 'open' || !action.triggerId || !slackAppEnabled(root)) return ok();
       // The trigger id expires 3 s after the click: open the modal now, not after answering.
       await slackApiOf(root, 2000)
