@@ -397,9 +397,9 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
   const negating = sentences(templated)
     .filter((s) => [...normal(s).matchAll(NEGATION)].length > 0)
     .map((s) => new Set(contentWords(normal(s)).map(stem)));
-  const restatesNegation = (claim: string, negation: string) => {
+  const restatesNegation = (plain: string, negation: string) => {
     if (DISMISSAL.test(negation)) return false;
-    const terms = contentWords(normal(claim).replace(NEGATION, ' ')).map(stem);
+    const terms = contentWords(plain.replace(NEGATION, ' ')).map(stem);
     return terms.length > 0 && negating.some((own) => terms.every((t) => own.has(t)));
   };
   const all = sentences(rewording);
@@ -418,8 +418,9 @@ const checkClaims: Check = (incident, templated, rewording, source) => {
     if (softened && !source.flat.includes(lower(softened[0]))) {
       return reject(`answer softens the incident: ${clip(softened[0])}`);
     }
-    for (const [negation] of spaced.replace(/’/g, "'").matchAll(NEGATION)) {
-      if (!hasWord(source.flat, lower(negation)) && !restatesNegation(spaced, negation))
+    const plain = normal(claim);
+    for (const [negation] of plain.matchAll(NEGATION)) {
+      if (!hasWord(source.flat, lower(negation)) && !restatesNegation(plain, negation))
         return reject(`answer negates what the report says: ${clip(sentence.trim())}`);
     }
     const text = claim.trim().replace(/^[\s>*#\-•\d.)[\]]+/, '');
