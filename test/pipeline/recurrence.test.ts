@@ -19,6 +19,7 @@ import {
   type Sink,
   type Store,
   TransientError,
+  type WorkerDeps,
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { freshTables, useEmulators } from '../helpers/emulators.js';
@@ -102,7 +103,9 @@ async function setup(policy: ResolvePolicy = 'all') {
   });
   const deliver = (body: unknown, at: string) =>
     ingestAlerts({ store, queue: { enqueue: async () => undefined } }, parseAlertPayload(body, at), at);
-  const run = (at: string) => processJob(deps(Date.parse(at)), { groupId: GROUP_ID, enqueuedAt: at });
+  /** The group's job at `at`, with `overrides` in its dependencies (another store, other sinks). */
+  const run = (at: string, overrides: Partial<WorkerDeps> = {}) =>
+    processJob({ ...deps(Date.parse(at)), ...overrides }, { groupId: GROUP_ID, enqueuedAt: at });
   return { store, sent, sinkState: state, deliver, run, deps };
 }
 
@@ -129,7 +132,7 @@ describe('worker: a group that fires again', () => {
   });
 
   it("delivers the previous incident's resolution though the read of what that incident was sent lags", async () => {
-    const { store, sent, sinkState, deliver, run, deps } = await setup();
+    const { store, sent, sinkState, deliver, run } = await setup();
     await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
     const first = await run('2026-11-25T04:00:01.000Z');
     await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
@@ -139,9 +142,8 @@ describe('worker: a group that fires again', () => {
 
     // The group fires again, and the eventually consistent read of the markers does not show them yet.
     await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
-    const at = '2026-11-25T04:20:02.000Z';
     const lagging: Store = { ...store, sentNotifications: async () => [] };
-    const second = await processJob({ ...deps(Date.parse(at)), store: lagging }, { groupId: GROUP_ID, enqueuedAt: at });
+    const second = await run('2026-11-25T04:20:02.000Z', { store: lagging });
 
     expect(sent).toEqual([`opened ${first.incidentId}`, `resolved ${first.incidentId}`, `opened ${second.incidentId}`]);
   });
@@ -156,11 +158,7 @@ describe('worker: a group that fires again', () => {
     // A pager is set up, then the group fires again.
     const pager = probe('pager');
     await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
-    const at = '2026-11-25T04:20:02.000Z';
-    const second = await processJob(
-      { ...deps(Date.parse(at)), sinks: [deps(0).sinks[0] as Sink, pager.sink] },
-      { groupId: GROUP_ID, enqueuedAt: at },
-    );
+    const second = await run('2026-11-25T04:20:02.000Z', { sinks: [deps(0).sinks[0] as Sink, pager.sink] });
 
     expect(sent).toEqual([`opened ${first.incidentId}`, `resolved ${first.incidentId}`, `opened ${second.incidentId}`]);
     // Never a page for an incident that was over before the pager existed.
@@ -211,7 +209,7 @@ describe('worker: a group that fires again', () => {
 
 describe('worker: a job of the resolved incident that overlaps the opening of the next one', () => {
   it('leaves the new incident linked to its service, so context posted for it still wakes it', async () => {
-    const { store, deliver, run, deps } = await setup();
+    const { store, deliver, run } = await setup();
     await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
     const first = await run('2026-11-25T04:00:01.000Z');
     await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
@@ -220,7 +218,7 @@ describe('worker: a job of the resolved incident that overlaps the opening of th
     // A late job of the group (a retry, a wake-up) has nothing pending and has read the group state...
     const slow = pauseFirstCall(store, 'getGroupState');
     const at = '2026-11-25T04:20:02.000Z';
-    const late = processJob({ ...deps(Date.parse(at)), store: slow.store }, { groupId: GROUP_ID, enqueuedAt: at });
+    const late = run(at, { store: slow.store });
     await slow.reached;
     // ...when the group fires again and another worker opens the next incident.
     await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
