@@ -149,7 +149,7 @@ function typeToken(token: string, digits: boolean, letters: boolean, special: bo
     }
     i = j;
   }
-  // Nothing but variables and punctuation left (`10.0.0.1:80`, `(12`, `3.5s`): one variable.
+  // Nothing but variables and punctuation left (`3.5s`, `0x1f`): one variable.
   return kept ? out + token.slice(copied) : WILDCARD;
 }
 
