@@ -189,16 +189,15 @@ const PYTHON_FRAMES = [
   ['/app/orders/service.py', 'process', 'order = repo.load(payload["order_id"])'],
   ['/usr/local/lib/python3.11/site-packages/sqlalchemy/engine/base.py', '_execute_context', 'self.dialect.do_execute('],
 ];
-/** One to twelve frames of a call path, as the language prints them under an error. */
-const javaTrace = (p: Pick) =>
-  Array.from({ length: 1 + p.n(12) }, () => `\n\tat ${p.of(JAVA_FRAMES)}${p.n(900)})`).join('');
-const nodeTrace = (p: Pick) =>
-  Array.from({ length: 1 + p.n(8) }, () => `\n    at ${p.of(NODE_FRAMES)}${p.n(400)}:${p.n(60)})`).join('');
+/** One to `max` frames of a call path, as the language prints them under an error. */
+const trace = (p: Pick, max: number, frame: () => string) => Array.from({ length: 1 + p.n(max) }, frame).join('');
+const javaTrace = (p: Pick) => trace(p, 12, () => `\n\tat ${p.of(JAVA_FRAMES)}${p.n(900)})`);
+const nodeTrace = (p: Pick) => trace(p, 8, () => `\n    at ${p.of(NODE_FRAMES)}${p.n(400)}:${p.n(60)})`);
 const pythonTrace = (p: Pick) =>
-  Array.from({ length: 1 + p.n(4) }, () => {
+  trace(p, 4, () => {
     const [file, fn, code] = p.of(PYTHON_FRAMES);
     return `\n  File "${file}", line ${p.n(900)}, in ${fn}\n    ${code}`;
-  }).join('');
+  });
 
 /**
  * Error lines of services as their loggers write them, in shapes the fixed families above lack: stack
@@ -237,7 +236,7 @@ const SERVICE_FAMILIES: Record<string, Event[]> = {
     [
       5,
       (p) =>
-        `System.InvalidOperationException: Sequence contains no elements${Array.from({ length: 1 + p.n(6) }, () => `\n   at Acme.Orders.${p.of(['OrderService.Place', 'Repository.Load', 'Cart.Total'])}() in /src/Orders.cs:line ${p.n(400)}`).join('')}`,
+        `System.InvalidOperationException: Sequence contains no elements${trace(p, 6, () => `\n   at Acme.Orders.${p.of(['OrderService.Place', 'Repository.Load', 'Cart.Total'])}() in /src/Orders.cs:line ${p.n(400)}`)}`,
     ],
   ],
   // Error codes and exception classes that name the event, more than a handful in one place.
