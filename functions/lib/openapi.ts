@@ -92,6 +92,8 @@ const incident = z.extend(incidentSummary, {
   narration: z.string(),
   timeline: z.optional(z.array(timelineEntry)),
   pendingChanges: z.optional(z.array(change)),
+  /** What the opening or the last update said: severity, and each finding's by `<ruleId>|<first evidence ref>`. */
+  announced: z.optional(z.object({ severity, findings: z.record(z.string(), severity) })),
   commonLabels: z.optional(z.record(z.string(), z.string())),
 });
 

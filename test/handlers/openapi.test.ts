@@ -92,6 +92,7 @@ describe('OpenAPI document and unknown routes', () => {
       refreshedAt: true,
       pendingChanges: true,
       lastUpdate: true,
+      announced: true,
       timeline: true,
       slack: true,
       acknowledgedBy: true,

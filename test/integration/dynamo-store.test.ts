@@ -432,6 +432,7 @@ describe('DynamoDB store: incidents', () => {
       commonLabels: { alertname: 'HighLatency', service: 'api', namespace: 'prod' },
       pendingChanges: [{ kind: 'alerts_firing', summary: '19 more alerts firing' }],
       lastUpdate: { revision: 1, at: '2026-11-25T03:59:40.000Z', changes: [{ kind: 'severity_up', summary: 'high' }] },
+      announced: { severity: 'high', findings: { 'deploy.recent_correlated|abc1234': 'high' } },
       timeline: [{ at: '2026-11-25T03:59:10.000Z', type: 'opened', summary: 'opened' }],
     });
 
@@ -443,7 +444,7 @@ describe('DynamoDB store: incidents', () => {
     const patched = await store.patchIncident(bulky.id, { slack });
     const listed = await store.listIncidents({ limit: 10, view: 'full' });
 
-    for (const name of ['alerts', 'narration', 'commonLabels', 'pendingChanges', 'lastUpdate']) {
+    for (const name of ['alerts', 'narration', 'commonLabels', 'pendingChanges', 'lastUpdate', 'announced']) {
       expect(raw?.[name], name).toBeUndefined();
     }
     const packedBytes = raw?.packed?.B?.length ?? Number.POSITIVE_INFINITY;

@@ -1,4 +1,4 @@
-import { type Finding, type Incident, type IncidentAlert, recordChanges } from '@incident-pilot/core';
+import { announcedOf, type Finding, type Incident, type IncidentAlert, recordChanges } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { baseIncident } from '../sinks/incidents.js';
 
@@ -15,13 +15,15 @@ const errorSpike: Finding = {
 };
 
 /** The incident as announced when it opened: MEDIUM, one MEDIUM finding, one firing alert. */
-const opened = baseIncident({
-  severity: 'medium',
-  findings: [{ ...traces }],
-  alertCount: 1,
-  firingCount: 1,
-  resolvedAlertCount: 0,
-});
+const opened = ((incident: Incident): Incident => ({ ...incident, announced: announcedOf(incident) }))(
+  baseIncident({
+    severity: 'medium',
+    findings: [{ ...traces }],
+    alertCount: 1,
+    firingCount: 1,
+    resolvedAlertCount: 0,
+  }),
+);
 const [firstAlert] = opened.alerts as [IncidentAlert];
 
 /** The group grown to `n` firing alerts. */
@@ -33,15 +35,20 @@ const grownTo = (n: number): Partial<Incident> => ({
   firingCount: n,
 });
 
-/** Records the incident's successive states the way the worker's jobs do, each at its time. */
-function jobs(...steps: [atMs: number, state: Partial<Incident>][]) {
-  let incident = opened;
+type Step = [atMs: number, state: Partial<Incident>];
+
+/** Records the incident's successive states the way the worker's jobs do, each at its time, from `start`. */
+function jobsFrom(start: Incident, ...steps: Step[]) {
+  let incident = start;
   let wakeAt: number | null = null;
   for (const [atMs, state] of steps) {
     ({ incident, wakeAt } = recordChanges(incident, { ...incident, ...state }, atMs, UPDATE_MIN_MS));
   }
   return { incident, wakeAt };
 }
+
+/** The same, from the incident as it opened. */
+const jobs = (...steps: Step[]) => jobsFrom(opened, ...steps);
 
 describe('updates held by INCIDENT_PILOT_UPDATE_MIN_SECONDS', () => {
   it('merges what changed meanwhile into one update when its time comes', () => {
@@ -133,5 +140,157 @@ describe('updates held by INCIDENT_PILOT_UPDATE_MIN_SECONDS', () => {
       ['severity_up', undefined],
       ['finding_added', 'deploy.recent_correlated'],
     ]);
+  });
+});
+
+describe('updates measured from what was last announced', () => {
+  it('says nothing of a severity raised, lowered below what was announced and raised back to it', () => {
+    const { incident, wakeAt } = jobs(
+      [OPENED + 60_000, { severity: 'high' }],
+      [OPENED + 90_000, { severity: 'low' }],
+      [OPENED + 120_000, { severity: 'medium' }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate).toBeUndefined();
+    expect(incident.pendingChanges).toEqual([]);
+    expect(wakeAt).toBeNull();
+  });
+
+  it('measures a severity raise from what was announced, not from a low point in between', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { severity: 'low' }],
+      [OPENED + 120_000, { severity: 'high' }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual(['Severity raised from MEDIUM to HIGH']);
+  });
+
+  it('says nothing of a severity lowered silently and raised back after the hold window', () => {
+    const { incident } = jobs([OPENED + 400_000, { severity: 'low' }], [OPENED + 500_000, { severity: 'medium' }]);
+
+    expect(incident.lastUpdate).toBeUndefined();
+    expect(incident.timeline ?? []).toEqual([]);
+  });
+
+  it('announces a new finding that escalated before its time came once, at its severity now', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { findings: [{ ...traces }, { ...errorSpike, severity: 'medium' }] }],
+      [OPENED + 120_000, { findings: [{ ...traces }, { ...errorSpike, severity: 'critical' }] }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      `New finding [CRITICAL]: ${errorSpike.summary}`,
+    ]);
+  });
+
+  it('measures an escalation from what was announced, not from a low point in between', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { findings: [{ ...traces, severity: 'low' }] }],
+      [OPENED + 120_000, { findings: [{ ...traces, severity: 'high' }] }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      `Escalated [MEDIUM → HIGH]: ${traces.summary}`,
+    ]);
+  });
+
+  it('says nothing of a finding lowered or gone silently and back as it was announced', () => {
+    const { incident } = jobs(
+      [OPENED + 400_000, { findings: [{ ...traces, severity: 'low' }] }],
+      [OPENED + 450_000, { findings: [{ ...traces }] }],
+      [OPENED + 500_000, { findings: [] }],
+      [OPENED + 550_000, { findings: [{ ...traces }] }],
+    );
+
+    expect(incident.lastUpdate).toBeUndefined();
+    expect(incident.timeline ?? []).toEqual([]);
+  });
+
+  it('measures the next update from what the last one announced', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { severity: 'high', findings: [{ ...traces, severity: 'high' }] }],
+      [OPENED + UPDATE_MIN_MS, {}],
+      // Back down silently, then up again: HIGH was announced, so only CRITICAL is news.
+      [OPENED + 400_000, { severity: 'medium', findings: [{ ...traces }] }],
+      [OPENED + 450_000, { severity: 'critical', findings: [{ ...traces, severity: 'high' }] }],
+      [OPENED + 2 * UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.revision).toBe(2);
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual(['Severity raised from HIGH to CRITICAL']);
+  });
+
+  it('keeps adding up alerts and telling partial resolutions as before', () => {
+    const { incident } = jobs(
+      [OPENED + 60_000, { ...grownTo(3), severity: 'high' }],
+      [OPENED + 90_000, { ...grownTo(5), severity: 'high', resolvedAlertCount: 1, firingCount: 4 }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      '4 new firing alerts (4 of 5 firing)',
+      'Partially resolved: 1 of 5 alerts resolved',
+      'Severity raised from MEDIUM to HIGH',
+    ]);
+  });
+});
+
+describe('an incident stored by the previous version (no record of what was announced)', () => {
+  /** Raised to HIGH with a new finding and a new alert, held: the old version kept only the changes. */
+  const held: Incident = {
+    ...opened,
+    announced: undefined,
+    ...grownTo(2),
+    severity: 'high',
+    findings: [{ ...traces }, errorSpike],
+    pendingChanges: [
+      {
+        kind: 'finding_added',
+        ruleId: errorSpike.ruleId,
+        severity: 'high',
+        summary: `New finding [HIGH]: ${errorSpike.summary}`,
+      },
+      { kind: 'severity_up', from: 'medium', severity: 'high', summary: 'Severity raised from MEDIUM to HIGH' },
+      { kind: 'alerts_firing', count: 1, summary: '1 new firing alert (2 of 2 firing)' },
+    ],
+  };
+
+  it('announces its held changes merged with the new ones, as the previous version did', () => {
+    const { incident } = jobsFrom(
+      held,
+      [OPENED + 120_000, { ...grownTo(3), severity: 'critical' }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      '2 new firing alerts (3 of 3 firing)',
+      'Severity raised from MEDIUM to CRITICAL',
+      `New finding [HIGH]: ${errorSpike.summary}`,
+    ]);
+  });
+
+  it('measures its first change from the state it was stored in when nothing was held', () => {
+    const { incident } = jobsFrom(
+      { ...opened, announced: undefined },
+      [OPENED + 60_000, { severity: 'high' }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual(['Severity raised from MEDIUM to HIGH']);
+    expect(incident.announced).toEqual({ severity: 'high', findings: opened.announced?.findings });
+  });
+
+  it('drops a held change undone meanwhile, as the previous version did', () => {
+    const { incident } = jobsFrom(
+      held,
+      [OPENED + 120_000, { severity: 'medium', findings: [{ ...traces }] }],
+      [OPENED + UPDATE_MIN_MS, {}],
+    );
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual(['1 new firing alert (2 of 2 firing)']);
   });
 });

@@ -23,7 +23,7 @@
  * Incidents table (`INCIDENT_PILOT_INCIDENTS_TABLE`): one item per incident, keyed by `id`, with the
  * fields an operator reads in the console (status, severity, service, title, times, counts, `findings` as
  * a list of maps…) and every field a patch sets as readable top-level attributes; the bulky fields no
- * patch sets (`alerts`, `narration`, `commonLabels`, `pendingChanges`, `lastUpdate`) are packed,
+ * patch sets (`alerts`, `narration`, `commonLabels`, `pendingChanges`, `lastUpdate`, `announced`) are packed,
  * gzip-compressed, in the binary attribute `packed` (see dynamo/incidents.ts), since every fold rewrites
  * the whole item. Three GSIs list incidents newest first without a scan: `byOpenedAt` (every incident,
  * `listPk` = `"incident"`), the sparse `openByOpenedAt` (`openPk` = `"open"` exists only while the

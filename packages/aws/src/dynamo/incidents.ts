@@ -200,6 +200,7 @@ const PACKED_FIELDS = [
   'commonLabels',
   'pendingChanges',
   'lastUpdate',
+  'announced',
 ] as const satisfies readonly Exclude<keyof Incident, keyof IncidentPatch>[];
 const PACKED = 'packed';
 

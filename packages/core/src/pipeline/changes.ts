@@ -1,9 +1,11 @@
 /**
- * What changed between two states of an incident, and which changes are worth telling people about.
- * Pure: the worker compares the stored incident with the refolded, re-correlated one.
+ * What changed since an incident was last announced, and which changes are worth telling people about.
+ * Pure: the worker compares the refolded, re-correlated incident with the stored one (for the alerts)
+ * and with what was last announced (for its severity and findings).
  */
 import type { IncidentChange } from '../ports.js';
 import {
+  type Announced,
   type Finding,
   type Incident,
   MAX_TIMELINE_ENTRIES,
@@ -51,11 +53,8 @@ function findingEscalated(from: Severity, finding: Finding): IncidentChange {
   };
 }
 
-/**
- * Changes from `before` to `after`, most important first: new firing alerts, partial resolutions,
- * findings added, escalated, changed or removed, and the incident's severity.
- */
-export function diffIncident(before: Incident, after: Incident): IncidentChange[] {
+/** New firing alerts and a partial resolution, from `before` to `after`. */
+function alertChanges(before: Incident, after: Incident): IncidentChange[] {
   const changes: IncidentChange[] = [];
   const known = new Set(before.alerts.map((a) => `${a.fingerprint}@${a.startsAt}`));
   const newFiring =
@@ -69,38 +68,13 @@ export function diffIncident(before: Incident, after: Incident): IncidentChange[
       summary: `Partially resolved: ${after.resolvedAlertCount} of ${after.alertCount} alerts resolved`,
     });
   }
-  if (severityRank(after.severity) > severityRank(before.severity))
-    changes.push(severityUp(before.severity, after.severity));
-  const old = new Map(before.findings.map((f) => [identity(f), f]));
-  const current = new Set(after.findings.map(identity));
-  for (const finding of after.findings) {
-    const previous = old.get(identity(finding));
-    const ruleId = finding.ruleId;
-    if (!previous) {
-      changes.push(findingAdded(finding));
-    } else if (severityRank(finding.severity) > severityRank(previous.severity)) {
-      changes.push(findingEscalated(previous.severity, finding));
-    } else if (finding.severity !== previous.severity || finding.confidence !== previous.confidence) {
-      changes.push({
-        kind: 'finding_changed',
-        ruleId,
-        severity: finding.severity,
-        summary: `Now [${upper(finding.severity)}, ${finding.confidence} confidence]: ${finding.summary}`,
-      });
-    }
-  }
-  for (const finding of before.findings) {
-    if (!current.has(identity(finding))) {
-      changes.push({ kind: 'finding_removed', ruleId: finding.ruleId, summary: `No longer found: ${finding.summary}` });
-    }
-  }
-  if (severityRank(after.severity) < severityRank(before.severity)) {
-    changes.push({
-      kind: 'severity_down',
-      summary: `Severity lowered from ${upper(before.severity)} to ${upper(after.severity)}`,
-    });
-  }
   return changes;
+}
+
+/** `finding` new since a state it was not in (`was` undefined), or more severe than it was (`was`). */
+function findingRaised(finding: Finding, was: Severity | undefined): IncidentChange | undefined {
+  if (was === undefined) return findingAdded(finding);
+  return severityRank(finding.severity) > severityRank(was) ? findingEscalated(was, finding) : undefined;
 }
 
 /**
@@ -121,6 +95,14 @@ export function isMaterial(change: IncidentChange): boolean {
   }
 }
 
+/** What announcing `incident` as it stands tells people of its severity and findings. */
+export function announcedOf(incident: Pick<Incident, 'severity' | 'findings'>): Announced {
+  return {
+    severity: incident.severity,
+    findings: Object.fromEntries(incident.findings.map((f) => [identity(f), f.severity])),
+  };
+}
+
 /** The incident's most severe finding of the rule `ruleId`. */
 const mostSevere = (incident: Incident, ruleId: string | undefined) =>
   incident.findings
@@ -128,42 +110,53 @@ const mostSevere = (incident: Incident, ruleId: string | undefined) =>
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity))[0];
 
 /**
- * A change merged with the held one of its kind (and rule), `earlier`: alerts that fired since the last
- * update add up (the newest change says how many fire now); a severity or a finding raised again says
- * how far it rose since the last update, not since the held raise.
+ * What was last announced of an incident stored before `announced` was recorded: its state with its
+ * held changes undone. Those name a rule, not a finding, and stood for the rule's most severe finding.
  */
-function mergedWith(change: IncidentChange, earlier: IncidentChange | undefined, incident: Incident): IncidentChange {
-  if (!earlier) return change;
-  if (change.kind === 'alerts_firing') return firingChange((change.count ?? 0) + (earlier.count ?? 0), incident);
-  if (change.kind === 'severity_up' && earlier.from) return severityUp(earlier.from, incident.severity);
-  const finding = mostSevere(incident, change.ruleId);
-  if (change.kind === 'finding_escalated' && earlier.from && finding) return findingEscalated(earlier.from, finding);
-  return change;
+function announcedBeforeHeld(incident: Incident): Announced {
+  const held = incident.pendingChanges ?? [];
+  const heldOf = (kind: IncidentChange['kind'], ruleId?: string) =>
+    held.find((c) => c.kind === kind && c.ruleId === ruleId);
+  const findings: Record<string, Severity> = {};
+  for (const finding of incident.findings) {
+    const stoodFor = mostSevere(incident, finding.ruleId) === finding;
+    if (stoodFor && heldOf('finding_added', finding.ruleId)) continue;
+    findings[identity(finding)] = (stoodFor && heldOf('finding_escalated', finding.ruleId)?.from) || finding.severity;
+  }
+  return { severity: heldOf('severity_up')?.from ?? incident.severity, findings };
 }
 
 /**
- * A held change as the incident stands now, or undefined when that is no news. A finding added or
- * escalated, or a severity raised, that went back down before the update went out is announced as far
- * as it still goes (raised to CRITICAL and back to HIGH: "from MEDIUM to HIGH"); gone again, back to
- * where it was, or a new finding below MEDIUM, it is dropped: announcing it as recorded would report
- * what the incident no longer shows. (A change held before `from` was recorded is kept or dropped whole.)
+ * The severity and finding changes from what was last announced to `incident` now, that are worth
+ * announcing: gone up, or new at MEDIUM or worse. Measured from the announcement, not from the states
+ * in between, a change undone before it went out leaves nothing, and one redone from a lower point
+ * says only how far it went past what people were told.
  */
-function asItStands(change: IncidentChange, incident: Incident): IncidentChange | undefined {
-  const was = severityRank(change.severity ?? 'info');
-  if (change.kind === 'severity_up') {
-    const now = incident.severity;
-    if (severityRank(now) >= was) return change;
-    return change.from && severityRank(now) > severityRank(change.from) ? severityUp(change.from, now) : undefined;
+function raisedSince(announced: Announced, incident: Incident): IncidentChange[] {
+  const changes: IncidentChange[] = [];
+  if (severityRank(incident.severity) > severityRank(announced.severity))
+    changes.push(severityUp(announced.severity, incident.severity));
+  for (const finding of incident.findings) {
+    const raised = findingRaised(finding, announced.findings[identity(finding)]);
+    if (raised && isMaterial(raised)) changes.push(raised);
   }
-  if (change.kind !== 'finding_added' && change.kind !== 'finding_escalated') return change;
-  const finding = mostSevere(incident, change.ruleId);
-  if (!finding) return undefined;
-  if (severityRank(finding.severity) >= was) return change;
-  if (!isMaterial({ ...change, severity: finding.severity })) return undefined;
-  if (change.kind === 'finding_added') return findingAdded(finding);
-  return change.from && severityRank(finding.severity) > severityRank(change.from)
-    ? findingEscalated(change.from, finding)
-    : undefined;
+  return changes;
+}
+
+/**
+ * The held alert changes with `fresh` ones: the alerts that fired since the last update add up (the
+ * newest count says how many fire now), and a newer partial resolution replaces the held one. They
+ * are counts of events, which no state of the incident keeps, so they are merged rather than measured.
+ */
+function mergedAlertChanges(held: IncidentChange[], fresh: IncidentChange[], incident: Incident): IncidentChange[] {
+  const of = (changes: IncidentChange[], kind: IncidentChange['kind']) => changes.find((c) => c.kind === kind);
+  const [heldFiring, freshFiring] = [of(held, 'alerts_firing'), of(fresh, 'alerts_firing')];
+  const firing =
+    heldFiring && freshFiring
+      ? firingChange((heldFiring.count ?? 0) + (freshFiring.count ?? 0), incident)
+      : (freshFiring ?? heldFiring);
+  const resolved = of(fresh, 'alerts_resolved') ?? of(held, 'alerts_resolved');
+  return [firing, resolved].filter((c): c is IncidentChange => c !== undefined);
 }
 
 /** Appends to the timeline, keeping the first entry ("opened") and the newest ones. */
@@ -180,16 +173,17 @@ export function resolvedEntry(incident: Incident): TimelineEntry {
   return { at: incident.resolvedAt ?? incident.lastSeenAt, type: 'resolved', summary: `Resolved: ${how}` };
 }
 
-// Changes merged into one pending update; more would not be read.
+// Changes in one pending update; more would not be read.
 const MAX_PENDING_CHANGES = 20;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Records what changed from `before` to `after` at `nowMs`: material changes join the pending ones
- * and are cut into an announced update (`lastUpdate`, a new revision, a timeline entry) once
- * `updateMinMs` has passed since the last announcement (or the opening); until then `wakeAt` says when
- * to look again. A held change undone meanwhile is dropped, one partly undone restated (see asItStands). A resolution takes the
- * pending changes with it: its own message says it all.
+ * Records what changed from `before` to `after` at `nowMs`. The pending update says what changed
+ * since the last announcement (the opening or the last update, `announced`): the alerts that fired or
+ * resolved meanwhile, and the severity and findings as they stand now against what was announced. It
+ * is cut into an announced update (`lastUpdate`, a new revision, a timeline entry, a new `announced`)
+ * once `updateMinMs` has passed since the last announcement; until then `wakeAt` says when to look
+ * again. A resolution takes the pending changes with it: its own message says it all.
  */
 export function recordChanges(
   before: Incident,
@@ -205,25 +199,25 @@ export function recordChanges(
     }
     return { incident: next, wakeAt: null };
   }
-  const material = diffIncident(before, next).filter(isMaterial);
-  if (material.length === 0 && !next.pendingChanges?.length) return { incident: next, wakeAt: null };
-  const seen = new Set<string>();
-  const held = new Map((next.pendingChanges ?? []).map((c) => [`${c.kind}|${c.ruleId}`, c]));
-  const merged = material.map((c) => mergedWith(c, held.get(`${c.kind}|${c.ruleId}`), next));
-  // Newest first: a later change of the same kind (and rule) replaces the earlier one.
-  const pending = [...merged, ...(next.pendingChanges ?? [])]
-    .filter((c) => !seen.has(`${c.kind}|${c.ruleId}`) && seen.add(`${c.kind}|${c.ruleId}`))
-    .flatMap((c) => asItStands(c, next) ?? [])
-    .slice(0, MAX_PENDING_CHANGES);
-  if (pending.length === 0) return { incident: { ...next, pendingChanges: [] }, wakeAt: null };
+  const announced = before.announced ?? announcedBeforeHeld(before);
+  const held = next.pendingChanges ?? [];
+  const pending = [
+    ...mergedAlertChanges(held, alertChanges(before, next), next),
+    ...raisedSince(announced, next),
+  ].slice(0, MAX_PENDING_CHANGES);
+  if (pending.length === 0) {
+    // Unchanged when nothing was held, so that a job that changed nothing writes nothing.
+    return { incident: { ...next, announced, ...(held.length > 0 ? { pendingChanges: [] } : {}) }, wakeAt: null };
+  }
   const lastAt = Date.parse(before.lastUpdate?.at ?? before.openedAt);
   if (nowMs - lastAt < updateMinMs)
-    return { incident: { ...next, pendingChanges: pending }, wakeAt: lastAt + updateMinMs };
+    return { incident: { ...next, announced, pendingChanges: pending }, wakeAt: lastAt + updateMinMs };
   const revision = (before.lastUpdate?.revision ?? 0) + 1;
   return {
     incident: {
       ...next,
       pendingChanges: [],
+      announced: announcedOf(next),
       lastUpdate: { revision, at: iso(nowMs), changes: pending },
       timeline: withTimeline(next, {
         at: iso(nowMs),

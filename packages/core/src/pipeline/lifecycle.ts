@@ -3,6 +3,7 @@ import { fnv64 } from '../hash.js';
 import type { AlertRecord, OverflowDelta } from '../ports.js';
 import { type AlertGroup, groupAlertname } from '../schemas/alertmanager.js';
 import type { Incident, IncidentAlert } from '../schemas/incident.js';
+import { announcedOf } from './changes.js';
 
 /** When an incident resolves: once every alert has resolved, or as soon as any has. */
 export type ResolvePolicy = 'all' | 'any';
@@ -243,6 +244,8 @@ export function newIncident(input: {
     previousIncidentId: input.previousIncidentId,
     commonLabels: keptLabels(input.group.commonLabels),
     timeline: [{ at: openedAt, type: 'opened', summary: correlation.title }],
+    // The opened message tells people these: the first update is measured from them.
+    announced: announcedOf({ severity: correlation.severity, findings: correlation.findings }),
     version: 1,
   };
 }

@@ -112,10 +112,15 @@ export interface Incident {
   commonLabels?: Record<string, string>;
   /** When its findings were last worked out again (a refresh), if that changed the incident. */
   refreshedAt?: string;
-  /** Material changes not announced yet: merged into the next `updated` event. */
+  /** Material changes since `announced`, not announced yet: what the next `updated` event will say. */
   pendingChanges?: IncidentChange[];
   /** The latest announced update: its revision (1, 2, …), when it was cut, and what changed. */
   lastUpdate?: { revision: number; at: string; changes: IncidentChange[] };
+  /**
+   * What the opening or the last update told people of the severity and findings: the next update is
+   * measured from it. Absent on incidents stored before it was recorded.
+   */
+  announced?: Announced;
   /** What happened to the incident, oldest first, bounded (see MAX_TIMELINE_ENTRIES). */
   timeline?: TimelineEntry[];
   /** Slack app mode: the incident's one message (set right after `chat.postMessage`). */
@@ -130,6 +135,15 @@ export interface Incident {
   resolutionNote?: string;
   /** Optimistic-concurrency version, bumped on every write. */
   version: number;
+}
+
+/**
+ * The incident's severity and each finding's (keyed by its identity, `<ruleId>|<first evidence ref>`)
+ * as last announced. Only severities: an update announces nothing else of a finding.
+ */
+export interface Announced {
+  severity: Severity;
+  findings: Record<string, Severity>;
 }
 
 /** One entry of "what changed since the last update". */
@@ -174,7 +188,14 @@ export interface Mute {
 }
 
 /** The heavy (or internal) fields a list leaves out unless asked for the full view (`?view=full`). */
-export const FULL_VIEW_FIELDS = ['alerts', 'narration', 'timeline', 'pendingChanges', 'commonLabels'] as const;
+export const FULL_VIEW_FIELDS = [
+  'alerts',
+  'narration',
+  'timeline',
+  'pendingChanges',
+  'commonLabels',
+  'announced',
+] as const;
 
 /** An incident as a list shows it: everything but {@link FULL_VIEW_FIELDS}. */
 export type IncidentSummary = Omit<Incident, (typeof FULL_VIEW_FIELDS)[number]>;
