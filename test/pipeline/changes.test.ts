@@ -284,6 +284,37 @@ describe('an incident stored by the previous version (no record of what was anno
     expect(incident.announced).toEqual({ severity: 'high', findings: opened.announced?.findings });
   });
 
+  it('announces the held new finding it named, not another finding of its rule that was announced', () => {
+    // Opened with a deploy suspect; a deploy during the incident (the same rule) was found and held.
+    const duringDeploy: Finding = {
+      ...deploy,
+      severity: 'medium',
+      confidence: 'low',
+      summary: 'Deploy of checkout (commit b0b0b0b by erin) 6 min after the alert started',
+      evidence: [{ kind: 'deploy', ref: 'b0b0b0b', detail: 'erin deployed checkout during the incident' }],
+    };
+    const stored: Incident = {
+      ...opened,
+      announced: undefined,
+      severity: 'high',
+      findings: [{ ...deploy }, duringDeploy],
+      pendingChanges: [
+        {
+          kind: 'finding_added',
+          ruleId: duringDeploy.ruleId,
+          severity: 'medium',
+          summary: `New finding [MEDIUM]: ${duringDeploy.summary}`,
+        },
+      ],
+    };
+
+    const { incident } = jobsFrom(stored, [OPENED + UPDATE_MIN_MS, {}]);
+
+    expect(incident.lastUpdate?.changes.map((c) => c.summary)).toEqual([
+      `New finding [MEDIUM]: ${duringDeploy.summary}`,
+    ]);
+  });
+
   it('drops a held change undone meanwhile, as the previous version did', () => {
     const { incident } = jobsFrom(
       held,

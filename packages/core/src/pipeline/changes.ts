@@ -111,17 +111,22 @@ const mostSevere = (incident: Incident, ruleId: string | undefined) =>
 
 /**
  * What was last announced of an incident stored before `announced` was recorded: its state with its
- * held changes undone. Those name a rule, not a finding, and stood for the rule's most severe finding.
+ * held changes undone. Those name a rule, not a finding: each stood for the finding its summary ends
+ * with (a rule may have two, a deploy before and one during), else for the rule's most severe one.
  */
 function announcedBeforeHeld(incident: Incident): Announced {
   const held = incident.pendingChanges ?? [];
   const heldOf = (kind: IncidentChange['kind'], ruleId?: string) =>
     held.find((c) => c.kind === kind && c.ruleId === ruleId);
+  const stoodFor = (change: IncidentChange | undefined) =>
+    change &&
+    (incident.findings.find((f) => f.ruleId === change.ruleId && change.summary.endsWith(`]: ${f.summary}`)) ??
+      mostSevere(incident, change.ruleId));
   const findings: Record<string, Severity> = {};
   for (const finding of incident.findings) {
-    const stoodFor = mostSevere(incident, finding.ruleId) === finding;
-    if (stoodFor && heldOf('finding_added', finding.ruleId)) continue;
-    findings[identity(finding)] = (stoodFor && heldOf('finding_escalated', finding.ruleId)?.from) || finding.severity;
+    if (stoodFor(heldOf('finding_added', finding.ruleId)) === finding) continue;
+    const escalated = heldOf('finding_escalated', finding.ruleId);
+    findings[identity(finding)] = (stoodFor(escalated) === finding && escalated?.from) || finding.severity;
   }
   return { severity: heldOf('severity_up')?.from ?? incident.severity, findings };
 }
