@@ -145,6 +145,25 @@ describe('signed webhook sink', () => {
       expect(error.message).not.toContain(receiver.origin);
     });
 
+    it('never quotes the URL\'s path or query token when the receiver echoes them (Express: "Cannot POST /path")', async () => {
+      const path = '/hooks/T0123/B0456/xyzPathToken789';
+      const query = 'qsToken-abcdef123456';
+      receiver.fail(
+        { status: 404, body: `Cannot POST ${path}` },
+        { status: 403, body: { error: `token ${query} is not valid` } },
+      );
+      const url = `${receiver.origin}${path}?token=${query}`;
+
+      const notFound = await failureOf(sink({ url }).deliver(opened()));
+      const forbidden = await failureOf(sink({ url }).deliver(opened()));
+
+      expect(notFound).toBeInstanceOf(PermanentSinkError);
+      expect(notFound.message).toContain('404');
+      expect(notFound.message).not.toContain('xyzPathToken789');
+      expect(forbidden.message).toContain('403');
+      expect(forbidden.message).not.toContain(query);
+    });
+
     it('refuses an HMAC key shorter than 32 characters (guessable offline from one signed event), without echoing it', () => {
       const short = 'shh-0123456789abcdef0123456789';
       expect(() => createWebhookSink({ url: 'https://hooks.example/ip', secret: short })).toThrow(/at least 32/);

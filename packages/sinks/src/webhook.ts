@@ -142,6 +142,12 @@ export function buildWebhookPayload(event: IncidentEvent, sentAt: string): Webho
   };
 }
 
+/** The parts of the URL a receiver may echo on their own (Express: "Cannot POST /path"): path, query values. */
+function urlParts(url: string): string[] {
+  const { pathname, searchParams } = new URL(url);
+  return [...(pathname.length > 1 ? [pathname] : []), ...searchParams.values()];
+}
+
 /**
  * A `Sink` POSTing signed events. 2xx: delivered. 429, 408, 5xx and dropped connections: retried
  * in-call, then TransientError (with `Retry-After`). Any other status (a receiver that rejects the
@@ -183,7 +189,7 @@ export function createWebhookSink({
         timeoutMs,
         attempts,
         backoffMs,
-        secrets: [url, secret],
+        secrets: [url, ...urlParts(url), secret],
       });
       requireSuccess(name, answer);
     },
