@@ -10,6 +10,7 @@ import {
   type Stats,
   type StatsRepository,
   TransientError,
+  ValidationError,
 } from '@incident-pilot/core';
 import middy from '@middy/core';
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -61,7 +62,7 @@ async function processGroup(root: Root, records: SQSRecord[], counters: Counters
   let log = withKeys(root.log, { messageIds: records.map((r) => r.messageId) });
   let job: CorrelationJob | undefined;
   try {
-    job = parseWith(correlationJobSchema, JSON.parse(first.body), 'job');
+    job = jobOf(first);
     log = withKeys(log, { groupId: job.groupId, correlation_id: job.groupId });
     const delivery = deliveryOf(root);
     const sinks = (await delivery.sinks()).map((sink) => meteredSink(sink, root.metrics, root.now, tally));
@@ -120,6 +121,17 @@ async function processGroup(root: Root, records: SQSRecord[], counters: Counters
     await Promise.all(records.map((r) => root.queue.retryLater(r.receiptHandle, retryAfter).catch(() => undefined)));
     return records.map((r) => ({ itemIdentifier: r.messageId }));
   }
+}
+
+/** The job a message holds. A body that is not JSON is said to be so, not quoted (JSON.parse's error quotes it). */
+function jobOf(record: SQSRecord): CorrelationJob {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new ValidationError([{ path: '', message: 'the message is not JSON' }], 'job');
+  }
+  return parseWith(correlationJobSchema, body, 'job');
 }
 
 /** Queues the job again to be seen after `seconds`; false when it has been deferred enough or cannot be. */
@@ -188,7 +200,7 @@ export async function workerRoute(
 /** Queues a group's job anew, unstarted; the records fail as usual only if that cannot be done. */
 async function handBack(root: Root, records: SQSRecord[]): Promise<SQSBatchItemFailure[]> {
   try {
-    const job = parseWith(correlationJobSchema, JSON.parse((records[0] as SQSRecord).body), 'job');
+    const job = jobOf(records[0] as SQSRecord);
     await root.queue.enqueue(job);
     root.log.info('job handed back', { groupId: job.groupId, outcome: 'handed_back', messages: records.length });
     return [];

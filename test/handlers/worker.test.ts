@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { ingestAlerts, parseAlertPayload, type Stats } from '@incident-pilot/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRoot, type Root } from '../../functions/lib/composition.js';
 import { parseEnv } from '../../functions/lib/env.js';
 import { JOB_BUDGET_MS, MAX_DEFERRALS, workerRoute } from '../../functions/worker.js';
@@ -141,5 +141,21 @@ describe('worker function', () => {
     expect(again.map(groupOf).sort()).toEqual(messages.slice(1).map(groupOf).sort());
     expect((await workerRoute(eventOf(again), root)).batchItemFailures).toEqual([]);
     expect(await root.store.getStats()).toMatchObject({ incidentsOpened: 3 });
+  });
+
+  it('fails a message that is not JSON without quoting it in its log line', async () => {
+    const root = await rootWith({ INCIDENT_PILOT_QUIET: '1' });
+    const [message] = await jobsFor(root, ['firing-single-alert.json'], 1);
+    const garbled = { ...message, Body: '{"groupId": secret-token-1234' } as Message;
+    const warn = vi.spyOn(root.log, 'warn');
+
+    const { batchItemFailures } = await workerRoute(eventOf([garbled]), root);
+
+    expect(batchItemFailures).toEqual([{ itemIdentifier: message?.MessageId }]);
+    expect(warn).toHaveBeenCalledWith(
+      'job failed; it will be retried',
+      expect.objectContaining({ error: 'ValidationError: invalid job: (root): the message is not JSON' }),
+    );
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('secret-token');
   });
 });
