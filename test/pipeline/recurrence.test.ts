@@ -109,16 +109,24 @@ async function setup(policy: ResolvePolicy = 'all') {
   return { store, sent, sinkState: state, deliver, run, deps };
 }
 
+/**
+ * A first incident, opened and announced, whose resolution is folded while the sink is down: the job
+ * that would announce it failed and has not come back yet.
+ */
+async function resolutionMissed() {
+  const ctx = await setup();
+  await ctx.deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
+  const first = await ctx.run('2026-11-25T04:00:01.000Z');
+  await ctx.deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
+  ctx.sinkState.down = true;
+  await expect(ctx.run('2026-11-25T04:10:02.000Z')).rejects.toThrow(TransientError);
+  ctx.sinkState.down = false;
+  return { ...ctx, first };
+}
+
 describe('worker: a group that fires again', () => {
   it("delivers the previous incident's resolution that a sink missed before the group fired again", async () => {
-    const { store, sent, sinkState, deliver, run } = await setup();
-    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
-    const first = await run('2026-11-25T04:00:01.000Z');
-    await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
-    // The resolution is folded, but the sink is down: the job fails and will come back.
-    sinkState.down = true;
-    await expect(run('2026-11-25T04:10:02.000Z')).rejects.toThrow(TransientError);
-    sinkState.down = false;
+    const { store, sent, deliver, run, first } = await resolutionMissed();
 
     // The alert fires again before that job's retry: a new incident, announced by its own job.
     await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
@@ -132,13 +140,7 @@ describe('worker: a group that fires again', () => {
   });
 
   it("delivers the previous incident's resolution though the read of what that incident was sent lags", async () => {
-    const { store, sent, sinkState, deliver, run } = await setup();
-    await deliver(notification(STARTS), '2026-11-25T04:00:00.000Z');
-    const first = await run('2026-11-25T04:00:01.000Z');
-    await deliver(notification(STARTS, '2026-11-25T04:10:00.000Z'), '2026-11-25T04:10:01.000Z');
-    sinkState.down = true;
-    await expect(run('2026-11-25T04:10:02.000Z')).rejects.toThrow(TransientError);
-    sinkState.down = false;
+    const { store, sent, deliver, run, first } = await resolutionMissed();
 
     // The group fires again, and the eventually consistent read of the markers does not show them yet.
     await deliver(notification('2026-11-25T04:20:00.000Z'), '2026-11-25T04:20:01.000Z');
