@@ -346,8 +346,13 @@ describe('Slack app mode (local stack against a Slack Web API stand-in)', () => 
     const unmute = press(first.post, 'incident_unmute', ALICE, encodeValue({ incidentId: second.id }));
     expect((await interact(unmute)).status).toBe(200);
     const announced = await slack.waitFor(() => postsAbout('mute-svc')[1]);
-    expect((await getIncident(second.id)).mute).toBeUndefined();
-    expect(announced.ts).toBe((await getIncident(second.id)).slack.ts);
+    // The message's ts is stored once the post has returned: wait for it rather than race it.
+    const stored = await waitFor(async () => {
+      const incident = await getIncident(second.id);
+      return incident.slack?.ts ? incident : undefined;
+    });
+    expect(stored.mute).toBeUndefined();
+    expect(stored.slack.ts).toBe(announced.ts);
   });
 
   it('Votes: one per user per finding, changeable; GET /api/rules scores every rule', async () => {
