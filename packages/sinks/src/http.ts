@@ -7,6 +7,7 @@
  */
 import { type Incident, IncidentPilotError, PermanentSinkError, TransientError } from '@incident-pilot/core';
 import { oneLine } from './escape.js';
+import { isRedirect, NO_REDIRECTS, REDIRECT_PROBLEM } from './redirect.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, parseRetryAfter } from './slack.js';
 
 /** What every paging sink takes besides its key and URL. */
@@ -73,6 +74,7 @@ export async function postJson(options: PostOptions): Promise<PostAnswer> {
         headers: { 'content-type': 'application/json', ...options.headers() },
         body: options.body,
         signal: AbortSignal.timeout(options.timeoutMs),
+        ...NO_REDIRECTS,
       });
     } catch (error) {
       const failure = transportError(sink, error, options.timeoutMs);
@@ -107,8 +109,9 @@ export function requireHttpUrl(sink: string, url: string): void {
 /** Throws PermanentSinkError for a non-2xx answer, naming the status and `problem`. */
 export function requireSuccess(sink: string, answer: PostAnswer, problem = answer.detail): void {
   if (answer.status >= 200 && answer.status < 300) return;
+  const reason = isRedirect(answer.status) ? REDIRECT_PROBLEM : problem;
   throw new PermanentSinkError(
-    `${sink} sink: answered ${answer.status}${problem ? ` (${problem})` : ''}`,
+    `${sink} sink: answered ${answer.status}${reason ? ` (${reason})` : ''}`,
     sink,
     answer.status,
   );

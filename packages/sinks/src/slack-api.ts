@@ -6,6 +6,7 @@
  */
 import { IncidentPilotError, TransientError } from '@incident-pilot/core';
 import { oneLine } from './escape.js';
+import { isRedirect, NO_REDIRECTS, REDIRECT_PROBLEM } from './redirect.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, parseRetryAfter } from './slack.js';
 
 export const DEFAULT_SLACK_API_URL = 'https://slack.com/api';
@@ -31,8 +32,9 @@ export class SlackApiError extends IncidentPilotError {
     readonly method: string,
     /** Slack's error code, e.g. `channel_not_found`. */
     readonly code: string,
+    fix = FIXES[code],
   ) {
-    super(`Slack ${method} failed: ${code}${FIXES[code] ? ` — ${FIXES[code]}` : ''}`);
+    super(`Slack ${method} failed: ${code}${fix ? ` — ${fix}` : ''}`);
   }
 }
 
@@ -78,6 +80,7 @@ export function createSlackApi({
           headers: { 'content-type': 'application/json; charset=utf-8', authorization: `Bearer ${bearer}` },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(timeout),
+          ...NO_REDIRECTS,
         });
       } catch (error) {
         const name = (error as { name?: unknown } | null)?.name;
@@ -97,6 +100,7 @@ export function createSlackApi({
       if (response.status >= 500 || response.status === 408) {
         throw new TransientError(`Slack ${method}: HTTP ${response.status}`, retryAfter);
       }
+      if (isRedirect(response.status)) throw new SlackApiError(method, `http_${response.status}`, REDIRECT_PROBLEM);
       let answer: SlackResponse;
       try {
         answer = JSON.parse(text) as SlackResponse;

@@ -4,6 +4,7 @@
  */
 import { type Incident, type IncidentEvent, IncidentPilotError, type Sink, TransientError } from '@incident-pilot/core';
 import { oneLine, SLACK_LIMITS, slackCode } from './escape.js';
+import { isRedirect, NO_REDIRECTS, REDIRECT_PROBLEM } from './redirect.js';
 import {
   alertsBlock,
   contextBlock,
@@ -97,13 +98,15 @@ export function createSlackSink({
           headers: { 'content-type': 'application/json; charset=utf-8' },
           body,
           signal: AbortSignal.timeout(timeoutMs),
+          ...NO_REDIRECTS,
         });
       } catch (error) {
         throw transportError(name, error, timeoutMs);
       }
       // Always drain the body so the connection is released; Slack's error body is a short code.
-      const detail = redact(oneLine(await response.text().catch(() => ''))).slice(0, ERROR_DETAIL_CHARS);
+      const text = redact(oneLine(await response.text().catch(() => ''))).slice(0, ERROR_DETAIL_CHARS);
       const { status } = response;
+      const detail = isRedirect(status) ? REDIRECT_PROBLEM : text;
       if (status >= 200 && status < 300) return;
       const what = `slack sink '${name}': webhook answered ${status}${detail ? ` (${detail})` : ''}`;
       if (status === 429) {

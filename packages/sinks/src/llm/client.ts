@@ -1,4 +1,5 @@
 /** What every LLM provider adapter implements: one non-streaming completion, text in, text out. */
+import { isRedirect, NO_REDIRECTS, REDIRECT_PROBLEM } from '../redirect.js';
 
 export type LlmProviderName = 'openai' | 'openai-compatible' | 'anthropic' | 'ollama' | 'bedrock';
 
@@ -39,11 +40,13 @@ export async function postJson(
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
     signal,
+    ...NO_REDIRECTS,
   });
   if (!response.ok) {
     // The body is not quoted: providers echo parts of a rejected key in it.
     await response.body?.cancel().catch(() => {});
-    return { ok: false, reason: `${provider} answered ${response.status}` };
+    const why = isRedirect(response.status) ? ` (${REDIRECT_PROBLEM})` : '';
+    return { ok: false, reason: `${provider} answered ${response.status}${why}` };
   }
   const json = (await response.json()) as unknown;
   return { ok: true, json: typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {} };
