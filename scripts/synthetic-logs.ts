@@ -189,6 +189,22 @@ const PYTHON_FRAMES = [
   ['/app/orders/service.py', 'process', 'order = repo.load(payload["order_id"])'],
   ['/usr/local/lib/python3.11/site-packages/sqlalchemy/engine/base.py', '_execute_context', 'self.dialect.do_execute('],
 ];
+const GO_FRAMES = [
+  'main.(*Server).handle(0xc000010000, {0x0, 0x0})\n\t/app/server.go:',
+  'net/http.HandlerFunc.ServeHTTP(0xc0001a2000?, {0x7a1b20?, 0xc0001c4000?}, 0xc0001d6000?)\n\t/usr/local/go/src/net/http/server.go:',
+  'github.com/acme/orders/internal/store.(*Store).Load(...)\n\t/app/internal/store/store.go:',
+  'created by net/http.(*Server).Serve in goroutine 1\n\t/usr/local/go/src/net/http/server.go:',
+];
+const PHP_FRAMES = [
+  '/var/www/src/Repository/OrderRepository.php(',
+  '/var/www/vendor/laravel/framework/src/Illuminate/Pipeline/Pipeline.php(',
+  '/var/www/vendor/symfony/http-kernel/HttpKernel.php(',
+];
+const RUBY_FRAMES = [
+  '/app/app/services/checkout.rb:',
+  '/app/app/controllers/orders_controller.rb:',
+  '/usr/local/bundle/gems/activerecord-7.1.3/lib/active_record/relation.rb:',
+];
 /** One to `max` frames of a call path, as the language prints them under an error. */
 const trace = (p: Pick, max: number, frame: () => string) => Array.from({ length: 1 + p.n(max) }, frame).join('');
 const javaTrace = (p: Pick) => trace(p, 12, () => `\n\tat ${p.of(JAVA_FRAMES)}${p.n(900)})`);
@@ -198,11 +214,21 @@ const pythonTrace = (p: Pick) =>
     const [file, fn, code] = p.of(PYTHON_FRAMES);
     return `\n  File "${file}", line ${p.n(900)}, in ${fn}\n    ${code}`;
   });
+// A goroutine dump as a Go panic prints it (a function, then its file, line and offset, indented).
+const goroutine = (p: Pick) =>
+  `goroutine ${1 + p.n(200)} [running]:${trace(p, 10, () => `\n${p.of(GO_FRAMES)}${p.n(900)} +0x${hex(p, 3)}`)}`;
+const phpTrace = (p: Pick) => {
+  let k = 0;
+  return `${trace(p, 10, () => `\n#${k++} ${p.of(PHP_FRAMES)}${p.n(400)}): ${p.of(['App\\Db->query()', 'Closure->__invoke()'])}`)}\n#${k} {main}`;
+};
+// `from` lines under the first frame; before Ruby 3.4 a backtick opens the method's quote.
+const rubyTrace = (p: Pick, quote: string) =>
+  trace(p, 8, () => `\n\tfrom ${p.of(RUBY_FRAMES)}${p.n(300)}:in ${quote}${p.of(['call', 'create', 'load'])}'`);
 
 /**
  * Error lines of services as their loggers write them, in shapes the fixed families above lack: stack
- * traces under the message (Java with `Caused by:`, Python, Node, .NET), error codes and exception
- * classes in the middle of a line, and messages in Chinese and Japanese, written without spaces.
+ * traces under the message (Java with `Caused by:`, Python, Node, .NET, Go, PHP, Ruby), error codes and
+ * exception classes in the middle of a line, and messages in Chinese and Japanese, written without spaces.
  */
 const SERVICE_FAMILIES: Record<string, Event[]> = {
   // One event per exception and message, whatever the depth of the call path that reached it.
@@ -237,6 +263,49 @@ const SERVICE_FAMILIES: Record<string, Event[]> = {
       5,
       (p) =>
         `System.InvalidOperationException: Sequence contains no elements${trace(p, 6, () => `\n   at Acme.Orders.${p.of(['OrderService.Place', 'Repository.Load', 'Cart.Total'])}() in /src/Orders.cs:line ${p.n(400)}`)}`,
+    ],
+    [
+      10,
+      (p) =>
+        `panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x${hex(p, 6)}]\n\n${goroutine(p)}\nexit status 2`,
+    ],
+    // net/http logs a handler's panic with the dump right under it.
+    [
+      5,
+      (p) =>
+        `http: panic serving ${ip(p)}:${p.n(65536)}: runtime error: index out of range [${p.n(9)}] with length ${p.n(9)}\n${goroutine(p)}`,
+    ],
+    [
+      5,
+      (p) =>
+        `level=error msg="worker crashed" err=${JSON.stringify(`panic: send on closed channel\n\n${goroutine(p)}`)}`,
+    ],
+    [
+      10,
+      (p) =>
+        `PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in /var/www/src/Db.php:${p.n(90)}\nStack trace:${phpTrace(p)}\n  thrown in /var/www/src/Db.php on line ${p.n(90)}`,
+    ],
+    [
+      5,
+      (p) =>
+        `{"level":"error","msg":"request failed","exception":${JSON.stringify(`RuntimeException: Order not found\nStack trace:${phpTrace(p)}`)}}`,
+    ],
+    // Ruby's uncaught exception: the first frame starts the message line.
+    [
+      10,
+      (p) =>
+        `/app/app/models/order.rb:${p.n(300)}:in \`total': undefined method \`price' for nil:NilClass (NoMethodError)${rubyTrace(p, '`')}`,
+    ],
+    [
+      5,
+      (p) =>
+        `/app/app/models/cart.rb:${p.n(300)}:in 'Cart#checkout': cart is empty (Cart::EmptyError)${rubyTrace(p, "'")}`,
+    ],
+    // Ruby's Logger: message and class, then the frames, one a line, unindented.
+    [
+      5,
+      (p) =>
+        `Error connecting to Redis on ${host(p)}:6379 (ECONNREFUSED) (Redis::CannotConnectError)${rubyTrace(p, "'").replaceAll('\tfrom ', '')}`,
     ],
   ],
   // Error codes and exception classes that name the event, more than a handful in one place.
