@@ -255,6 +255,14 @@ describe('clusterMessages', () => {
   describe('error lines of services', () => {
     const javaFrames = (depth: number) =>
       Array.from({ length: depth }, (_, k) => `\n\tat com.acme.orders.Step${k}.run(Step${k}.java:${40 + k})`).join('');
+    // A goroutine dump: a function line, then its file and offset indented by a tab.
+    const goroutine = (depth: number) =>
+      `\n\ngoroutine ${depth} [running]:${Array.from({ length: depth }, (_, k) => `\nmain.(*Server).step${k}(0xc000010000, {0x0, 0x0})\n\t/app/server.go:${40 + k} +0x1d`).join('')}`;
+    const phpFrames = (depth: number) =>
+      `${Array.from({ length: depth }, (_, k) => `\n#${k} /var/www/src/Step${k}.php(${12 + k}): Step${k}->run()`).join('')}\n#${depth} {main}`;
+    // Ruby quotes the method `like this' before 3.4, 'like this' since.
+    const rubyFrames = (depth: number, quote = "'") =>
+      Array.from({ length: depth }, (_, k) => `\n\tfrom /app/lib/step${k}.rb:${12 + k}:in ${quote}run'`).join('');
 
     it.each<{ name: string; messages: string[]; expected: [number, string][] }>([
       {
@@ -280,6 +288,45 @@ describe('clusterMessages', () => {
         expected: [
           [3, "Traceback (most recent call last): KeyError: 'order_id'"],
           [3, 'TypeError: Cannot read properties of undefined'],
+        ],
+      },
+      {
+        name: 'Go panics and errors with a goroutine dump of any depth: the message and `[signal …]` stay',
+        messages: [1, 2, 4].flatMap((depth) => [
+          `panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a3b2c]${goroutine(depth)}\nexit status 2`,
+          `failed to serve: context deadline exceeded${goroutine(depth)}`,
+        ]),
+        expected: [
+          [
+            3,
+            'panic: runtime error: invalid memory address or nil pointer dereference [signal SIGSEGV: segmentation violation code=<*> addr=<*> pc=<*>] exit status <*>',
+          ],
+          [3, 'failed to serve: context deadline exceeded'],
+        ],
+      },
+      {
+        name: 'PHP traces of any depth; `thrown in` and `Next` stay',
+        messages: [1, 2, 4].flatMap((depth) => [
+          `PHP Fatal error:  Uncaught RuntimeException: boom in /var/www/src/Foo.php:12\nStack trace:${phpFrames(depth)}\n  thrown in /var/www/src/Foo.php on line 12`,
+          `PDOException: SQLSTATE[HY000] [2002] Connection refused${phpFrames(depth)}\nNext RuntimeException: db down${phpFrames(depth)}`,
+        ]),
+        expected: [
+          [3, 'PHP Fatal error: Uncaught RuntimeException: boom in <*> Stack trace: thrown in <*> on line <*>'],
+          [3, 'PDOException: SQLSTATE[<*>] <*> Connection refused Next RuntimeException: db down'],
+        ],
+      },
+      {
+        name: 'Ruby traces of any depth, the first frame on the message line or the next',
+        messages: [0, 1, 3].flatMap((depth) => [
+          `/app/lib/orders.rb:12:in 'Orders#load': undefined method 'total' for nil (NoMethodError)${rubyFrames(depth)}`,
+          `/app/lib/cart.rb:7:in \`sum': stale cart (Cart::Stale)${rubyFrames(depth, '`')}`,
+          // Ruby's Logger: message and class, then one frame a line, unindented.
+          `connection refused (Redis::CannotConnectError)\n/app/lib/cache.rb:3:in 'fetch'${rubyFrames(depth).replaceAll('\tfrom ', '')}`,
+        ]),
+        expected: [
+          [3, "<*> 'Orders#load': undefined method 'total' for nil (NoMethodError)"],
+          [3, "<*> `sum': stale cart (Cart::Stale)"],
+          [3, 'connection refused (Redis::CannotConnectError)'],
         ],
       },
       {
@@ -340,10 +387,42 @@ describe('clusterMessages', () => {
       );
     });
 
+    it('leaves out an escaped Go, PHP or Ruby trace, and keeps the lines around it', () => {
+      const go = `panic: boom\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a3b2c]${goroutine(3)}`;
+      const php = `PDOException: connection refused\nStack trace:${phpFrames(3)}\nNext RuntimeException: db down`;
+      const ruby = `RuntimeError: boom\n/app/lib/orders.rb:12:in 'Orders#load'${rubyFrames(3)}`;
+
+      expect(maskMessage(JSON.stringify({ msg: 'worker crashed', error: go }))).toBe(
+        String.raw`{"msg":"worker crashed","error":"panic: boom\n[signal SIGSEGV: segmentation violation code=<*> addr=<*> pc=<*>]"}`,
+      );
+      expect(maskMessage(`msg="request failed" exception=${JSON.stringify(php)}`)).toBe(
+        String.raw`msg="request failed" exception="PDOException: connection refused\nStack trace:\nNext RuntimeException: db down"`,
+      );
+      expect(maskMessage(JSON.stringify({ msg: 'job failed', err: ruby }))).toBe(
+        '{"msg":"job failed","err":"RuntimeError: boom"}',
+      );
+    });
+
     it('keeps indented lines that are not a stack trace', () => {
       expect(maskMessage('{\n  "msg": "db timeout",\n  "user": "bob"\n}')).toBe(
         '{ "msg": "db timeout", "user": "bob" }',
       );
+    });
+
+    it.each([
+      ['a single-line message, even one shaped as a frame', "/app/lib/orders.rb:12:in 'load'", "<*> 'load'"],
+      ['a single-line message that starts with `#0`', '#0 /var/www/src/Foo.php(12): Foo->bar()', '<*> Foo->bar()'],
+      ['a `#1` inside a line', 'retry #1 failed\nretry #2 failed', 'retry <*> failed retry <*> failed'],
+      ['numbered lines that do not start at `#0`', 'queue:\n#1 billing\n#2 search', 'queue: <*> billing <*> search'],
+      ['a line that only mentions a goroutine', 'stopping\ngoroutine 7 exited', 'stopping goroutine <*> exited'],
+      ['SQL with a lower-case `from`', 'slow query:\n  select id\n  from orders', 'slow query: select id from orders'],
+      [
+        'a Ruby frame with more text after it on its line',
+        "job failed\n/app/lib/orders.rb:12:in 'load': boom (RuntimeError)",
+        "job failed <*> 'load': boom (RuntimeError)",
+      ],
+    ])('keeps %s', (_name, message, expected) => {
+      expect(maskMessage(message)).toBe(expected);
     });
 
     it('keeps a path or URL with Chinese or Japanese in it one variable, as any other', () => {

@@ -51,15 +51,39 @@ const MESSAGE_KEYS = new Set([
 // A path or URL: starts with `/`, `./`, `~/`, a drive letter, a scheme, or has two or more (back)slashes.
 const PATH = /^[("'[<{]*(?:\.{0,2}\/|~\/|[A-Za-z]:\\|[A-Za-z][\w+.-]*:\/\/)|\/[^/]*\/|\\[^\\]*\\/;
 const EMAIL = /[\w.+-]@[\w-]+\./;
-// A stack trace inside a multi-line message: an indented frame line (`\tat com.foo.Bar.baz(Bar.java:42)`
-// in Java, Kotlin and .NET, `    at f (/app/a.js:1:2)` in Node, `  File "/app/x.py", line 3, in f` in
-// Python) and the indented lines after it (`... 12 more`, the source line Python quotes), up to the next
-// unindented line (`Caused by: ...`, Python's `KeyError: 'id'`), which stays.
-const STACK_TRACE = /\n[ \t]+(?:at |File ")[^\n]*(?:\n[ \t][^\n]*)*/g;
-// The same inside a JSON or logfmt string (`"error":"TypeError: x\n    at f (/a.js:1:2)"`), its line
-// breaks escaped, and Java's tabs too (`\n\tat com.foo…`), up to the string's closing quote.
-const ESCAPED_STACK_TRACE =
-  /\\n(?:[ \t]|\\t)+(?:at |File \\")(?:[^"\\]|\\[^n])*(?:\\n(?:[ \t]|\\t)(?:[^"\\]|\\[^n])*)*/g;
+/**
+ * A stack trace inside a multi-line message, its frames told by how they start a line, never by a
+ * language setting; built for a line break `br`, an indenting character `indent` and any other character
+ * of a line `char`. What is not a frame stays: the message line above, and a line after the frames that
+ * starts otherwise (`Caused by: ...`, Python's `KeyError: 'id'`, PHP's `Next ...` and indented `thrown in`,
+ * `exit status 2` under a Go dump). Go's `[signal SIGSEGV: ...]` stays too: it names the fault, and its
+ * addresses are masked as any are. So does a first Ruby frame that starts the message line
+ * (`/app/foo.rb:12:in 'bar': boom (RuntimeError)`): without `from` lines it is a single line, never seen here.
+ */
+function stackTrace(br: string, indent: string, char: string): RegExp {
+  const c = `(?:${char})`;
+  const line = `${c}*`;
+  return new RegExp(
+    `${br}(?:${[
+      // An indented `at ` or `File "` line (`\tat com.foo.Bar.baz(Bar.java:42)` in Java, Kotlin and .NET,
+      // `    at f (/app/a.js:1:2)` in Node, `  File "/app/x.py", line 3, in f` in Python) and the indented
+      // lines after it (`... 12 more`, the source line Python quotes).
+      String.raw`${indent}+(?:at |File \\?")${line}(?:${br}${indent}${line})*`,
+      // Go's goroutine dump, with the blank line above it: `goroutine 1 [running]:`, then per frame a
+      // function line and its file indented (`\t/app/main.go:12 +0x25`), or `...additional frames elided...`.
+      String.raw`(?:${br})?goroutine \d+ ${line}\]:(?:${br}${line}${br}${indent}${line}|${br}\.\.\.${line})*`,
+      // PHP's numbered frames, unindented: `#0 /var/www/Foo.php(12): Foo->bar()` to `#3 {main}`.
+      String.raw`#0 ${line}(?:${br}#\d+ ${line})*`,
+      // A line that is one Ruby frame and nothing else: `\tfrom /app/foo.rb:12:in 'bar'` (a backtick opens
+      // the quote before Ruby 3.4), Ruby 2.5–2.7's `\t2: from …`, or bare, as Ruby's Logger writes each frame.
+      String.raw`${indent}*(?:(?:\d+: )?from )?(?:(?!\s)${c})+:\d+:in [\`'](?:(?!')${c})*'(?!${c})`,
+    ].join('|')})`,
+    'g',
+  );
+}
+const STACK_TRACE = stackTrace(String.raw`\n`, String.raw`[ \t]`, String.raw`[^\n]`);
+// Escaped, a line break is `\n`, an indent a space or `\t`, and a line ends at the string's closing quote.
+const ESCAPED_STACK_TRACE = stackTrace(String.raw`\\n`, String.raw`(?:[ \t]|\\t)`, String.raw`[^"\\]|\\[^n]`);
 // A run of non-space characters, from `lastIndex`, that holds a `/`, `@` or `\`: a path, URL or email.
 const PATH_RUN = /[^\s/@\\]*[/@\\]/y;
 
