@@ -23,6 +23,7 @@ import {
 } from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { startEmulators } from '../../packages/local/src/emulators.js';
+import { sweepExpired } from '../../packages/local/src/ttl-sweeper.js';
 import { freshTables, uniqueId, useEmulators } from '../helpers/emulators.js';
 import { failNextRequests } from '../helpers/faults.js';
 
@@ -772,6 +773,24 @@ describe('DynamoDB store: overflow alerts', () => {
 
     expect(retry).toEqual({ alerts: 5, resolved: 0 });
     expect(resolved).toEqual({ alerts: 5, resolved: 3 });
+  });
+
+  it('keeps the counts of an incident open longer than alert records live, its alerts re-sent after theirs expired', async () => {
+    const names = await freshTables(emulators());
+    let now = NOW;
+    const store = storeFor(names, () => now);
+    const groupId = uniqueId('grp');
+    const firing = overflowRecords(groupId, 5, 'firing');
+    const counted = await store.applyOverflow(groupId, 'inc-1', firing, 2, none);
+
+    // 40 days on, the TTL has deleted what expired; Alertmanager still re-sends the 5 firing alerts, whose
+    // records expired, so they reach the incident as new ones.
+    now = NOW + 40 * DAY;
+    await sweepExpired(emulators().dynamoClient, names.tableName, { now });
+    const resent = firing.map((r) => ({ ...r, receivedAt: new Date(now).toISOString() }));
+    const later = await store.applyOverflow(groupId, 'inc-1', resent, 3, counted);
+
+    expect(later).toEqual({ alerts: 5, resolved: 0 });
   });
 
   it('counts an alert first seen resolved as an alert and a resolved one', async () => {

@@ -32,7 +32,7 @@ export function createDynamoStore({ alertTtlDays, ...tables }: DynamoStoreOption
     ...createIncidentRepository(db),
     ...createNotificationLedger(db),
     ...createStatsRepository(db),
-    ...createOverflowRepository(db, alertTtlDays),
+    ...createOverflowRepository(db),
     ...createRefreshRepository(db),
     ...createRuleFeedback(db),
   };

@@ -9,7 +9,7 @@ const NAMES = { '#pk': DATA_TABLE.partitionKey, '#sk': DATA_TABLE.sortKey, '#exp
 /**
  * DynamoDB's TTL, which dynalite lacks: deletes the data-table items whose `expiresAt` (epoch seconds)
  * is before `now`. Reads already skip them; this keeps the local data directory bounded by the
- * retention (alert records, overflow alerts, context) instead of growing for as long as it is used.
+ * retention (alert records, context) instead of growing for as long as it is used.
  * An item rewritten with a later expiry between the scan and the delete is kept. Stops early once
  * `signal` is aborted; returns how many items it deleted.
  */

@@ -9,12 +9,14 @@ import { CONCURRENCY, type Dynamo, mapLimit } from './client.js';
  * new, or when the version that counted it is the one being written again (its write never landed).
  * An alert that some attempt at another version counted tells nothing: that version may have been
  * written by another worker, without it. Then the counts are read back from the items themselves.
+ * The items are the incident's counts, so they are kept as the incident is, without an expiry: an
+ * incident can stay open longer than its alert records live, and Alertmanager's re-sends of its alerts
+ * then arrive as new records, which an expired item would count a second time.
  */
-const NAMES = { '#st': 'status', '#c': 'countedIn', '#r': 'resolvedIn', '#exp': 'expiresAt' };
+const NAMES = { '#st': 'status', '#c': 'countedIn', '#r': 'resolvedIn' };
 
-export function createOverflowRepository(db: Dynamo, alertTtlDays = 30): OverflowRepository {
-  const { doc, tableName, now, conditionalWrite, queryAll } = db;
-  const expiresAt = () => Math.floor(now() / 1000) + Math.round(alertTtlDays * 86_400);
+export function createOverflowRepository(db: Dynamo): OverflowRepository {
+  const { doc, tableName, conditionalWrite, queryAll } = db;
 
   /** SET `assignments` when `condition` holds; true when written. */
   const update = (
@@ -66,9 +68,9 @@ export function createOverflowRepository(db: Dynamo, alertTtlDays = 30): Overflo
         const key = keys.overflowAlert(groupId, incidentId, record.fingerprint);
         const added = await update(
           key,
-          '#st = if_not_exists(#st, :status), #c = :v, #exp = :exp',
+          '#st = if_not_exists(#st, :status), #c = :v',
           'attribute_not_exists(pk) OR #c = :v',
-          { ':v': version, ':status': record.status, ':exp': expiresAt() },
+          { ':v': version, ':status': record.status },
         );
         const resolved =
           record.status === 'resolved' &&
