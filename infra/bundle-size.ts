@@ -3,8 +3,10 @@
  * `scripts/bundle-size.ts` and the bundle-size test. Sizes are deterministic (same sources, same
  * esbuild), so checking them is not a flaky timing test.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 
 const KIB = 1024;
@@ -52,7 +54,9 @@ interface TemplateResource {
 
 /** The stack's functions and their `index.mjs`, found through each function's asset hash (`<hash>.zip`). */
 export function measureBundles(assemblyDir: string, stackName: string): BundleSize[] {
-  const template = JSON.parse(readFileSync(join(assemblyDir, `${stackName}.template.json`), 'utf8')) as {
+  // Absolute, so that `file` can be imported from anywhere (`--cdk-out cdk.out` is relative).
+  const dir = resolve(assemblyDir);
+  const template = JSON.parse(readFileSync(join(dir, `${stackName}.template.json`), 'utf8')) as {
     Resources: Record<string, TemplateResource>;
   };
   return Object.entries(template.Resources)
@@ -62,7 +66,7 @@ export function measureBundles(assemblyDir: string, stackName: string): BundleSi
       if (typeof key !== 'string' || !key.endsWith('.zip')) {
         throw new Error(`${logicalId}: no asset S3Key in the template; was it synthesized with bundling?`);
       }
-      const file = join(assemblyDir, `asset.${key.slice(0, -'.zip'.length)}`, 'index.mjs');
+      const file = join(dir, `asset.${key.slice(0, -'.zip'.length)}`, 'index.mjs');
       const name = functionName(logicalId, r.Metadata?.['aws:cdk:path']);
       const code = readFileSync(file);
       const packageBytes = deflateRawSync(code, { level: 9 }).byteLength + ZIP_OVERHEAD;
@@ -99,4 +103,18 @@ export function formatBundleSizes(sizes: readonly BundleSize[]): string {
     return `${s.name.padEnd(12)} ${kib(s.bytes).padStart(11)} ${kib(s.packageBytes).padStart(11)}  ${budget}  ${verdict}`;
   });
   return [header, ...rows].join('\n');
+}
+
+/**
+ * The median wall time, in ms, of importing `file` (parse and evaluate, nothing invoked) in a fresh
+ * Node, over `runs` runs: the part of a cold start the bundle decides.
+ */
+export function importTimeMs(file: string, runs = 7): number {
+  // A file URL: a bare path such as cdk.out/asset.…/index.mjs would be resolved as a package name.
+  const url = pathToFileURL(resolve(file)).href;
+  const script = `const t = performance.now(); await import(${JSON.stringify(url)}); console.log(performance.now() - t);`;
+  const times = Array.from({ length: runs }, () =>
+    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })),
+  ).sort((a, b) => a - b);
+  return times[Math.floor(runs / 2)] ?? Number.NaN;
 }

@@ -10,12 +10,11 @@
  * bundle decides; Lambda adds its own runtime start. It is measured on this machine's Node, 7 runs.
  * scripts/bench-cold-start.ts measures the ingest's against a bundle of its AWS clients alone.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatBundleSizes, measureBundles, overBudget } from '../infra/bundle-size.js';
+import { formatBundleSizes, importTimeMs, measureBundles, overBudget } from '../infra/bundle-size.js';
 import { createApp, readCdkJsonContext } from '../infra/create-app.js';
 
 const { values } = parseArgs({
@@ -50,16 +49,8 @@ try {
   }
   if (values['import-times']) {
     console.log('\nimport time (median of 7, ms)');
-    for (const { name, file } of sizes) console.log(`${name.padEnd(9)} ${importMs(file).toFixed(0).padStart(6)}`);
+    for (const { name, file } of sizes) console.log(`${name.padEnd(12)} ${importTimeMs(file).toFixed(0).padStart(6)}`);
   }
 } finally {
   cleanup();
-}
-
-function importMs(file: string): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
-  const runs = Array.from({ length: 7 }, () =>
-    Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })),
-  ).sort((a, b) => a - b);
-  return runs[3] ?? Number.NaN;
 }
