@@ -2,7 +2,7 @@
  * The stack's configuration: CDK context (`cdk.json`, or `-c key=value` on the command line), parsed
  * and validated in this one place. Everything downstream receives a typed {@link StackConfig}.
  */
-import { engineConfigSchema, formatPath, SEVERITIES } from '@incident-pilot/core';
+import { engineConfigSchema, formatPath, SEVERITIES, toFieldIssues } from '@incident-pilot/core';
 import * as z from 'zod';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -213,33 +213,19 @@ export function parseConfig(context: Record<string, unknown>): StackConfig {
   if (isPlainObject(engineInput)) {
     const engine = engineConfigSchema.safeParse(engineInput);
     if (engine.success) {
-      for (const path of unknownKeys(engineInput, engine.data, ['engineConfig'])) {
-        issues.push(`  ${formatPath(path)}: unknown key (the engine would silently ignore it)`);
-      }
       // Slack app mode is on only with a default channel: routes alone would leave it silently off.
       const { byService, byTeam } = engine.data.slack.channels;
       if (Object.keys({ ...byService, ...byTeam }).length > 0 && !context.slackChannel) {
         issues.push('  slackChannel: is required with engineConfig.slack.channels (Slack app mode is off without it)');
       }
     } else {
-      issues.push(...engine.error.issues.map((i) => `  ${formatPath(['engineConfig', ...i.path])}: ${i.message}`));
+      issues.push(...toFieldIssues(engine.error, ['engineConfig']).map((i) => `  ${i.path}: ${i.message}`));
     }
   }
   if (!result.success || issues.length > 0) {
     throw new ConfigError(`invalid CDK context (cdk.json "context" or -c key=value):\n${issues.join('\n')}`);
   }
   return result.data;
-}
-
-/**
- * Paths present in `input` but dropped by parsing. The engine schema strips unknown keys, so without
- * this a misspelt threshold (`windowMinute`) would deploy and quietly use the default.
- */
-function unknownKeys(input: unknown, parsed: unknown, at: PropertyKey[]): PropertyKey[][] {
-  if (!isPlainObject(input) || !isPlainObject(parsed)) return [];
-  return Object.keys(input).flatMap((key) =>
-    key in parsed ? unknownKeys(input[key], parsed[key], [...at, key]) : [[...at, key]],
-  );
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>

@@ -1,4 +1,4 @@
-import { engineConfigSchema, formatPath, SEVERITIES } from '@incident-pilot/core';
+import { engineConfigSchema, SEVERITIES, toFieldIssues } from '@incident-pilot/core';
 import * as z from 'zod/mini';
 
 function buildEnvSchema() {
@@ -237,6 +237,6 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
   if (result.success && problems.length === 0) return result.data;
   const lines = result.success
     ? problems.map(([name, message]) => `  ${name}: ${message}`)
-    : result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+    : toFieldIssues(result.error).map((i) => `  ${i.path}: ${i.message}`);
   throw new Error(`invalid incident-pilot configuration:\n${lines.join('\n')}`);
 }

@@ -182,6 +182,15 @@ describe('incident-pilot correlate (arguments and input)', () => {
     expect(stderr).toContain('config file: traces.p99ThresholdMs: ');
   });
 
+  it('exits 1 naming a misspelt config key, instead of quietly applying the default', async () => {
+    const config = writeTemp('typo.json', { deploy: { windowMinutess: 45 } });
+
+    const { code, stderr } = await cli('correlate', '--alert', ALERT, '--config', config);
+
+    expect(code).toBe(1);
+    expect(stderr).toContain('config file: deploy.windowMinutess: unknown key');
+  });
+
   it('applies an engine config file', async () => {
     const config = writeTemp('strict.json', { logs: { minErrors: 11 } });
 

@@ -10,14 +10,15 @@ const names = <V extends z.core.SomeType>(value: V) => z._default(z.record(z.str
 /**
  * Every threshold the rules use, with its default. One typed object, parsed once (from CDK context,
  * environment or a CLI flag) and passed to the engine as an argument. An absent section is `{}`
- * (a prefault), so its fields' defaults apply. Built on its first parse (`z.lazy`): a function's
+ * (a prefault), so its fields' defaults apply; an unknown key is refused, so a misspelt threshold
+ * (`windowMinute`) stops the start instead of quietly leaving the default in place. Built on its first parse (`z.lazy`): a function's
  * module init does no zod work for it.
  */
 export const engineConfigSchema = z.lazy(() =>
   z.prefault(
-    z.object({
+    z.strictObject({
       deploy: z.prefault(
-        z.object({
+        z.strictObject({
           /** How far before the alert's start a deploy still correlates. */
           windowMinutes: minutes(30),
           /** A deploy at most this long before the start is HIGH; older ones are MEDIUM. */
@@ -30,7 +31,7 @@ export const engineConfigSchema = z.lazy(() =>
         {},
       ),
       logs: z.prefault(
-        z.object({
+        z.strictObject({
           windowMinutes: minutes(15),
           /** Lines after the alert's start count too, up to this long after it (and the moment of correlation). */
           afterMinutes: atLeast(0, 10),
@@ -50,7 +51,7 @@ export const engineConfigSchema = z.lazy(() =>
         {},
       ),
       traces: z.prefault(
-        z.object({
+        z.strictObject({
           windowMinutes: minutes(15),
           /** Traces after the alert's start count too, up to this long after it (and the moment of correlation). */
           afterMinutes: atLeast(0, 10),
@@ -68,20 +69,20 @@ export const engineConfigSchema = z.lazy(() =>
         {},
       ),
       routing: z.prefault(
-        z.object({
+        z.strictObject({
           /** service → team, used when the alert has no `team` label. */
           serviceTeams: names(z.string()),
         }),
         {},
       ),
       slack: z.prefault(
-        z.object({
+        z.strictObject({
           /**
            * Slack app mode: the channel (id) for a service's or a team's incidents; a service's entry wins
            * over its team's, and anything else goes to `INCIDENT_PILOT_SLACK_CHANNEL`.
            */
           channels: z.prefault(
-            z.object({
+            z.strictObject({
               byService: names(z.string().check(z.minLength(1))),
               byTeam: names(z.string().check(z.minLength(1))),
             }),

@@ -13,13 +13,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /**
  * One issue per problem, its path under `prefix`. zod reports a bad record key (a label name) only as
- * "Invalid key in record": the key's own check says what is wrong with it.
+ * "Invalid key in record": the key's own check says what is wrong with it. Each key a strict object
+ * does not know is an issue of its own, at its path.
  */
 export function toFieldIssues(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: (issue.code === 'invalid_key' && issue.issues[0]?.message) || issue.message,
-  }));
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: formatPath([...prefix, ...issue.path, key]), message: 'unknown key' }))
+      : [
+          {
+            path: formatPath([...prefix, ...issue.path]),
+            message: (issue.code === 'invalid_key' && issue.issues[0]?.message) || issue.message,
+          },
+        ],
+  );
 }
 
 /** Parses `input` or throws a ValidationError naming the path of every bad field. */
