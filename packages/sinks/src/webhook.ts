@@ -24,7 +24,7 @@ import { postJson, requireHttpUrl, requireSuccess } from './http.js';
 
 export const WEBHOOK_SCHEMA_VERSION = 1;
 
-/** Alerts listed per payload; the rest are counted in `alertsOmitted` (an incident may hold 1,500). */
+/** Alerts listed per payload; the rest are counted in `alertsOmitted` (an incident lists at most 50 and counts the others). */
 export const WEBHOOK_MAX_ALERTS = 100;
 
 export const webhookPayloadAlertSchema = z.object({
