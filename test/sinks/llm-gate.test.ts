@@ -152,6 +152,36 @@ describe('grounding gate', () => {
       expect(checkRewording(logged, t, reworded)).toEqual({ ok: true });
     });
 
+    it.each([
+      [
+        'before the rule, as "high confidence"',
+        markdown.replace(
+          '(rule deploy.recent_correlated, confidence high)',
+          '(high confidence; rule deploy.recent_correlated)',
+        ),
+      ],
+      [
+        'on the finding line without its rule',
+        markdown
+          .replace('(rule deploy.recent_correlated, confidence high)', 'with high confidence')
+          .replace('(rule traces.p99_regression, confidence medium)', '(medium-confidence finding)'),
+      ],
+      ['as "confidence is"', markdown.replace('confidence medium)', 'confidence is medium)')],
+      [
+        "after a finding's next step, on the same line",
+        markdown
+          .replace('(rule deploy.recent_correlated, confidence high)', '')
+          .replace('--to-revision=41', '--to-revision=41 (confidence high)'),
+      ],
+      [
+        "both findings' in an opening summary",
+        `Two findings: a deploy of checkout (high confidence) and its p99 latency (medium confidence).\n${markdown}`,
+      ],
+      ['"high" in prose, not tied to confidence', `${markdown}\nThe p99 latency of checkout is high.`],
+    ])('a confidence as the report gives it: %s', (_, rewording) => {
+      expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
+    });
+
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {
       const rewording = injectedTemplate.replace('What changed', 'Recent changes');
       expect(checkRewording(injected, injectedTemplate, rewording)).toEqual({ ok: true });
@@ -209,6 +239,25 @@ describe('grounding gate', () => {
       ['a suggestion turned into "never"', markdown.replace('Next: kubectl', 'Never: kubectl'), /negates/],
       ['a dismissed finding', `${markdown}\nThe deploy is unrelated to the alert.`, /negates/],
       ['a denied finding', markdown.replace('went out 4 minutes', "didn't go out 4 minutes"), /negates/],
+      // Changed confidence: no finding has it, or another finding does.
+      ['a confidence no finding has', markdown.replace('confidence high', 'confidence low'), /confidence: low/],
+      ['"low confidence" in prose', `${markdown}\nThe deploy is a low-confidence lead.`, /confidence: low/],
+      [
+        'a confidence raised on a finding naming its rule',
+        markdown.replace('confidence medium', 'confidence: high'),
+        /confidence: high where the report says medium/,
+      ],
+      [
+        'confidences swapped between findings',
+        // The second finding's first, then the first finding's (the first match).
+        markdown.replace('confidence medium)', 'confidence high)').replace('confidence high)', 'confidence medium)'),
+        /confidence/,
+      ],
+      [
+        'a confidence raised on a finding without its rule',
+        markdown.replace('(rule traces.p99_regression, confidence medium)', 'with high confidence'),
+        /confidence: high where the report says medium/,
+      ],
       // Advice the report does not give.
       ['an invented fix', `${markdown}\nRestart the checkout pods.`, /advice/],
       ['invented advice with "should"', `${markdown}\nYou should also scale up the database.`, /advice|name/],
@@ -297,6 +346,27 @@ describe('grounding gate', () => {
     it('rejects an answer far longer than the report, and an empty one', () => {
       expect(checkRewording(incident, 'short', 'x'.repeat(5000))).toEqual({ ok: false, reason: 'answer too long' });
       expect(checkRewording(incident, 'short', ' \n ')).toEqual({ ok: false, reason: 'empty answer' });
+    });
+
+    it('reads "not confident" as low confidence, also where the report says "not" elsewhere', () => {
+      const notYet = baseIncident({ title: 'HighErrorRate on checkout, not yet acknowledged' });
+      const t = narrate(notYet);
+      expect(checkRewording(notYet, t, `${t}\nWe are not confident about the deploy.`)).toEqual({
+        ok: false,
+        reason: 'answer changed a confidence: low where the report says high or medium',
+      });
+    });
+
+    it("reads a confidence on a line of its own after a suggested command, without a rule id, as the next finding's", () => {
+      // The template puts the confidence before the command; this rewording moved finding 1's after it.
+      const moved = templated
+        .replace('   rule deploy.recent_correlated, confidence high\n', '')
+        .replace('--to-revision=41', '--to-revision=41\n   Confidence: high');
+
+      expect(checkRewording(incident, templated, moved)).toEqual({
+        ok: false,
+        reason: 'answer changed a confidence: high where the report says medium',
+      });
     });
 
     it('accepts the same causal wording a finding itself states', () => {

@@ -85,6 +85,28 @@ const SEVERITY_LABEL = new RegExp(
 // Upper case is a label too ("CRITICAL"), in any position.
 const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
 
+// A confidence level said of a finding: the level word next to "confidence"/"confident", in either order
+// ("confidence high", "confidence: low", "confidence is medium", "high-confidence", "with moderate
+// confidence", "highly confident"), and "not confident" as low. A level word anywhere else is prose
+// ("latency is high"), as for severity labels.
+const CONFIDENCE = new RegExp(
+  [
+    '\\bconfiden(?:ce|t)(?:\\s+level)?\\s*(?:is|was|of|at|[:=(\\-–—])?\\s*(high|medium|moderate|low)\\b',
+    '\\b(high|highly|medium|moderate|moderately|low)[\\s-]+confiden(?:ce|t)\\b',
+    "(?:\\bnot|n't|\\bnever)\\s+(?:very\\s+|fully\\s+|entirely\\s+|particularly\\s+)?(confident)\\b",
+  ].join('|'),
+  'gi',
+);
+const CONFIDENCE_LEVELS: Record<string, string> = {
+  high: 'high',
+  highly: 'high',
+  medium: 'medium',
+  moderate: 'medium',
+  moderately: 'medium',
+  low: 'low',
+  confident: 'low',
+};
+
 const CAUSAL =
   /\b(caus(?:e|es|ed|ing)|because|due to|root cause|responsible for|(?:led|leads|leading) to|result(?:ed|s|ing)? (?:in|from)|as a result|result of|culprit|blam(?:e|ed|ing)|fault(?:y)?|broke|by mistake|owing to|stem(?:s|med|ming)? from|attributed to|thanks to|consequence of|explain(?:s|ed)?|triggered by|introduced by|(?:is|was) behind|the reason|reason for|source of|traced to)\b/i;
 const SOFTENER =
@@ -296,6 +318,48 @@ const checkFindings: Check = (incident, templated, rewording) => {
   return { ok: true };
 };
 
+/**
+ * Every confidence level as the template gives it. A level must be one a finding has; tied to one finding
+ * where the rewording says which: a sentence naming a rule id speaks of that rule's findings, and one that
+ * starts on a line after finding i's suggested command and no later than finding i+1's speaks of finding
+ * i+1 (the template puts the confidence before the command). The first finding gets no such tie: the text
+ * before its command also holds the headline, "What changed" and any summary of all the findings.
+ */
+const checkConfidence: Check = (incident, templated, rewording, source) => {
+  const findings = [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
+  // Suggested commands mark where each finding ends; only when each one is unmistakable.
+  const anchored = findings.every((f) => f.suggestion.trim() && templated.split(f.suggestion).length === 2);
+  const anchors: { start: number; lineEnd: number }[] = [];
+  let from = 0;
+  for (const f of anchored ? findings : []) {
+    const start = rewording.indexOf(f.suggestion, from);
+    from = start + f.suggestion.length;
+    const end = rewording.indexOf('\n', from);
+    anchors.push({ start, lineEnd: end < 0 ? rewording.length : end });
+  }
+  const levels = (fs: readonly { confidence: string }[]) => new Set(fs.map((f) => f.confidence));
+  const ruleNamed = (sentence: string, ruleId: string) =>
+    new RegExp(`(?<![\\w.-])${escapeRegExp(ruleId)}(?![\\w-]|\\.\\w)`, 'i').test(sentence);
+  let next = 0;
+  for (const sentence of sentences(rewording)) {
+    const at = rewording.indexOf(sentence, next);
+    next = at + sentence.length;
+    const claim = claimText(sentence, source).replace(/[*`]/g, '');
+    const named = incident.findings.filter((f) => f.ruleId.trim() && ruleNamed(sentence, f.ruleId));
+    const i = anchors.findIndex((a) => at <= a.start);
+    const own = i > 0 && at > (anchors[i - 1]?.lineEnd ?? Infinity) ? findings[i] : undefined;
+    const allowed = levels(named.length > 0 ? named : own ? [own] : incident.findings);
+    for (const m of claim.matchAll(CONFIDENCE)) {
+      const level = CONFIDENCE_LEVELS[lower(m.slice(1).find(Boolean) ?? '')] ?? '';
+      if (!allowed.has(level)) {
+        const expected = [...allowed].join(' or ') || 'none';
+        return reject(`answer changed a confidence: ${level} where the report says ${expected}`);
+      }
+    }
+  }
+  return { ok: true };
+};
+
 /** Identifiers, commands and numbers kept; no number, quantity, time, date, link or handle invented. */
 const checkLiterals: Check = (_incident, templated, rewording, { literals }) => {
   for (const literal of literals) {
@@ -487,7 +551,15 @@ export function checkRewording(incident: Incident, templated: string, rewording:
   if (!rewording.trim()) return reject('empty answer');
   if (rewording.length > Math.max(2000, templated.length * 3)) return reject('answer too long');
   const source = sourceOf(incident, templated);
-  for (const check of [checkFindings, checkLiterals, checkCommands, checkNames, checkClaims, checkStatements]) {
+  for (const check of [
+    checkFindings,
+    checkConfidence,
+    checkLiterals,
+    checkCommands,
+    checkNames,
+    checkClaims,
+    checkStatements,
+  ]) {
     const verdict = check(incident, templated, rewording, source);
     if (!verdict.ok) return verdict;
   }
