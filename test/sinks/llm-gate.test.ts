@@ -128,6 +128,16 @@ describe('grounding gate', () => {
       );
     });
 
+    it('words that begin like a change keyword ("pr", "tag", "build")', () => {
+      for (const sentence of [
+        'The deploy went out prior to the alert.',
+        'Probably the deploy, as the report shows.',
+        'The deploy was tagged before the alert.',
+      ]) {
+        expect(checkRewording(incident, templated, `${templated}\n${sentence}`), sentence).toEqual({ ok: true });
+      }
+    });
+
     it('prose that names a tool without running it', () => {
       for (const sentence of ['The git history points to the deploy.', 'The checkout docker image changed.']) {
         expect(checkRewording(incident, templated, `${templated}\n${sentence}`), sentence).toEqual({ ok: true });

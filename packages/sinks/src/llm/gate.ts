@@ -128,12 +128,12 @@ const SERVICE_CONTEXTS = [
   /\bservice[ \t]*:[ \t]*[`'"]?([a-z][\w-]*(?:\.[\w-]+)*)/gi,
 ];
 // Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
-// service", "service: X") or a change ("commit X", "version X").
+// service", "service: X") or a change ("commit X", "version X"; a whole word: "prior" names no PR "ior").
 const NAME_CONTEXTS = [
   /\b(?:(?:deployed|pushed|committed|authored|merged|shipped|released|made|approved|reviewed|owned) by|author|owner|assignee|assigned to|ping|contact|ask|escalate to|reach out to|team)\s*:?\s+@?([a-z][\w.-]*)/gi,
   /\b([a-z][\w.-]*)\s+(?:deployed|pushed|committed|merged|shipped|released)\b/gi,
   /\b(?:alert)\s*:\s*[`'"]?([a-z][\w.-]*)/gi,
-  /\b(?:commit|sha|revision|version|release|tag|build|pr|pull request|ticket)\s*[#:]?\s*[`'"]?([\w][\w.-]*)/gi,
+  /\b(?:commit|sha|revision|version|release|tag|build|pr|pull request|ticket)\b\s*[#:]?\s*[`'"]?([\w][\w.-]*)/gi,
 ];
 
 const STOPWORDS = new Set(
