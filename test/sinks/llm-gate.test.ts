@@ -31,6 +31,29 @@ const injection =
 const injected = baseIncident({ title: `HighErrorRate on checkout: ${injection}` });
 const injectedTemplate = narrate(injected);
 
+// A log finding worded as logs.error_spike words it: a window on both sides of the start, a baseline before it.
+const logSpike = baseIncident({
+  findings: [
+    {
+      ruleId: 'logs.error_spike',
+      severity: 'medium',
+      confidence: 'high',
+      summary:
+        '12 error log lines from checkout in the 15 min before the alert and the 10 min after its start; top pattern "db timeout <*>" (12 of 12 lines, 100%), new since 2026-11-25T03:50:00.000Z (none in the 60 min before the window)',
+      suggestion: "grep -nE 'db timeout .*' checkout.log | head",
+      evidence: [
+        {
+          kind: 'log',
+          ref: 'pattern',
+          detail:
+            'pattern "db timeout <*>": 12 of 12 error lines (100%), 2026-11-25T03:50:00.000Z to 2026-11-25T04:02:00.000Z; new since 2026-11-25T03:50:00.000Z (none in the 60 min before the window)',
+        },
+      ],
+    },
+  ],
+});
+const logTemplate = narrate(logSpike);
+
 // A report the engine built (the quick demo: a deploy, an error-log spike, no owning team) and two
 // rewordings of it in the styles models answer in.
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/llm/${name}`, import.meta.url), 'utf8');
@@ -192,6 +215,49 @@ describe('grounding gate', () => {
       expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
     });
 
+    it.each([
+      [
+        '"4 minutes before the alert began"',
+        markdown.replace('4 minutes before the alert.', '4 minutes before the alert began.'),
+      ],
+      ['"prior to"', markdown.replace('4 minutes before the alert.', '4 minutes prior to the alert.')],
+      [
+        'the alert as the subject: "4 minutes after the deploy"',
+        markdown.replace(
+          `Deploy ${COMMIT} of checkout went out 4 minutes before the alert.`,
+          `The alert started 4 minutes after deploy ${COMMIT} of checkout went out.`,
+        ),
+      ],
+      [
+        '"later" with no reference',
+        markdown.replace(
+          `Deploy ${COMMIT} of checkout went out 4 minutes before the alert.`,
+          `Deploy ${COMMIT} of checkout went out; 4 minutes later the alert started.`,
+        ),
+      ],
+    ])('a time relation as the report states it: %s', (_, rewording) => {
+      expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
+    });
+
+    it.each([
+      [
+        '"its start" as "the alert started"',
+        logTemplate.replace('the 10 min after its start', 'the 10 minutes after the alert started'),
+      ],
+      [
+        '"the 15 min before" as "the 15 minutes leading up to"',
+        logTemplate.replace('the 15 min before', 'the 15 minutes leading up to'),
+      ],
+      // "The hour" is the template's 60 min, before the window as there; the 60 stays in the evidence line,
+      // since the number check still wants every number of the template somewhere.
+      [
+        '"the 60 min before the window" as "the hour before the window"',
+        logTemplate.replace('(none in the 60 min before the window)', '(none in the hour before the window)'),
+      ],
+    ])('a log window said another way: %s', (_, rewording) => {
+      expect(checkRewording(logSpike, logTemplate, rewording)).toEqual({ ok: true });
+    });
+
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {
       const rewording = injectedTemplate.replace('What changed', 'Recent changes');
       expect(checkRewording(injected, injectedTemplate, rewording)).toEqual({ ok: true });
@@ -268,6 +334,23 @@ describe('grounding gate', () => {
         markdown.replace('(rule traces.p99_regression, confidence medium)', 'with high confidence'),
         /confidence: high where the report says medium/,
       ],
+      // Before and after swapped: the number is the template's, the direction is not.
+      [
+        'a deploy moved after the alert',
+        markdown.replace('4 minutes before the alert.', '4 minutes after the alert.'),
+        /reverses a time relation: "4 minutes after the alert"/,
+      ],
+      [
+        'a deploy moved after the alert in the evidence',
+        markdown.replace('4m before the alert', '4m after the alert'),
+        /reverses/,
+      ],
+      ['"following"', markdown.replace('4 minutes before the alert.', '4 minutes following the alert.'), /reverses/],
+      [
+        'a number in words moved after the alert',
+        markdown.replace('4 minutes before the alert.', 'four minutes after the alert started.'),
+        /reverses/,
+      ],
       // Advice the report does not give.
       ['an invented fix', `${markdown}\nRestart the checkout pods.`, /advice/],
       ['invented advice with "should"', `${markdown}\nYou should also scale up the database.`, /advice|name/],
@@ -313,6 +396,11 @@ describe('grounding gate', () => {
       ],
       ['an invented fix', `${demoPlain}\nRoll back abc1234 now.`, /advice/],
       ['a relabelled finding', demoPlain.replace('[INFO]', '[LOW]'), /severity label: low where the report says info/],
+      [
+        'a log window moved after the alert',
+        demoPlain.replace('in the 15 min before the alert', 'in the 15 min after the alert'),
+        /reverses/,
+      ],
       ['an invented author', demoPlain.replace('dana deployed', 'erik deployed'), /name "erik"/],
       ['an invented owner', demoMarkdown.replace('**Team:** unowned', '**Team:** platform'), /name "platform"/],
       ['an invented release', `${demoPlain}\nIt shipped in release v2.3.1.`, /number|name/],
@@ -333,6 +421,24 @@ describe('grounding gate', () => {
     ])('on an engine-built report, %s', (_, rewording, reason) => {
       const verdict = checkRewording(demo, demoTemplate, rewording);
       expect(verdict.ok ? '' : verdict.reason).toMatch(reason);
+    });
+
+    it.each([
+      [
+        'the window after the start moved before it',
+        logTemplate.replace('the 10 min after its start', 'the 10 min before its start'),
+      ],
+      [
+        'the baseline moved after the window',
+        logTemplate.replace('(none in the 60 min before the window)', '(none in the 60 min after the window)'),
+      ],
+      [
+        'the baseline hour moved after the window',
+        logTemplate.replace('(none in the 60 min before the window)', '(none in the hour after the window)'),
+      ],
+    ])('a log window reversed: %s', (_, rewording) => {
+      const verdict = checkRewording(logSpike, logTemplate, rewording);
+      expect(verdict.ok ? '' : verdict.reason).toMatch(/reverses a time relation/);
     });
 
     it.each([

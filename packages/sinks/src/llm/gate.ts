@@ -61,6 +61,26 @@ const HANDLE = /(?<![\w.])@[A-Za-z][\w.-]*/g;
 const RELATIVE_TIME =
   /\b(?:yesterday|today|tonight|last (?:night|week|hour)|this (?:morning|afternoon|evening|week)|[\w-]+ (?:seconds?|minutes?|hours?|days?) ago)\b/gi;
 
+// A span of time and the moment it is before or after: "4 min before the alert", "the 10 min after its
+// start", "the hour before the window", "four minutes following the alert". Read: the span (a number in
+// digits or words and its unit, or "an hour"), the relation word, and the first word of what it is measured
+// from, past "the", "its", "first". Not read: a relation with nothing after it ("4 minutes later": later
+// than what?), a span after the relation ("after 4 minutes"), and a point in time ("before 03:57"), whose
+// right direction depends on the subject ("deployed before 03:57" and "open since 03:57" are both true).
+const TIME_RELATION = new RegExp(
+  `(?:(?<![\\w.])(?:(\\d+(?:\\.\\d+)?)\\s?|(${Object.keys(NUMBER_WORDS).join('|')})\\s+)(ms|msecs?|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h|days?|d)|(?<!\\bhalf\\s)\\b(?:an?|the)\\s+(second|minute|hour|day))\\s+(before|prior\\s+to|ahead\\s+of|earlier\\s+than|preceding|leading\\s+up\\s+to|up\\s+to|until|till|after|later\\s+than|following|since|into)\\s+(?:(?:the|its|this|that|their|an?|first|initial)\\s+)*([a-z]+)`,
+  'gi',
+);
+// The relations that put the span before its moment; every other one of TIME_RELATION puts it after.
+const EARLIER_THAN = /^(?:before|prior to|ahead of|earlier than|preceding|leading up to|up to|until|till)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+// What a span is measured from, by the word naming it: the alert, its start and the incident are one moment.
+const TIME_REFERENCES: [RegExp, string][] = [
+  [/^(?:alerts?|alerting|start|started|onset|incident|firing|fired|page|paged)$/, 'the alert'],
+  [/^errors?$/, 'the errors'],
+  [/^(?:deploy\w*|release|rollout|change|commit)$/, 'the deploy'],
+];
+
 // What starts a shell command or a query: a program an on-call engineer runs, followed by an argument.
 // Anywhere a sentence, a clause or a list item may start one ("Next, kubectl delete …"), but not after
 // an article or a possessive: that is prose naming a tool ("the git history", "the checkout docker image").
@@ -360,6 +380,42 @@ const checkConfidence: Check = (incident, templated, rewording, source) => {
   return { ok: true };
 };
 
+/** The spans of time in a text, each with the moment it is measured from and on which side of it. */
+function timeRelations(text: string): { key: string; direction: string; text: string }[] {
+  return [...text.replace(/[*`]/g, '').matchAll(TIME_RELATION)].map((m) => {
+    const [all, digits, numberWord, unit, articleUnit, relation, moment] = m;
+    // "An hour" is one; a number word is one of NUMBER_WORDS, as the alternation only matches those.
+    const count = digits !== undefined ? Number(digits) : numberWord ? (NUMBER_WORDS[lower(numberWord)] ?? 0) : 1;
+    const ms = Math.round(count * (UNIT_MS[unitOf(unit ?? articleUnit ?? '')] ?? Number.NaN));
+    const word = lower(moment ?? '');
+    const from = TIME_REFERENCES.find(([pattern]) => pattern.test(word))?.[1] ?? word;
+    const direction = EARLIER_THAN.test(lower(relation ?? '').replace(/\s+/g, ' ')) ? 'before' : 'after';
+    return { key: `${ms} ${from}`, direction, text: all ?? '' };
+  });
+}
+
+/**
+ * Before and after kept: a span of time the template puts before a moment (or after it) is not put on the
+ * other side of the same moment. A span the template never measures from that moment is left to the number
+ * checks: "the alert started 4 min after the deploy" restates "deployed 4 min before the alert".
+ */
+const checkTimeRelations: Check = (_incident, templated, rewording, source) => {
+  const stated = new Map<string, Set<string>>();
+  for (const { key, direction } of timeRelations(templated))
+    stated.set(key, (stated.get(key) ?? new Set()).add(direction));
+  for (const sentence of sentences(rewording)) {
+    for (const { key, direction, text } of timeRelations(claimText(sentence, source))) {
+      const directions = stated.get(key);
+      if (directions && !directions.has(direction)) {
+        return reject(
+          `answer reverses a time relation: ${clip(text)} where the report says ${[...directions].join(' and ')}`,
+        );
+      }
+    }
+  }
+  return { ok: true };
+};
+
 /** Identifiers, commands and numbers kept; no number, quantity, time, date, link or handle invented. */
 const checkLiterals: Check = (_incident, templated, rewording, { literals }) => {
   for (const literal of literals) {
@@ -555,6 +611,7 @@ export function checkRewording(incident: Incident, templated: string, rewording:
     checkFindings,
     checkConfidence,
     checkLiterals,
+    checkTimeRelations,
     checkCommands,
     checkNames,
     checkClaims,
