@@ -258,6 +258,29 @@ describe('grounding gate', () => {
       expect(checkRewording(logSpike, logTemplate, rewording)).toEqual({ ok: true });
     });
 
+    it.each([
+      ['"owned by team payments"', markdown.replace('· team payments', '· owned by team payments')],
+      ['"the team that owns checkout"', markdown.replace('· team payments', '· the team that owns checkout: payments')],
+    ])('the owning team said another way: %s', (_, rewording) => {
+      expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
+    });
+
+    it('a service named at the start of a clause about its missing team', () => {
+      const rewording = demoPlain.replace(
+        'No owning team: the alert has no team label',
+        "No owning team: api-gateway's alert has no team label",
+      );
+
+      expect(rewording).not.toBe(demoPlain);
+      expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
+    });
+
+    it('a team named like its service', () => {
+      const own = baseIncident({ team: 'checkout' });
+      const t = narrate(own);
+      expect(checkRewording(own, t, t.replace('Team: checkout', 'owned by checkout'))).toEqual({ ok: true });
+    });
+
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {
       const rewording = injectedTemplate.replace('What changed', 'Recent changes');
       expect(checkRewording(injected, injectedTemplate, rewording)).toEqual({ ok: true });
@@ -287,6 +310,24 @@ describe('grounding gate', () => {
       ],
       ['an invented service', `${markdown}\nThe inventory service is slow too.`, /service "inventory"/],
       ['a team named as a service', `${markdown}\nThe payments service is slow too.`, /service "payments"/],
+      [
+        'the service named as the team',
+        markdown.replace('team payments', 'team checkout'),
+        /service "checkout" as the owning team/,
+      ],
+      [
+        'team and service swapped',
+        markdown.replace(
+          'Service checkout · alert HighErrorRate · team payments',
+          'The payments service (alert HighErrorRate) is owned by checkout.',
+        ),
+        /service "payments"|service "checkout" as the owning team/,
+      ],
+      [
+        'the service named as the owner',
+        markdown.replace('· team payments', '· owned by the checkout team'),
+        /service "checkout" as the owning team/,
+      ],
       ['a changed resolution count', markdown.replace('1 of 3 alerts resolved', '3 of 3 alerts resolved'), /"3 of 3"/],
       ['a claimed resolution', markdown.replace('Incident inc-', 'Status: resolved. Incident inc-'), /softens/],
       ['an invented relative time', markdown.replace('so far.', 'so far, since yesterday.'), /"yesterday"/],
@@ -403,6 +444,11 @@ describe('grounding gate', () => {
       ],
       ['an invented author', demoPlain.replace('dana deployed', 'erik deployed'), /name "erik"/],
       ['an invented owner', demoMarkdown.replace('**Team:** unowned', '**Team:** platform'), /name "platform"/],
+      [
+        'an unowned service given its own name as the team',
+        demoMarkdown.replace('**Team:** unowned', '**Team:** api-gateway'),
+        /service "api-gateway" as the owning team/,
+      ],
       ['an invented release', `${demoPlain}\nIt shipped in release v2.3.1.`, /number|name/],
       ['a claim of recovery', `${demoPlain}\nThe incident is now resolved.`, /softens the incident/],
       ['reassurance', `${demoPlain}\nNothing to worry about: the errors will stop on their own.`, /softens/],

@@ -147,6 +147,12 @@ const SERVICE_CONTEXTS = [
   /\b([a-z][\w-]*(?:\.[\w-]+)*)[`'"]?[ \t]+(?:service|svc|microservice|database|db|cluster|api)(?![\w-])/gi,
   /\bservice[ \t]*:[ \t]*[`'"]?([a-z][\w-]*(?:\.[\w-]+)*)/gi,
 ];
+// A name in the owning team's place: "team: X", "team X", `team="X"`, "owner: X", "owned by (the) (team) X",
+// the name standing alone (then punctuation, the line's end or "team"). Read only to catch a service put
+// there. Not read: "the X team" ("the checkout team" may mean the team that owns checkout), and a name that
+// opens a clause ("No owning team: api-gateway's alert has no team label").
+const TEAM_CONTEXT =
+  /\b(?:team|owner|owned by(?:\s+the)?(?:\s+team)?)\b[ \t]*[:=]?[ \t]*[`'"@]?([a-z][\w-]*(?:\.[\w-]+)*)(?![\w-]|['’]s\b)(?=[ \t]*(?:$|[^\s\w]|team\b))/gim;
 // Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
 // service", "service: X") or a change ("commit X", "version X"; a whole word: "prior" names no PR "ior").
 const NAME_CONTEXTS = [
@@ -481,6 +487,15 @@ const checkNames: Check = (incident, templated, rewording) => {
       const name = lower(m[1] ?? '');
       const ordinary = STOPWORDS.has(name) || GENERIC.has(name) || name.endsWith('ly');
       if (name && !ordinary && !services.has(name)) return reject(`answer introduced the service ${clip(name)}`);
+    }
+  }
+  // Nor may a service be named as the owning team, unless the template itself names it there.
+  const teams = new Set([lower(incident.team)]);
+  for (const m of templated.replace(/[*`]/g, '').matchAll(TEAM_CONTEXT)) teams.add(lower(m[1] ?? ''));
+  for (const m of plain.matchAll(TEAM_CONTEXT)) {
+    const name = lower(m[1] ?? '');
+    if (services.has(name) && !teams.has(name) && !STOPWORDS.has(name) && !GENERIC.has(name)) {
+      return reject(`answer names the service ${clip(name)} as the owning team`);
     }
   }
   for (const pattern of NAME_CONTEXTS) {
