@@ -54,6 +54,23 @@ const logSpike = baseIncident({
 });
 const logTemplate = narrate(logSpike);
 
+// A latency finding worded as traces.tail_latency words it: the p99, then its threshold.
+const slow = baseIncident({
+  title: 'HighErrorRate on checkout: 5xx rate above 5%',
+  findings: [
+    {
+      ruleId: 'traces.tail_latency',
+      severity: 'high',
+      confidence: 'high',
+      summary:
+        'p99 latency of checkout is 2400 ms, above its 1000 ms threshold (p50 120 ms, 20 traces in the 15 min before the alert)',
+      suggestion: `Open the slowest trace ${TRACE} in your tracing UI and find the span that dominates it`,
+      evidence: [{ kind: 'config', ref: 'traces.p99ThresholdMs', detail: 'p99 threshold for checkout: 1000 ms' }],
+    },
+  ],
+});
+const slowTemplate = narrate(slow);
+
 // A report the engine built (the quick demo: a deploy, an error-log spike, no owning team) and two
 // rewordings of it in the styles models answer in.
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/llm/${name}`, import.meta.url), 'utf8');
@@ -281,6 +298,33 @@ describe('grounding gate', () => {
       expect(checkRewording(own, t, t.replace('Team: checkout', 'owned by checkout'))).toEqual({ ok: true });
     });
 
+    it.each([
+      [
+        '"over the 1000ms threshold"',
+        markdown.replace('over 20 traces (threshold 1000ms)', 'over 20 traces, above the 1000ms threshold'),
+      ],
+      ['"threshold: 1000ms"', markdown.replace('(threshold 1000ms)', '(threshold: 1000ms)')],
+      ['"a threshold of 1000ms"', markdown.replace('(threshold 1000ms)', '(against a threshold of 1000ms)')],
+    ])('a threshold as the report gives it: %s', (_, rewording) => {
+      expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
+    });
+
+    it.each([
+      ['"its 1000 ms p99 threshold"', slowTemplate.replace('its 1000 ms threshold', 'its 1000 ms p99 threshold')],
+      [
+        '"the threshold for checkout is 1000 ms"',
+        slowTemplate.replace('p99 threshold for checkout: 1000 ms', 'the p99 threshold for checkout is 1000 ms'),
+      ],
+      // The alert's own "above 5%" is a threshold too, said without the word.
+      [
+        "the alert's bound called a threshold",
+        slowTemplate.replace('5xx rate above 5%', '5xx rate over its 5% threshold'),
+      ],
+    ])('a threshold as the latency rule words it: %s', (_, rewording) => {
+      expect(rewording).not.toBe(slowTemplate);
+      expect(checkRewording(slow, slowTemplate, rewording)).toEqual({ ok: true });
+    });
+
     it('a rewording that repeats an injected instruction verbatim, as the data it is', () => {
       const rewording = injectedTemplate.replace('What changed', 'Recent changes');
       expect(checkRewording(injected, injectedTemplate, rewording)).toEqual({ ok: true });
@@ -392,6 +436,20 @@ describe('grounding gate', () => {
         markdown.replace('4 minutes before the alert.', 'four minutes after the alert started.'),
         /reverses/,
       ],
+      // Value and threshold swapped: both numbers are the template's, their roles are not.
+      [
+        'the p99 and its threshold swapped',
+        markdown.replace('is 2400ms over 20 traces (threshold 1000ms)', 'is 1000ms over 20 traces (threshold 2400ms)'),
+        /threshold: 2400/,
+      ],
+      [
+        'the p99 over a threshold it is',
+        markdown.replace(
+          'is 2400ms over 20 traces (threshold 1000ms)',
+          'is 1000ms over 20 traces, above the 2400ms threshold',
+        ),
+        /threshold: 2400/,
+      ],
       // Advice the report does not give.
       ['an invented fix', `${markdown}\nRestart the checkout pods.`, /advice/],
       ['invented advice with "should"', `${markdown}\nYou should also scale up the database.`, /advice|name/],
@@ -485,6 +543,19 @@ describe('grounding gate', () => {
     ])('a log window reversed: %s', (_, rewording) => {
       const verdict = checkRewording(logSpike, logTemplate, rewording);
       expect(verdict.ok ? '' : verdict.reason).toMatch(/reverses a time relation/);
+    });
+
+    it('a latency finding with its p99 and threshold swapped, as the latency rule words it', () => {
+      const rewording = slowTemplate.replace(
+        'is 2400 ms, above its 1000 ms threshold',
+        'is 1000 ms, above its 2400 ms threshold',
+      );
+
+      expect(rewording).not.toBe(slowTemplate);
+      expect(checkRewording(slow, slowTemplate, rewording)).toEqual({
+        ok: false,
+        reason: 'answer changed a threshold: 2400 where the report says 1000 or 5',
+      });
     });
 
     it.each([

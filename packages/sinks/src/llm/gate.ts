@@ -81,6 +81,15 @@ const TIME_REFERENCES: [RegExp, string][] = [
   [/^(?:deploy\w*|release|rollout|change|commit)$/, 'the deploy'],
 ];
 
+// A number stated as a threshold or a limit: "1000ms threshold", "1000 ms p99 threshold", "threshold
+// 1000ms", "threshold: / of / is 1000 ms", "threshold for checkout: 1000 ms". A number merely beside one
+// ("2400ms, over the threshold") is not read as one.
+const THRESHOLD =
+  /(?<![\w.])(\d+(?:\.\d+)?)[ \t]?(?:%|ms|s|secs?|seconds?|mins?|minutes?|m|h|hours?)?[ \t-]+(?:(?:p\d+|latency)[ \t-]+)*(?:threshold|limit)s?\b|\b(?:threshold|limit)s?(?:[ \t]+for[ \t]+[\w.-]+)?[ \t]*(?:is|was|of|at|[:=(])?[ \t]*(\d+(?:\.\d+)?)(?![\d]|\.\d)/gi;
+// A bound the template states without the word ("5xx rate above 5%"): a rewording may call it a threshold.
+const BOUND =
+  /\b(?:above|over|below|under|exceed(?:s|ed|ing)?|more than|less than)[ \t]+(\d+(?:\.\d+)?)(?![\d]|\.\d)/gi;
+
 // What starts a shell command or a query: a program an on-call engineer runs, followed by an argument.
 // Anywhere a sentence, a clause or a list item may start one ("Next, kubectl delete …"), but not after
 // an article or a possessive: that is prose naming a tool ("the git history", "the checkout docker image").
@@ -462,6 +471,29 @@ const checkLiterals: Check = (_incident, templated, rewording, { literals }) => 
   return { ok: true };
 };
 
+/**
+ * A threshold is the template's: a number the rewording states as a threshold must be one the template
+ * states as one (or as a bound), so the value and its threshold cannot trade places ("p99 1000ms over the
+ * 2400ms threshold"); both numbers being the template's, the number checks let that through.
+ */
+const checkThresholds: Check = (_incident, templated, rewording, source) => {
+  const stated = new Set<number>();
+  for (const pattern of [THRESHOLD, BOUND]) {
+    for (const m of templated.replace(/[*`]/g, '').matchAll(pattern)) stated.add(Number(m[1] ?? m[2]));
+  }
+  for (const sentence of sentences(rewording)) {
+    for (const m of claimText(sentence, source).replace(/[*`]/g, '').matchAll(THRESHOLD)) {
+      const value = Number(m[1] ?? m[2]);
+      if (!stated.has(value)) {
+        return reject(
+          `answer changed a threshold: ${value} where the report says ${[...stated].join(' or ') || 'none'}`,
+        );
+      }
+    }
+  }
+  return { ok: true };
+};
+
 /** Names: services, hosts, people. A name the template does not contain is an invented one. */
 const checkNames: Check = (incident, templated, rewording) => {
   const source = lower(templated);
@@ -627,6 +659,7 @@ export function checkRewording(incident: Incident, templated: string, rewording:
     checkConfidence,
     checkLiterals,
     checkTimeRelations,
+    checkThresholds,
     checkCommands,
     checkNames,
     checkClaims,
