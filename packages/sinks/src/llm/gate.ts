@@ -1,7 +1,8 @@
 /**
  * The grounding gate: an LLM's rewording of the templated report is accepted only if it states
  * nothing the template does not. It checks literals (ids, commands, numbers kept and none invented)
- * and claims (durations, times, names, causes, severities, findings and advice). Deliberately strict:
+ * and claims (durations and their side of a moment, times, thresholds, names, causes, severities,
+ * confidences, findings and advice). Deliberately strict:
  * a false rejection costs a plainer message, a false acceptance puts an invented fact in a page.
  */
 import { compareFindings, type Incident } from '@incident-pilot/core';
@@ -646,9 +647,10 @@ const checkStatements: Check = (_incident, _templated, rewording, source) => {
 };
 
 /**
- * Accepts a rewording only if it keeps every finding (in order, severity unchanged), every
- * identifier, number and command of the template, and states no number, duration, time, name,
- * command, cause, reassurance or advice that the template does not.
+ * Accepts a rewording only if it keeps every finding (in order, severity and confidence unchanged),
+ * every identifier, number and command of the template, and states no number, duration, time, name,
+ * threshold, command, cause, reassurance or advice that the template does not, nor a span of time on
+ * the other side of its moment.
  */
 export function checkRewording(incident: Incident, templated: string, rewording: string): GateVerdict {
   if (!rewording.trim()) return reject('empty answer');
