@@ -403,6 +403,30 @@ describe('clusterMessages', () => {
       );
     });
 
+    // Log lines are untrusted input: looking for a trace must stay linear in the line, whatever it holds.
+    // Each of these took over 2 s (quadratic backtracking); linear, they take a few milliseconds.
+    it.each([
+      [
+        'many escaped tabs before a long word',
+        JSON.stringify({ err: `boom\n${'\t'.repeat(20_000)}${'a'.repeat(20_000)}` }),
+      ],
+      ['a literal `\\n` many times after a line break', JSON.stringify({ err: `boom\n${'\\n'.repeat(20_000)}` })],
+    ])('looks for an escaped trace in linear time: %s', (_name, line) => {
+      const started = performance.now();
+      maskMessage(line);
+      expect(performance.now() - started).toBeLessThan(250);
+    });
+
+    it('leaves out a trace escaped twice (an error body quoted in a JSON line), one template for any depth', () => {
+      const frames = (depth: number) =>
+        Array.from({ length: depth }, (_, k) => `\n    at step${k} (/app/step${k}.js:1:2)`).join('');
+      const messages = [1, 2, 4].map((depth) =>
+        JSON.stringify({ msg: 'upstream failed', error: JSON.stringify({ error: `TypeError: x${frames(depth)}` }) }),
+      );
+
+      expect(clusterMessages(messages)).toHaveLength(1);
+    });
+
     it('keeps indented lines that are not a stack trace', () => {
       expect(maskMessage('{\n  "msg": "db timeout",\n  "user": "bob"\n}')).toBe(
         '{ "msg": "db timeout", "user": "bob" }',

@@ -59,9 +59,13 @@ const EMAIL = /[\w.+-]@[\w-]+\./;
  * `exit status 2` under a Go dump). Go's `[signal SIGSEGV: ...]` stays too: it names the fault, and its
  * addresses are masked as any are. So does a first Ruby frame that starts the message line
  * (`/app/foo.rb:12:in 'bar': boom (RuntimeError)`): without `from` lines it is a single line, never seen here.
+ * Where a match can still fail after reading a line (Go's `goroutine` line, a Ruby frame), that line is
+ * read with `strict`, a `char` that never runs into the next line break: log lines are untrusted, and a
+ * line read on to the end of the text from every break of it is quadratic.
  */
-function stackTrace(br: string, indent: string, char: string): RegExp {
+function stackTrace(br: string, indent: string, char: string, strict = char): RegExp {
   const c = `(?:${char})`;
+  const s = `(?:${strict})`;
   const line = `${c}*`;
   return new RegExp(
     `${br}(?:${[
@@ -71,19 +75,29 @@ function stackTrace(br: string, indent: string, char: string): RegExp {
       String.raw`${indent}+(?:at |File \\?")${line}(?:${br}${indent}${line})*`,
       // Go's goroutine dump, with the blank line above it: `goroutine 1 [running]:`, then per frame a
       // function line and its file indented (`\t/app/main.go:12 +0x25`), or `...additional frames elided...`.
-      String.raw`(?:${br})?goroutine \d+ ${line}\]:(?:${br}${line}${br}${indent}${line}|${br}\.\.\.${line})*`,
+      String.raw`(?:${br})?goroutine \d+ ${s}*\]:(?:${br}${line}${br}${indent}${line}|${br}\.\.\.${line})*`,
       // PHP's numbered frames, unindented: `#0 /var/www/Foo.php(12): Foo->bar()` to `#3 {main}`.
       String.raw`#0 ${line}(?:${br}#\d+ ${line})*`,
       // A line that is one Ruby frame and nothing else: `\tfrom /app/foo.rb:12:in 'bar'` (a backtick opens
       // the quote before Ruby 3.4), Ruby 2.5–2.7's `\t2: from …`, or bare, as Ruby's Logger writes each frame.
-      String.raw`${indent}*(?:(?:\d+: )?from )?(?:(?!\s)${c})+:\d+:in [\`'](?:(?!')${c})*'(?!${c})`,
+      // Its first character is no indent: escaped, `\t` is both, and a line of many `\t` before a long word
+      // would be split every way between the two.
+      String.raw`${indent}*(?:(?:\d+: )?from )?(?!\s|${indent})(?:(?!\s)${s})+:\d+:in [\`'](?:(?!')${s})*'(?!${s})`,
     ].join('|')})`,
     'g',
   );
 }
 const STACK_TRACE = stackTrace(String.raw`\n`, String.raw`[ \t]`, String.raw`[^\n]`);
 // Escaped, a line break is `\n`, an indent a space or `\t`, and a line ends at the string's closing quote.
-const ESCAPED_STACK_TRACE = stackTrace(String.raw`\\n`, String.raw`(?:[ \t]|\\t)`, String.raw`[^"\\]|\\[^n]`);
+// A `\n` inside `\\n` counts too: it is a line break of a JSON string inside the string. So a line read
+// on from there could run past the real line breaks (`\\` is one character to it); a strict line stops
+// at any backslash before an `n` or another backslash.
+const ESCAPED_STACK_TRACE = stackTrace(
+  String.raw`\\n`,
+  String.raw`(?:[ \t]|\\t)`,
+  String.raw`[^"\\]|\\[^n]`,
+  String.raw`[^"\\]|\\[^n\\]`,
+);
 // A run of non-space characters, from `lastIndex`, that holds a `/`, `@` or `\`: a path, URL or email.
 const PATH_RUN = /[^\s/@\\]*[/@\\]/y;
 
