@@ -2,7 +2,7 @@
  * The stack's configuration: CDK context (`cdk.json`, or `-c key=value` on the command line), parsed
  * and validated in this one place. Everything downstream receives a typed {@link StackConfig}.
  */
-import { engineConfigSchema, formatPath, SEVERITIES, toFieldIssues } from '@incident-pilot/core';
+import { engineConfigSchema, SEVERITIES, toFieldIssues } from '@incident-pilot/core';
 import * as z from 'zod';
 
 /** The retention periods CloudWatch Logs accepts, in days. */
@@ -205,7 +205,7 @@ export class ConfigError extends Error {
  */
 export function parseConfig(context: Record<string, unknown>): StackConfig {
   const result = configSchema.safeParse(context);
-  const issues = result.success ? [] : result.error.issues.map((i) => `  ${formatPath(i.path)}: ${i.message}`);
+  const issues = result.success ? [] : toFieldIssues(result.error).map((i) => `  ${i.path}: ${i.message}`);
   for (const key of unknownContextKeys(context)) {
     issues.push(`  ${key}: unknown key (not an incident-pilot setting; it would be silently ignored)`);
   }

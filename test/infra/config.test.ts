@@ -93,6 +93,12 @@ describe('stack configuration (CDK context)', () => {
     expect(() => createApp({ context, nag: false })).toThrowError(/heartbeatMinute: unknown key/);
   });
 
+  it('names each unknown key inside llm and paging with its path, as inside engineConfig', () => {
+    expect(() =>
+      parseConfig({ llm: { provider: 'openai', modle: 'gpt-4o' }, paging: { webhookURL: '' } }),
+    ).toThrowError(/\n {2}llm\.modle: unknown key.*\n {2}paging\.webhookURL: unknown key/s);
+  });
+
   it('requires a model with an LLM provider', () => {
     expect(() => parseConfig({ llm: { provider: 'anthropic' } })).toThrowError(
       /llm\.model: is required with a provider/,
