@@ -68,3 +68,25 @@ describe.each([301, 307])('a sink answered %i', (status) => {
     expect(answer).toEqual({ ok: false, reason: expect.stringMatching(REDIRECT) });
   });
 });
+
+describe('a sink answered a 3xx that is no redirect (304 Not Modified)', () => {
+  let server: CaptureServer;
+  beforeEach(async () => {
+    server = await startCaptureServer();
+    server.respondWith({ status: 304 }, { status: 304 });
+  });
+  afterEach(() => server.close());
+
+  it('fails the delivery permanently with the status, without calling it a redirect to configure', async () => {
+    const pagerduty = createPagerDutySink({ routingKey: 'R0UTINGKEY0123456789012345678901', url: server.url });
+    const slack = createSlackSink({ webhookUrl: `${server.url}/hook` });
+
+    const errors = [await failureOf(pagerduty.deliver(opened())), await failureOf(slack.deliver(opened()))];
+
+    for (const error of errors) {
+      expect(error).not.toBeInstanceOf(TransientError);
+      expect(error.message).toContain('answered 304');
+      expect(error.message).not.toMatch(REDIRECT);
+    }
+  });
+});

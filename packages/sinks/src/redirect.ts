@@ -5,6 +5,9 @@
  */
 export const NO_REDIRECTS = { redirect: 'manual' } as const satisfies RequestInit;
 
-export const isRedirect = (status: number) => status >= 300 && status < 400;
+/** The statuses fetch follows; another 3xx (304 Not Modified, 300) is no redirect to configure. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+export const isRedirect = (status: number) => REDIRECTS.has(status);
 
 export const REDIRECT_PROBLEM = 'a redirect, not followed: configure the final URL';
