@@ -90,11 +90,12 @@ afterEach(async () => {
 describe('npm start', { timeout: 120_000 }, () => {
   it('listens on INCIDENT_PILOT_HOST only, API and both emulators, and SIGTERM stops everything', async () => {
     // 127.0.0.2 is loopback too, but not the default: every socket must follow the setting.
-    const [api, dynamo, sqs] = [await freePort(), await freePort(), await freePort()];
+    const host = '127.0.0.2';
+    const [api, dynamo, sqs] = [await freePort(host), await freePort(host), await freePort(host)];
     const dir = dataDir();
     const started = run(['npm', 'start'], {
       PORT: String(api),
-      INCIDENT_PILOT_HOST: '127.0.0.2',
+      INCIDENT_PILOT_HOST: host,
       INCIDENT_PILOT_DYNAMODB_PORT: String(dynamo),
       INCIDENT_PILOT_SQS_PORT: String(sqs),
       INCIDENT_PILOT_DATA_DIR: dir,
