@@ -10,7 +10,8 @@
  *
  * `--idle-seconds` adds a row after that long without traffic, then the items left in each table. A
  * short `--alert-ttl-days` (0.0002 is 17 s) with a short `--sweep-seconds` shows the data table held
- * by the retention: alert records and overflow alerts expire and the local TTL sweep deletes them.
+ * by the retention: alert records expire and the local TTL sweep deletes them (overflow alerts are kept
+ * as their incident is).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -11,7 +11,7 @@
  * | group state         | `G#<groupId>`           | `STATE`                                    | `version`                      |
  * | context item        | `C#<kind>#<service>`    | `<ISO timestamp>#<unique suffix>`          | kind: deploys, logs (ERROR and above), traces; TTL |
  * | log line below ERROR | `C#logs-below-error#<service>` | `<ISO timestamp>#<unique suffix>`   | kept, read by no rule; TTL     |
- * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`, TTL     |
+ * | overflow alert      | `G#<groupId>`           | `M#<incidentId>#<fingerprint>`             | `status`, `countedIn`; no TTL: kept as the incident |
  * | wake-up             | `G#<groupId>`           | `WAKE`                                     | `wakeAt` (ms): pending job, `wakeClaim` |
  * | open group of a service | `S#<service>`       | `<groupId>`                                | `incidentId`; for context-triggered refresh |
  * | notification marker | `N#<incidentId>`        | `<event>[.<revision>]#<sink>`              | `state`: claimed / sent        |
