@@ -184,13 +184,12 @@ export function httpHandler(
     }
     if (root && log) {
       const status = result.statusCode ?? 200;
-      if (event.routeKey === 'POST /alerts' && status >= 400) {
-        const reason = ERROR_CODES[status as keyof typeof ERROR_CODES] ?? String(status);
-        root.metrics.count(METRIC.alertsRejected, 1, { reason });
-      }
+      const error = status >= 400 ? (ERROR_CODES[status as keyof typeof ERROR_CODES] ?? String(status)) : undefined;
+      if (event.routeKey === 'POST /alerts' && error) root.metrics.count(METRIC.alertsRejected, 1, { reason: error });
       log.info('request', {
         route: event.routeKey,
         status,
+        ...(error ? { error } : {}),
         latencyMs: Math.round(performance.now() - started),
         ...notes,
       });

@@ -107,10 +107,12 @@ describe('observability: log lines and EMF metrics', () => {
     await slack?.close();
   });
 
-  it('writes one info line per request: route, status, latency, request ids, alerts accepted and duplicate', () => {
+  it('writes one info line per request: route, status, error code, latency, request ids, alerts accepted and duplicate', () => {
     const lines = output.lines().filter((l) => l.message === 'request' && l.route === 'POST /alerts');
 
     expect(lines.map((l) => l.status)).toEqual([202, 202, 400, 401]);
+    // A refusal names its error code, as the body does, so Logs Insights can count refusals by reason.
+    expect(lines.map((l) => l.error)).toEqual([undefined, undefined, 'invalid_request', 'unauthorized']);
     expect(lines[0]).toMatchObject({ level: 'INFO', service: 'incident-pilot', accepted: 1, duplicates: 0 });
     expect(lines[1]).toMatchObject({ accepted: 0, duplicates: 1 });
     for (const line of lines) {
