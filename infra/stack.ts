@@ -12,6 +12,7 @@ import { PipelineAlarms } from './constructs/alarms.js';
 import { PipelineApi } from './constructs/api.js';
 import { bindBedrockModel, bindQueue, bindSecret, bindTable } from './constructs/bind.js';
 import { PipelineDashboard } from './constructs/dashboard.js';
+import { LogQueries } from './constructs/log-queries.js';
 import { PipelineFunction, type PipelineFunctionProps } from './constructs/pipeline-function.js';
 import { JobQueue } from './constructs/queue.js';
 import { PipelineSecrets } from './constructs/secrets.js';
@@ -235,6 +236,11 @@ export class IncidentPilotStack extends Stack {
       alarms: alarms.alarms,
       sinks: ['stdout', 'slack', 'slack-app', 'pagerduty', 'opsgenie', 'webhook'],
       rules: rules.map((r) => r.id),
+    });
+
+    new LogQueries(this, 'LogQueries', {
+      stage: config.stage,
+      logGroups: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.logGroup])),
     });
 
     // Outputs carry names, ARNs and URLs only; secret values stay in Secrets Manager.

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { envSchema } from '../../functions/lib/env.js';
@@ -34,6 +36,7 @@ describe('incident-pilot stack', () => {
       'AWS::SecretsManager::Secret': 8,
       'AWS::CloudWatch::Alarm': 12,
       'AWS::CloudWatch::Dashboard': 1,
+      'AWS::Logs::QueryDefinition': 5,
       'AWS::SNS::Topic': 1,
       'AWS::KMS::Key': 1,
       'AWS::Logs::LogGroup': 6,
@@ -486,6 +489,29 @@ describe('incident-pilot stack', () => {
       // Every sink's `sink` dimension value (README, Logs and metrics), the Slack app's included.
       for (const sink of ['stdout', 'slack', 'slack-app', 'pagerduty', 'opsgenie', 'webhook']) {
         expect(body, sink).toContain(`\\"sink\\",\\"${sink}\\"`);
+      }
+    });
+
+    it('have saved Logs Insights queries for the first look, on the log messages the code writes', () => {
+      const queries = Object.fromEntries(
+        ofType('AWS::Logs::QueryDefinition').map(([, q]) => [q.Properties.Name, q.Properties]),
+      );
+      expect(Object.keys(queries).sort()).toEqual(
+        ['deferred-jobs', 'errors', 'failed-jobs', 'failed-notifications', 'refused-requests'].map(
+          (name) => `incident-pilot/prod/${name}`,
+        ),
+      );
+      const workerLogs = { Ref: ofType('AWS::Logs::LogGroup').find(([id]) => id.startsWith('WorkerLogs'))?.[0] };
+      expect(queries['incident-pilot/prod/failed-jobs'].LogGroupNames).toEqual([workerLogs]);
+      expect(queries['incident-pilot/prod/errors'].LogGroupNames).toHaveLength(5);
+      // A renamed log message would leave its query finding nothing.
+      const source = ['functions/worker.ts', 'functions/lib/http.ts', 'packages/core/src/pipeline/notify.ts']
+        .map((file) => readFileSync(join(import.meta.dirname, '../..', file), 'utf8'))
+        .join('\n');
+      for (const { QueryString } of Object.values(queries)) {
+        for (const [, message] of String(QueryString).matchAll(/message = "([^"]+)"/g)) {
+          expect(source, message).toContain(`'${message}'`);
+        }
       }
     });
   });
