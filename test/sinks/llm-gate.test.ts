@@ -320,6 +320,15 @@ describe('grounding gate', () => {
         "the alert's bound called a threshold",
         slowTemplate.replace('5xx rate above 5%', '5xx rate over its 5% threshold'),
       ],
+      // Terse wordings that put the value beside the word without stating it as the threshold.
+      [
+        '"over threshold:" as a label for the value',
+        slowTemplate.replace('is 2400 ms, above its 1000 ms threshold', 'over threshold: 2400 ms vs 1000 ms'),
+      ],
+      [
+        'a spaced dash between the value and the threshold',
+        slowTemplate.replace('is 2400 ms, above its 1000 ms threshold', '2400 ms - threshold 1000 ms'),
+      ],
     ])('a threshold as the latency rule words it: %s', (_, rewording) => {
       expect(rewording).not.toBe(slowTemplate);
       expect(checkRewording(slow, slowTemplate, rewording)).toEqual({ ok: true });

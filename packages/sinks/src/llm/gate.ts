@@ -83,10 +83,11 @@ const TIME_REFERENCES: [RegExp, string][] = [
 ];
 
 // A number stated as a threshold or a limit: "1000ms threshold", "1000 ms p99 threshold", "threshold
-// 1000ms", "threshold: / of / is 1000 ms", "threshold for checkout: 1000 ms". A number merely beside one
-// ("2400ms, over the threshold") is not read as one.
+// 1000ms", "threshold: / of / is 1000 ms", "threshold for checkout: 1000 ms". Not read: a number merely
+// beside one ("2400ms, over the threshold", "2400 ms - threshold 1000 ms": a hyphen joins only unspaced),
+// and the value an "over threshold:" label introduces ("p99 over threshold: 2400 ms vs 1000 ms").
 const THRESHOLD =
-  /(?<![\w.])(\d+(?:\.\d+)?)[ \t]?(?:%|ms|s|secs?|seconds?|mins?|minutes?|m|h|hours?)?[ \t-]+(?:(?:p\d+|latency)[ \t-]+)*(?:threshold|limit)s?\b|\b(?:threshold|limit)s?(?:[ \t]+for[ \t]+[\w.-]+)?[ \t]*(?:is|was|of|at|[:=(])?[ \t]*(\d+(?:\.\d+)?)(?![\d]|\.\d)/gi;
+  /(?<![\w.])(\d+(?:\.\d+)?)[ \t]?(?:%|ms|s|secs?|seconds?|mins?|minutes?|m|h|hours?)?(?:[ \t]+|-)(?:(?:p\d+|latency)(?:[ \t]+|-))*(?:threshold|limit)s?\b|\b(?!(?<=\b(?:over|above|exceed(?:s|ed|ing)?)[ \t]+)(?:threshold|limit)s?[ \t]*:)(?:threshold|limit)s?(?:[ \t]+for[ \t]+[\w.-]+)?[ \t]*(?:(?:is|was|of|at|[:=(])[ \t]*)?(\d+(?:\.\d+)?)(?![\d]|\.\d)/gi;
 // A bound the template states without the word ("5xx rate above 5%"): a rewording may call it a threshold.
 const BOUND =
   /\b(?:above|over|below|under|exceed(?:s|ed|ing)?|more than|less than)[ \t]+(\d+(?:\.\d+)?)(?![\d]|\.\d)/gi;
