@@ -282,6 +282,16 @@ describe('grounding gate', () => {
       expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
     });
 
+    it('a service named after "No owning team:", which says it has none', () => {
+      const rewording = demoPlain.replace(
+        'No owning team: the alert has no team label, and',
+        'No owning team: api-gateway (the alert has no team label), and',
+      );
+
+      expect(rewording).not.toBe(demoPlain);
+      expect(checkRewording(demo, demoTemplate, rewording)).toEqual({ ok: true });
+    });
+
     it('a service named at the start of a clause about its missing team', () => {
       const rewording = demoPlain.replace(
         'No owning team: the alert has no team label',
