@@ -239,6 +239,10 @@ describe('grounding gate', () => {
       ],
       ['"prior to"', markdown.replace('4 minutes before the alert.', '4 minutes prior to the alert.')],
       [
+        'the alert named by its alertname',
+        markdown.replace('4 minutes before the alert.', '4 minutes before the HighErrorRate alert fired.'),
+      ],
+      [
         'the alert as the subject: "4 minutes after the deploy"',
         markdown.replace(
           `Deploy ${COMMIT} of checkout went out 4 minutes before the alert.`,
@@ -450,6 +454,16 @@ describe('grounding gate', () => {
         /reverses/,
       ],
       ['"following"', markdown.replace('4 minutes before the alert.', '4 minutes following the alert.'), /reverses/],
+      [
+        'a deploy moved after the alert named by its alertname',
+        markdown.replace('4 minutes before the alert.', '4 minutes after the HighErrorRate alert fired.'),
+        /reverses a time relation: "4 minutes after the HighErrorRate alert"/,
+      ],
+      [
+        "a deploy moved after the service's alert",
+        markdown.replace('4 minutes before the alert.', "4 minutes after checkout's alert."),
+        /reverses/,
+      ],
       [
         'a number in words moved after the alert',
         markdown.replace('4 minutes before the alert.', 'four minutes after the alert started.'),

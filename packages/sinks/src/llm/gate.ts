@@ -65,11 +65,12 @@ const RELATIVE_TIME =
 // A span of time and the moment it is before or after: "4 min before the alert", "the 10 min after its
 // start", "the hour before the window", "four minutes following the alert". Read: the span (a number in
 // digits or words and its unit, or "an hour"), the relation word, and the first word of what it is measured
-// from, past "the", "its", "first". Not read: a relation with nothing after it ("4 minutes later": later
-// than what?), a span after the relation ("after 4 minutes"), and a point in time ("before 03:57"), whose
-// right direction depends on the subject ("deployed before 03:57" and "open since 03:57" are both true).
+// from, past "the", "its", "first" and a name before "alert" ("the HighErrorRate alert", "checkout's
+// alert"). Not read: a relation with nothing after it ("4 minutes later": later than what?), a span after
+// the relation ("after 4 minutes"), and a point in time ("before 03:57"), whose right direction depends on
+// the subject ("deployed before 03:57" and "open since 03:57" are both true).
 const TIME_RELATION = new RegExp(
-  `(?:(?<![\\w.])(?:(\\d+(?:\\.\\d+)?)\\s?|(${Object.keys(NUMBER_WORDS).join('|')})\\s+)(ms|msecs?|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h|days?|d)|(?<!\\bhalf\\s)\\b(?:an?|the)\\s+(second|minute|hour|day))\\s+(before|prior\\s+to|ahead\\s+of|earlier\\s+than|preceding|leading\\s+up\\s+to|up\\s+to|until|till|after|later\\s+than|following|since|into)\\s+(?:(?:the|its|this|that|their|an?|first|initial)\\s+)*([a-z]+)`,
+  `(?:(?<![\\w.])(?:(\\d+(?:\\.\\d+)?)\\s?|(${Object.keys(NUMBER_WORDS).join('|')})\\s+)(ms|msecs?|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h|days?|d)|(?<!\\bhalf\\s)\\b(?:an?|the)\\s+(second|minute|hour|day))\\s+(before|prior\\s+to|ahead\\s+of|earlier\\s+than|preceding|leading\\s+up\\s+to|up\\s+to|until|till|after|later\\s+than|following|since|into)\\s+(?:(?:the|its|this|that|their|an?|first|initial)\\s+)*(?:[\\w-]+(?:['’]s)?\\s+(?=alert))?([a-z]+)`,
   'gi',
 );
 // The relations that put the span before its moment; every other one of TIME_RELATION puts it after.
@@ -77,7 +78,7 @@ const EARLIER_THAN = /^(?:before|prior to|ahead of|earlier than|preceding|leadin
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
 // What a span is measured from, by the word naming it: the alert, its start and the incident are one moment.
 const TIME_REFERENCES: [RegExp, string][] = [
-  [/^(?:alerts?|alerting|start|started|onset|incident|firing|fired|page|paged)$/, 'the alert'],
+  [/^(?:alerts?|alert(?:ed|ing)|start|started|onset|incident|firing|fired|page|paged)$/, 'the alert'],
   [/^errors?$/, 'the errors'],
   [/^(?:deploy\w*|release|rollout|change|commit)$/, 'the deploy'],
 ];
