@@ -391,6 +391,11 @@ describe('grounding gate', () => {
         /service "payments"|service "checkout" as the owning team/,
       ],
       [
+        'the service named as the team after a dash',
+        markdown.replace('team payments', 'team — checkout'),
+        /service "checkout" as the owning team/,
+      ],
+      [
         'the service named as the owner',
         markdown.replace('· team payments', '· owned by the checkout team'),
         /service "checkout" as the owning team/,

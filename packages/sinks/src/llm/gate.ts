@@ -159,13 +159,13 @@ const SERVICE_CONTEXTS = [
   /\b([a-z][\w-]*(?:\.[\w-]+)*)[`'"]?[ \t]+(?:service|svc|microservice|database|db|cluster|api)(?![\w-])/gi,
   /\bservice[ \t]*:[ \t]*[`'"]?([a-z][\w-]*(?:\.[\w-]+)*)/gi,
 ];
-// A name in the owning team's place: "team: X", "team X", `team="X"`, "owner: X", "owned by (the) (team) X",
-// the name standing alone (then punctuation, the line's end or "team"). Read only to catch a service put
-// there. Not read: "the X team" ("the checkout team" may mean the team that owns checkout), a name that
-// opens a clause ("No owning team: api-gateway's alert has no team label"), and a name after "no team" or
-// "no owner", which says it has none ("No owning team: api-gateway (no team label)").
+// A name in the owning team's place: "team: X", "team X", `team="X"`, "team — X", "owner: X", "owned by
+// (the) (team) X", the name standing alone (then punctuation, the line's end or "team"). Read only to catch
+// a service put there. Not read: "the X team" ("the checkout team" may mean the team that owns checkout), a
+// name that opens a clause ("No owning team: api-gateway's alert has no team label"), and a name after "no
+// team" or "no owner", which says it has none ("No owning team: api-gateway (no team label)").
 const TEAM_CONTEXT =
-  /\b(?<!\bno[ \t]+(?:owning[ \t]+)?)(?:team|owner|owned by(?:\s+the)?(?:\s+team)?)\b[ \t]*[:=]?[ \t]*[`'"@]?([a-z][\w-]*(?:\.[\w-]+)*)(?![\w-]|['’]s\b)(?=[ \t]*(?:$|[^\s\w]|team\b))/gim;
+  /\b(?<!\bno[ \t]+(?:owning[ \t]+)?)(?:team|owner|owned by(?:\s+the)?(?:\s+team)?)\b[ \t]*(?:(?:[:=–—]|(?<=[ \t])-)[ \t]*)?[`'"@]?([a-z][\w-]*(?:\.[\w-]+)*)(?![\w-]|['’]s\b)(?=[ \t]*(?:$|[^\s\w]|team\b))/gim;
 // Words in the position of a name: a person ("deployed by X", "X pushed", "team: X"), a service ("the X
 // service", "service: X") or a change ("commit X", "version X"; a whole word: "prior" names no PR "ior").
 const NAME_CONTEXTS = [
