@@ -614,6 +614,17 @@ describe('grounding gate', () => {
       });
     });
 
+    // An answer is untrusted text too. "severity" before 3,000 spaces took 16 s (6,000: over 2 minutes), the
+    // label's three optional runs of blank space backtracking over each other; linear, it takes a few
+    // milliseconds, so the bound (not a speed target) leaves a wide margin for a loaded machine.
+    it.each(['severity', 'priority', 'confidence'])('reads "%s" before a long run of spaces in linear time', (word) => {
+      const rewording = `${demoTemplate}\n${word}${' '.repeat(3000)}x`;
+
+      const started = performance.now();
+      checkRewording(demo, demoTemplate, rewording);
+      expect(performance.now() - started).toBeLessThan(1000);
+    });
+
     it('rejects an answer far longer than the report, and an empty one', () => {
       expect(checkRewording(incident, 'short', 'x'.repeat(5000))).toEqual({ ok: false, reason: 'answer too long' });
       expect(checkRewording(incident, 'short', ' \n ')).toEqual({ ok: false, reason: 'empty answer' });

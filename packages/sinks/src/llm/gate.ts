@@ -103,12 +103,14 @@ const COMMAND_SYNTAX = /(?<![\w-])--?[A-Za-z][\w-]*|&&|\|\||\$\(|\|\s*(?:sudo\s+
 const CODE_SPAN = /`+([^`]+)`+/g;
 
 const SEVERITY_WORDS = 'critical|high|medium|low|info|informational|moderate|minor|major|severe|urgent|trivial';
-// Severity *labels* only, so that "latency is high" in prose is not read as one.
+// Severity *labels* only, so that "latency is high" in prose is not read as one. Blank space is matched once
+// between two parts (`\s*(?:(?:is|of)\s*)?`, not `\s*(?:is|of)?\s*`): runs that may follow each other
+// backtrack over a long run of spaces in cubic time.
 const SEVERITY_LABEL = new RegExp(
   [
     `\\[(${SEVERITY_WORDS})\\]`,
     `\\((${SEVERITY_WORDS})\\)`,
-    `\\b(?:severity|priority|sev)\\s*(?:is|of)?\\s*[:=\\-–—]?\\s*\\**(${SEVERITY_WORDS})\\b`,
+    `\\b(?:severity|priority|sev)\\s*(?:(?:is|of)\\s*)?(?:[:=\\-–—]\\s*)?\\**(${SEVERITY_WORDS})\\b`,
     `\\b(${SEVERITY_WORDS})[\\s-]+(?:severity|priority)\\b`,
     `^[\\s>*#\\-•\\d.)]*\\**(${SEVERITY_WORDS})\\**\\s*(?::|–|—|\\s-\\s)`,
   ].join('|'),
@@ -123,7 +125,7 @@ const SEVERITY_CAPS = /\b(CRITICAL|HIGH|MEDIUM|LOW|INFO)\b/g;
 // ("latency is high"), as for severity labels.
 const CONFIDENCE = new RegExp(
   [
-    '\\bconfiden(?:ce|t)(?:\\s+level)?\\s*(?:is|was|of|at|[:=(\\-–—])?\\s*(high|medium|moderate|low)\\b',
+    '\\bconfiden(?:ce|t)(?:\\s+level)?\\s*(?:(?:is|was|of|at|[:=(\\-–—])\\s*)?(high|medium|moderate|low)\\b',
     '\\b(high|highly|medium|moderate|moderately|low)[\\s-]+confiden(?:ce|t)\\b',
     "(?:\\bnot|n't|\\bnever)\\s+(?:very\\s+|fully\\s+|entirely\\s+|particularly\\s+)?(confident)\\b",
   ].join('|'),
