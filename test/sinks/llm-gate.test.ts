@@ -228,6 +228,13 @@ describe('grounding gate', () => {
         `Two findings: a deploy of checkout (high confidence) and its p99 latency (medium confidence).\n${markdown}`,
       ],
       ['"high" in prose, not tied to confidence', `${markdown}\nThe p99 latency of checkout is high.`],
+      [
+        "a finding's own, after an opening line quoting its suggested command",
+        `First step: kubectl rollout undo deployment/checkout --to-revision=41\n${markdown.replace(
+          '(rule deploy.recent_correlated, confidence high)',
+          '(high confidence)',
+        )}`,
+      ],
     ])('a confidence as the report gives it: %s', (_, rewording) => {
       expect(checkRewording(incident, templated, rewording)).toEqual({ ok: true });
     });

@@ -368,15 +368,16 @@ const checkFindings: Check = (incident, templated, rewording) => {
  */
 const checkConfidence: Check = (incident, templated, rewording, source) => {
   const findings = [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
-  // Suggested commands mark where each finding ends; only when each one is unmistakable.
+  // Suggested commands mark where each finding ends; only when each one is unmistakable. Each is its last
+  // quote before the next one's, so that an opening line quoting a command ("First step: …") moves no block.
   const anchored = findings.every((f) => f.suggestion.trim() && templated.split(f.suggestion).length === 2);
   const anchors: { start: number; lineEnd: number }[] = [];
-  let from = 0;
-  for (const f of anchored ? findings : []) {
-    const start = rewording.indexOf(f.suggestion, from);
-    from = start + f.suggestion.length;
-    const end = rewording.indexOf('\n', from);
-    anchors.push({ start, lineEnd: end < 0 ? rewording.length : end });
+  let before = rewording.length;
+  for (const f of anchored ? [...findings].reverse() : []) {
+    const start = rewording.lastIndexOf(f.suggestion, before - f.suggestion.length);
+    before = start;
+    const end = rewording.indexOf('\n', start + f.suggestion.length);
+    anchors.unshift({ start, lineEnd: end < 0 ? rewording.length : end });
   }
   const levels = (fs: readonly { confidence: string }[]) => new Set(fs.map((f) => f.confidence));
   const ruleNamed = (sentence: string, ruleId: string) =>
