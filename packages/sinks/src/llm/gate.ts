@@ -272,6 +272,8 @@ const flatten = (s: string) =>
     .replace(/[*_`>#•]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
+/** Bold and code marks gone, so that "**Team:** `checkout`" reads as "Team: checkout". */
+const unmarked = (s: string) => s.replace(/[*`]/g, '');
 /** A sentence reduced to what identifies it: no list marker, no closing punctuation. */
 const sentenceKey = (s: string) =>
   flatten(s)
@@ -333,10 +335,14 @@ const contentWords = (text: string) => words(text).filter((w) => w.length > 3 &&
 
 type Check = (incident: Incident, templated: string, rewording: string, source: Source) => GateVerdict;
 
+/** The findings the template lists (those whose suggested command it quotes), in its order. */
+const listedFindings = (incident: Incident, templated: string) =>
+  [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
+
 /** Every finding, in the template's order, and the severity labels exactly as the template's. */
 const checkFindings: Check = (incident, templated, rewording) => {
   // The template lists findings most severe first; each must follow the previous one in the rewording.
-  const findings = [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
+  const findings = listedFindings(incident, templated);
   let from = 0;
   for (const [i, f] of findings.entries()) {
     const at = rewording.indexOf(f.suggestion, from);
@@ -367,7 +373,7 @@ const checkFindings: Check = (incident, templated, rewording) => {
  * before its command also holds the headline, "What changed" and any summary of all the findings.
  */
 const checkConfidence: Check = (incident, templated, rewording, source) => {
-  const findings = [...incident.findings].sort(compareFindings).filter((f) => templated.includes(f.suggestion));
+  const findings = listedFindings(incident, templated);
   // Suggested commands mark where each finding ends; only when each one is unmistakable. Each is its last
   // quote before the next one's, so that an opening line quoting a command ("First step: …") moves no block.
   const anchored = findings.every((f) => f.suggestion.trim() && templated.split(f.suggestion).length === 2);
@@ -386,7 +392,7 @@ const checkConfidence: Check = (incident, templated, rewording, source) => {
   for (const sentence of sentences(rewording)) {
     const at = rewording.indexOf(sentence, next);
     next = at + sentence.length;
-    const claim = claimText(sentence, source).replace(/[*`]/g, '');
+    const claim = unmarked(claimText(sentence, source));
     const named = incident.findings.filter((f) => f.ruleId.trim() && ruleNamed(sentence, f.ruleId));
     const i = anchors.findIndex((a) => at <= a.start);
     const own = i > 0 && at > (anchors[i - 1]?.lineEnd ?? Infinity) ? findings[i] : undefined;
@@ -404,7 +410,7 @@ const checkConfidence: Check = (incident, templated, rewording, source) => {
 
 /** The spans of time in a text, each with the moment it is measured from and on which side of it. */
 function timeRelations(text: string): { key: string; direction: string; text: string }[] {
-  return [...text.replace(/[*`]/g, '').matchAll(TIME_RELATION)].map((m) => {
+  return [...unmarked(text).matchAll(TIME_RELATION)].map((m) => {
     const [all, digits, numberWord, unit, articleUnit, relation, moment] = m;
     // "An hour" is one; a number word is one of NUMBER_WORDS, as the alternation only matches those.
     const count = digits !== undefined ? Number(digits) : numberWord ? (NUMBER_WORDS[lower(numberWord)] ?? 0) : 1;
@@ -486,10 +492,10 @@ const checkLiterals: Check = (_incident, templated, rewording, { literals }) => 
 const checkThresholds: Check = (_incident, templated, rewording, source) => {
   const stated = new Set<number>();
   for (const pattern of [THRESHOLD, BOUND]) {
-    for (const m of templated.replace(/[*`]/g, '').matchAll(pattern)) stated.add(Number(m[1] ?? m[2]));
+    for (const m of unmarked(templated).matchAll(pattern)) stated.add(Number(m[1] ?? m[2]));
   }
   for (const sentence of sentences(rewording)) {
-    for (const m of claimText(sentence, source).replace(/[*`]/g, '').matchAll(THRESHOLD)) {
+    for (const m of unmarked(claimText(sentence, source)).matchAll(THRESHOLD)) {
       const value = Number(m[1] ?? m[2]);
       if (!stated.has(value)) {
         return reject(
@@ -515,11 +521,12 @@ const checkNames: Check = (incident, templated, rewording) => {
       /^[\w./-]+$/.test(token) && parts.every((p) => vocabulary.has(p) || COMPOUND_PARTS.has(p) || hasWord(source, p));
     if (!prose) return reject(`answer introduced the name ${clip(token)}`);
   }
-  const plain = rewording.replace(/[*`]/g, '');
+  const plain = unmarked(rewording);
+  const plainTemplate = unmarked(templated);
   // A service must be one the template names as a service (a known team name is not one).
   const services = new Set([lower(incident.service)]);
   for (const pattern of SERVICE_CONTEXTS) {
-    for (const m of templated.replace(/[*`]/g, '').matchAll(pattern)) services.add(lower(m[1] ?? ''));
+    for (const m of plainTemplate.matchAll(pattern)) services.add(lower(m[1] ?? ''));
   }
   for (const pattern of SERVICE_CONTEXTS) {
     for (const m of plain.matchAll(pattern)) {
@@ -530,7 +537,7 @@ const checkNames: Check = (incident, templated, rewording) => {
   }
   // Nor may a service be named as the owning team, unless the template itself names it there.
   const teams = new Set([lower(incident.team)]);
-  for (const m of templated.replace(/[*`]/g, '').matchAll(TEAM_CONTEXT)) teams.add(lower(m[1] ?? ''));
+  for (const m of plainTemplate.matchAll(TEAM_CONTEXT)) teams.add(lower(m[1] ?? ''));
   for (const m of plain.matchAll(TEAM_CONTEXT)) {
     const name = lower(m[1] ?? '');
     if (services.has(name) && !teams.has(name) && !STOPWORDS.has(name) && !GENERIC.has(name)) {
