@@ -493,7 +493,7 @@ describe('incident-pilot stack', () => {
     });
 
     it('have saved Logs Insights queries for the first look, on the log messages the code writes', () => {
-      const queries = Object.fromEntries(
+      const queries: Record<string, { QueryString: string; LogGroupNames: unknown[] }> = Object.fromEntries(
         ofType('AWS::Logs::QueryDefinition').map(([, q]) => [q.Properties.Name, q.Properties]),
       );
       expect(Object.keys(queries).sort()).toEqual(
@@ -502,14 +502,14 @@ describe('incident-pilot stack', () => {
         ),
       );
       const workerLogs = { Ref: ofType('AWS::Logs::LogGroup').find(([id]) => id.startsWith('WorkerLogs'))?.[0] };
-      expect(queries['incident-pilot/prod/failed-jobs'].LogGroupNames).toEqual([workerLogs]);
-      expect(queries['incident-pilot/prod/errors'].LogGroupNames).toHaveLength(5);
+      expect(queries['incident-pilot/prod/failed-jobs']?.LogGroupNames).toEqual([workerLogs]);
+      expect(queries['incident-pilot/prod/errors']?.LogGroupNames).toHaveLength(5);
       // A renamed log message would leave its query finding nothing.
       const source = ['functions/worker.ts', 'functions/lib/http.ts', 'packages/core/src/pipeline/notify.ts']
         .map((file) => readFileSync(join(import.meta.dirname, '../..', file), 'utf8'))
         .join('\n');
       for (const { QueryString } of Object.values(queries)) {
-        for (const [, message] of String(QueryString).matchAll(/message = "([^"]+)"/g)) {
+        for (const [, message] of QueryString.matchAll(/message = "([^"]+)"/g)) {
           expect(source, message).toContain(`'${message}'`);
         }
       }
