@@ -280,6 +280,12 @@ const SERVICE_FAMILIES: Record<string, Event[]> = {
       (p) =>
         `level=error msg="worker crashed" err=${JSON.stringify(`panic: send on closed channel\n\n${goroutine(p)}`)}`,
     ],
+    // pkg/errors' `%+v`: each frame a function and its file indented under it, with no goroutine line.
+    [
+      5,
+      (p) =>
+        `load order ${p.n(99_999)}: sql: no rows in result set${trace(p, 8, () => `\n${p.of(GO_FRAMES)}${p.n(900)}`)}`,
+    ],
     [
       10,
       (p) =>

@@ -305,6 +305,24 @@ describe('clusterMessages', () => {
         ],
       },
       {
+        name: 'Go stacks without a goroutine line (pkg/errors `%+v`, zap console), also escaped in JSON',
+        messages: [1, 2, 4].flatMap((depth) => {
+          const frames = Array.from(
+            { length: depth },
+            (_, k) =>
+              `\ngithub.com/acme/orders/internal/store.(*Store).step${k}\n\t/app/internal/store/step${k}.go:${40 + k}`,
+          ).join('');
+          return [
+            `load order: sql: no rows in result set${frames}`,
+            JSON.stringify({ level: 'error', msg: 'checkout failed', error: `payment declined${frames}` }),
+          ];
+        }),
+        expected: [
+          [3, 'load order: sql: no rows in result set'],
+          [3, '{"level":<*>,"msg":"checkout failed","error":"payment declined"}'],
+        ],
+      },
+      {
         name: 'PHP traces of any depth; `thrown in` and `Next` stay',
         messages: [1, 2, 4].flatMap((depth) => [
           `PHP Fatal error:  Uncaught RuntimeException: boom in /var/www/src/Foo.php:12\nStack trace:${phpFrames(depth)}\n  thrown in /var/www/src/Foo.php on line 12`,
@@ -443,6 +461,11 @@ describe('clusterMessages', () => {
       ['a `#1` inside a line', 'retry #1 failed\nretry #2 failed', 'retry <*> failed retry <*> failed'],
       ['numbered lines that do not start at `#0`', 'queue:\n#1 billing\n#2 search', 'queue: <*> billing <*> search'],
       ['a line that only mentions a goroutine', 'stopping\ngoroutine 7 exited', 'stopping goroutine <*> exited'],
+      [
+        'an indented line naming a Go file that no function line opens',
+        'vet:\n\tmain.go:12: unreachable',
+        'vet: main.go:<*>: unreachable',
+      ],
       ['SQL with a lower-case `from`', 'slow query:\n  select id\n  from orders', 'slow query: select id from orders'],
       [
         'a Ruby frame with more text after it on its line',

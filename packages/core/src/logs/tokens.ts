@@ -61,7 +61,7 @@ const EMAIL = /[\w.+-]@[\w-]+\./;
  * `exit status 2` under a Go dump). Go's `[signal SIGSEGV: ...]` stays too: it names the fault, and its
  * addresses are masked as any are. So does a first Ruby frame that starts the message line
  * (`/app/foo.rb:12:in 'bar': boom (RuntimeError)`): without `from` lines it is a single line, never seen here.
- * Where a match can still fail after reading a line (Go's `goroutine` line, a Ruby frame), that line is
+ * Where a match can still fail after reading a line (Go's `goroutine` line or frame, a Ruby frame), that line is
  * read with `strict`, a `char` that never runs into the next line break: log lines are untrusted, and a
  * line read on to the end of the text from every break of it is quadratic.
  */
@@ -69,6 +69,8 @@ function stackTrace(br: string, indent: string, char: string, strict = char): Re
   const c = `(?:${char})`;
   const s = `(?:${strict})`;
   const line = `${c}*`;
+  // A Go frame: a function line, then its file and line indented under it (`\t/app/main.go:12 +0x25`).
+  const goFrame = `(?!${indent})${s}+${br}${indent}+${s}*\\.go:\\d+${s}*`;
   return new RegExp(
     `${br}(?:${[
       // An indented `at ` or `File "` line (`\tat com.foo.Bar.baz(Bar.java:42)` in Java, Kotlin and .NET,
@@ -78,6 +80,9 @@ function stackTrace(br: string, indent: string, char: string, strict = char): Re
       // Go's goroutine dump, with the blank line above it: `goroutine 1 [running]:`, then per frame a
       // function line and its file indented (`\t/app/main.go:12 +0x25`), or `...additional frames elided...`.
       String.raw`(?:${br})?goroutine \d+ ${s}*\]:(?:${br}${line}${br}${indent}${line}|${br}\.\.\.${line})*`,
+      // Go frames without that line, as pkg/errors' `%+v` and zap's console encoder print a stack, told by
+      // the `.go:<line>` of each frame's file.
+      String.raw`${goFrame}(?:${br}${goFrame})*`,
       // PHP's numbered frames, unindented: `#0 /var/www/Foo.php(12): Foo->bar()` to `#3 {main}`.
       String.raw`#0 ${line}(?:${br}#\d+ ${line})*`,
       // A line that is one Ruby frame and nothing else: `\tfrom /app/foo.rb:12:in 'bar'` (a backtick opens
