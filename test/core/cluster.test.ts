@@ -323,6 +323,18 @@ describe('clusterMessages', () => {
         ],
       },
       {
+        name: "Go stacks without a goroutine line, with a dump's `+0x…` or CRLF line ends",
+        messages: [1, 2, 4].flatMap((depth) => {
+          const frames = (end: string) =>
+            Array.from(
+              { length: depth },
+              (_, k) => `${end}main.step${k}${end}\t/app/step${k}.go:${40 + k} +0x${(37 + k).toString(16)}`,
+            ).join('');
+          return [`checkout failed${frames('\n')}`, `checkout failed${frames('\r\n')}`];
+        }),
+        expected: [[6, 'checkout failed']],
+      },
+      {
         name: 'PHP traces of any depth; `thrown in` and `Next` stay',
         messages: [1, 2, 4].flatMap((depth) => [
           `PHP Fatal error:  Uncaught RuntimeException: boom in /var/www/src/Foo.php:12\nStack trace:${phpFrames(depth)}\n  thrown in /var/www/src/Foo.php on line 12`,
@@ -433,6 +445,9 @@ describe('clusterMessages', () => {
       ['a literal `\\n` many times after a line break', JSON.stringify({ err: `boom\n${'\\n'.repeat(20_000)}` })],
       // Not a trace: the quoted value of a key, looked for from every letter of the word.
       ['a quote before one long word', `"${'a'.repeat(40_000)}`],
+      // A line under another, read as a Go frame's file line: its indent and its file are not to share a run.
+      ['many spaces under a line', `boom\nf\n${' '.repeat(60_000)}`],
+      ['many spaces under a line, escaped', JSON.stringify({ err: `boom\nf\n${' '.repeat(60_000)}` })],
     ])('types a hostile line in linear time: %s', (_name, line) => {
       const started = performance.now();
       maskMessage(line);
@@ -465,6 +480,16 @@ describe('clusterMessages', () => {
         'an indented line naming a Go file that no function line opens',
         'vet:\n\tmain.go:12: unreachable',
         'vet: main.go:<*>: unreachable',
+      ],
+      [
+        'an indented `file.go:<n>:` line with more text on it, under another line (a Go test failure)',
+        'tests failed\n--- FAIL: TestCharge (0.00s)\n    charge_test.go:42: got 500, want 200',
+        'tests failed --- FAIL: TestCharge <*> charge_test.go:<*>: got <*> want <*>',
+      ],
+      [
+        'an indented line with more text after a Go file, under a word',
+        'lint failed\nvet:\n\tmain.go:12: unreachable code',
+        'lint failed vet: main.go:<*>: unreachable code',
       ],
       ['SQL with a lower-case `from`', 'slow query:\n  select id\n  from orders', 'slow query: select id from orders'],
       [

@@ -69,8 +69,12 @@ function stackTrace(br: string, indent: string, char: string, strict = char): Re
   const c = `(?:${char})`;
   const s = `(?:${strict})`;
   const line = `${c}*`;
-  // A Go frame: a function line, then its file and line indented under it (`\t/app/main.go:12 +0x25`).
-  const goFrame = `(?!${indent})${s}+${br}${indent}+${s}*\\.go:\\d+${s}*`;
+  // A Go frame: a function line, then its file and line indented under it and nothing else on that line
+  // (`\t/app/main.go:12`; `+0x25` after it in a dump, a CR before the break), so `go test`'s
+  // `    main_test.go:42: got 1, want 2` under a line stays. The file is one run of characters that are
+  // neither space nor indent (nor a quote or a backslash, which end a line or start an escape): an indent
+  // run that could be read as the file too would be split every way between the two, quadratic.
+  const goFrame = `(?!${indent})${s}+${br}${indent}+[^\\s"\\\\]+\\.go:\\d+(?: \\+0x[\\da-f]+)?(?:\\r|\\\\r)?(?!${c})`;
   return new RegExp(
     `${br}(?:${[
       // An indented `at ` or `File "` line (`\tat com.foo.Bar.baz(Bar.java:42)` in Java, Kotlin and .NET,
