@@ -240,7 +240,9 @@ export class IncidentPilotStack extends Stack {
 
     new LogQueries(this, 'LogQueries', {
       stage: config.stage,
-      logGroups: Object.fromEntries(Object.entries(this.functions).map(([name, f]) => [name, f.logGroup])),
+      http: [alerts, context, query, interactions].map((f) => f.logGroup),
+      worker: worker.logGroup,
+      heartbeat: this.functions.heartbeat?.logGroup,
     });
 
     // Outputs carry names, ARNs and URLs only; secret values stay in Secrets Manager.

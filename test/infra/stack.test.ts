@@ -504,6 +504,12 @@ describe('incident-pilot stack', () => {
       const workerLogs = { Ref: ofType('AWS::Logs::LogGroup').find(([id]) => id.startsWith('WorkerLogs'))?.[0] };
       expect(queries['incident-pilot/prod/failed-jobs']?.LogGroupNames).toEqual([workerLogs]);
       expect(queries['incident-pilot/prod/errors']?.LogGroupNames).toHaveLength(5);
+      // Only the functions behind the API write `request` lines.
+      const logsOf = (names: string[]) =>
+        names.map((name) => ({ Ref: ofType('AWS::Logs::LogGroup').find(([id]) => id.startsWith(`${name}Logs`))?.[0] }));
+      expect(queries['incident-pilot/prod/refused-requests']?.LogGroupNames).toEqual(
+        logsOf(['Alerts', 'Context', 'Query', 'Interactions']),
+      );
       // A renamed log message would leave its query finding nothing.
       const source = ['functions/worker.ts', 'functions/lib/http.ts', 'packages/core/src/pipeline/notify.ts']
         .map((file) => readFileSync(join(import.meta.dirname, '../..', file), 'utf8'))
@@ -513,6 +519,28 @@ describe('incident-pilot stack', () => {
           expect(source, message).toContain(`'${message}'`);
         }
       }
+    });
+
+    it('find a failed invocation with the errors query: the lines Lambda and the runtime write have no `level`', () => {
+      const [errors] = ofType('AWS::Logs::QueryDefinition')
+        .map(([, q]) => q.Properties as { Name: string; QueryString: string })
+        .filter((q) => q.Name.endsWith('/errors'));
+      const query = errors?.QueryString ?? '';
+      expect(query).toContain('level = "ERROR"');
+      // What a `<function>-errors` alarm counts: Node.js runtime lines (text format) and Lambda's own.
+      const [, like = '$^'] = /@message like \/(.+)\//.exec(query) ?? [];
+      const failedInvocation = new RegExp(like);
+      for (const line of [
+        '2026-11-30T22:59:54.123Z\t3f1c9a2e\tERROR\tInvoke Error \t{"errorType":"TypeError","errorMessage":"x"}',
+        '2026-11-30T22:59:54.123Z\tundefined\tERROR\tUncaught Exception \t{"errorType":"Runtime.ImportModuleError"}',
+        '2026-11-30T22:59:54.123Z\t3f1c9a2e\tERROR\tUnhandled Promise Rejection \t{"errorType":"Runtime.UnhandledPromiseRejection"}',
+        '2026-11-30T22:59:54.123Z 3f1c9a2e Task timed out after 30.03 seconds',
+        'RequestId: 3f1c9a2e Error: Runtime exited with error: signal: killed',
+      ]) {
+        expect(line, line).toMatch(failedInvocation);
+      }
+      expect(JSON.stringify({ level: 'INFO', message: 'request', status: 200 })).not.toMatch(failedInvocation);
+      expect(query).toContain('@message');
     });
   });
 
@@ -721,6 +749,18 @@ describe('incident-pilot stack with a non-default configuration', () => {
     );
     expect(reasons.sort()).toEqual(['invalid_request', 'payload_too_large', 'unauthorized', 'unprocessable']);
     expect(metrics.filter((m) => m.MetricStat).every((m) => m.MetricStat?.Period === 300)).toBe(true);
+  });
+
+  it("looks for the heartbeat check's failures in its log group with the errors query", () => {
+    const resources = other.toJSON().Resources as Record<string, Resource>;
+    const [logsId] = Object.entries(resources).find(
+      ([id, r]) => r.Type === 'AWS::Logs::LogGroup' && id.startsWith('HeartbeatLogs'),
+    ) ?? [''];
+    const errors = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Logs::QueryDefinition' && String(r.Properties.Name).endsWith('/errors'),
+    );
+    expect(errors?.Properties.LogGroupNames).toHaveLength(6);
+    expect(errors?.Properties.LogGroupNames).toContainEqual({ Ref: logsId });
   });
 
   it("alarms when the heartbeat check fails: a broken dead man's switch pages no one otherwise", () => {
