@@ -1,4 +1,10 @@
-import { type Incident, type IncidentEvent, MAX_JOB_DELAY_SECONDS } from '@incident-pilot/core';
+import {
+  type Incident,
+  type IncidentEvent,
+  ingestAlerts,
+  MAX_JOB_DELAY_SECONDS,
+  parseAlertPayload,
+} from '@incident-pilot/core';
 import { describe, expect, it } from 'vitest';
 import { useEmulators } from '../helpers/emulators.js';
 import { jobRunner, storeWithIncident } from '../helpers/stored-incident.js';
@@ -113,5 +119,52 @@ describe('worker: muted incidents', () => {
     await run(NOW);
 
     expect(delivered.map((e) => e.type)).toContain('resolved');
+  });
+});
+
+describe('worker: updates while muted', () => {
+  /** An Alertmanager notification of the incident's group with one more firing alert. */
+  const newAlert = (fingerprint: string, at: string) => ({
+    version: '4',
+    groupKey: baseIncident().groupKey,
+    status: 'firing',
+    receiver: 'incident-pilot',
+    truncatedAlerts: 0,
+    groupLabels: { alertname: 'HighErrorRate' },
+    commonLabels: { alertname: 'HighErrorRate', service: 'checkout' },
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    alerts: [
+      {
+        status: 'firing',
+        labels: { alertname: 'HighErrorRate', service: 'checkout', instance: fingerprint },
+        annotations: { summary: '5xx ratio above 5%' },
+        startsAt: at,
+        endsAt: '0001-01-01T00:00:00Z',
+        generatorURL: 'http://prometheus:9090/graph',
+        fingerprint,
+      },
+    ],
+  });
+
+  it('sends what changed during the mute as one update when it ends, not only the last change', async () => {
+    const { store, delivered, run } = await setup('2026-11-25T05:10:00.000Z');
+    const queue = { enqueue: async () => undefined };
+    const fire = async (fingerprint: string, atMs: number) => {
+      const at = new Date(atMs).toISOString();
+      await ingestAlerts({ store, queue }, parseAlertPayload(newAlert(fingerprint, at), at), at);
+      await run(atMs);
+    };
+
+    // Two alerts join the group while it is muted, each in its own job (UPDATE_MIN_SECONDS 0).
+    await fire('a000000000000001', NOW);
+    await fire('a000000000000002', NOW + 600_000);
+    expect(delivered).toEqual([]);
+
+    await run(Date.parse('2026-11-25T05:10:00.000Z'));
+
+    const updates = delivered.filter((e) => e.type === 'updated');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]?.changes?.map((c) => c.summary)).toEqual(['2 new firing alerts (3 of 3 firing)']);
   });
 });

@@ -187,8 +187,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * since the last announcement (the opening or the last update, `announced`): the alerts that fired or
  * resolved meanwhile, and the severity and findings as they stand now against what was announced. It
  * is cut into an announced update (`lastUpdate`, a new revision, a timeline entry, a new `announced`)
- * once `updateMinMs` has passed since the last announcement; until then `wakeAt` says when to look
- * again. A resolution takes the pending changes with it: its own message says it all.
+ * once `updateMinMs` has passed since the last announcement and no mute holds it; until then `wakeAt`
+ * says when to look again. A resolution takes the pending changes with it: its own message says it all.
  */
 export function recordChanges(
   before: Incident,
@@ -214,9 +214,13 @@ export function recordChanges(
     // Unchanged when nothing was held, so that a job that changed nothing writes nothing.
     return { incident: { ...next, announced, ...(held.length > 0 ? { pendingChanges: [] } : {}) }, wakeAt: null };
   }
-  const lastAt = Date.parse(before.lastUpdate?.at ?? before.openedAt);
-  if (nowMs - lastAt < updateMinMs)
-    return { incident: { ...next, announced, pendingChanges: pending }, wakeAt: lastAt + updateMinMs };
+  // A mute holds the update whole, not only its delivery: cut while muted, a revision would be
+  // superseded by the next one before anybody saw it, and what it said lost from the update that goes out.
+  const dueAt = Math.max(
+    Date.parse(before.lastUpdate?.at ?? before.openedAt) + updateMinMs,
+    next.mute ? Date.parse(next.mute.until) : 0,
+  );
+  if (nowMs < dueAt) return { incident: { ...next, announced, pendingChanges: pending }, wakeAt: dueAt };
   const revision = (before.lastUpdate?.revision ?? 0) + 1;
   return {
     incident: {
