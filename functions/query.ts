@@ -4,6 +4,7 @@ import {
   incidentStatus,
   NotFoundError,
   narrate,
+  parseWith,
   resolveIncident,
   rules,
   ValidationError,
@@ -14,8 +15,8 @@ import { type HttpRequest, httpHandler, json } from './lib/http.js';
 import { buildOpenApiDocument } from './lib/openapi.js';
 import { ROUTES } from './routes.js';
 
-/** `GET /api/incidents` query parameters. */
-export const listQuery = z.object({
+/** `GET /api/incidents` query parameters. Strict: a misspelt filter (`stauts=open`) is a 400, not an unfiltered list. */
+export const listQuery = z.strictObject({
   limit: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100)), 20),
   cursor: z.optional(z.string().check(z.minLength(1))),
   status: z.optional(incidentStatus),
@@ -69,14 +70,7 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       });
     }
     case 'GET /api/incidents': {
-      const parsed = listQuery.safeParse(event.queryStringParameters ?? {});
-      if (!parsed.success) {
-        throw new ValidationError(
-          parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
-          'query',
-        );
-      }
-      const page = await root.store.listIncidents(parsed.data);
+      const page = await root.store.listIncidents(parseWith(listQuery, event.queryStringParameters ?? {}, 'query'));
       return json(200, { incidents: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
     }
     case 'GET /api/incidents/{id}': {

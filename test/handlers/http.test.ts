@@ -125,6 +125,12 @@ describe('HTTP handlers (through the local API Gateway stand-in)', () => {
       expect(cursor.status).toBe(400);
       expect(JSON.stringify(cursor.body)).toContain('cursor');
     });
+
+    it('answers 400 naming a parameter it does not know, rather than listing every incident unfiltered', async () => {
+      const res = await stack.api('/api/incidents?stauts=open', { token: TOKEN });
+      expect(res.status).toBe(400);
+      expect(res.body.issues).toEqual([{ path: 'stauts', message: 'unknown key' }]);
+    });
   });
 });
 
