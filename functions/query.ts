@@ -25,6 +25,12 @@ export const listQuery = z.strictObject({
   view: z._default(z.enum(['compact', 'full']), 'compact'),
 });
 
+/**
+ * The most a page of incidents may hold as JSON. A Lambda function answers at most 6 MB, and its answer
+ * carries the body JSON-escaped (at worst twice its size): 100 whole incidents at their largest are 14 MB.
+ */
+export const MAX_PAGE_BYTES = 2.5 * 1024 * 1024;
+
 let openApi: Record<string, unknown> | undefined;
 
 // Incident ids are `inc-` and 12 hex digits; anything far from that shape is a caller's mistake (and
@@ -70,7 +76,8 @@ export async function queryRoute({ event, root, receivedAt }: HttpRequest) {
       });
     }
     case 'GET /api/incidents': {
-      const page = await root.store.listIncidents(parseWith(listQuery, event.queryStringParameters ?? {}, 'query'));
+      const query = parseWith(listQuery, event.queryStringParameters ?? {}, 'query');
+      const page = await root.store.listIncidents({ ...query, maxBytes: MAX_PAGE_BYTES });
       return json(200, { incidents: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
     }
     case 'GET /api/incidents/{id}': {

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mapAwsError } from '@incident-pilot/aws';
-import { ConflictError, TransientError, UnprocessableError, ValidationError } from '@incident-pilot/core';
+import { createDynamoStore, mapAwsError } from '@incident-pilot/aws';
+import {
+  ConflictError,
+  type Incident,
+  TransientError,
+  UnprocessableError,
+  ValidationError,
+} from '@incident-pilot/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAuthorized } from '../../functions/lib/auth.js';
 import type { Root } from '../../functions/lib/composition.js';
@@ -131,6 +137,83 @@ describe('HTTP handlers (through the local API Gateway stand-in)', () => {
       expect(res.status).toBe(400);
       expect(res.body.issues).toEqual([{ path: 'stauts', message: 'unknown key' }]);
     });
+  });
+});
+
+/**
+ * An incident as large as the input limits let one grow (about 140 KB as JSON): a 3-byte character in
+ * every field, at the length the worker clips each to.
+ */
+function largestIncident(i: number): Incident {
+  const wide = (n: number) => '€'.repeat(n);
+  const openedAt = new Date(Date.now() - i * 60_000).toISOString();
+  const labels = Object.fromEntries(Array.from({ length: 8 }, (_, n) => [`label${n}`, wide(128)]));
+  return {
+    id: `inc-${i.toString(16).padStart(12, '0')}`,
+    status: 'open',
+    severity: 'critical',
+    service: wide(256),
+    alertname: wide(1024),
+    title: wide(300),
+    team: wide(1024),
+    groupKey: `${i}${wide(8000)}`,
+    openedAt,
+    resolvedAt: null,
+    resolution: null,
+    lastSeenAt: openedAt,
+    alertCount: 50,
+    firingCount: 50,
+    resolvedAlertCount: 0,
+    truncatedAlerts: 0,
+    alerts: Array.from({ length: 50 }, (_, n) => ({
+      fingerprint: n.toString(16).padStart(16, '0'),
+      startsAt: openedAt,
+      endsAt: null,
+      status: 'firing' as const,
+      labels: n < 20 ? labels : {},
+      summary: n < 20 ? wide(200) : '',
+      lastSeenAt: openedAt,
+    })),
+    commonLabels: Object.fromEntries(Array.from({ length: 12 }, (_, n) => [`common${n}`, wide(256)])),
+    findings: [],
+    narration: wide(4700),
+    previousIncidentId: null,
+    timeline: [{ at: openedAt, type: 'opened', summary: wide(300) }],
+    version: 1,
+  };
+}
+
+describe('GET /api/incidents with large incidents', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    const { tableName, incidentsTableName, dynamoClient } = stack.emulators;
+    const store = createDynamoStore({ tableName, incidentsTableName, client: dynamoClient });
+    for (let i = 0; i < 100; i++) await store.createIncident(largestIncident(i));
+  });
+  afterAll(async () => {
+    await stack?.destroy();
+  });
+
+  it('keeps a page of whole incidents inside the 6 MB a Lambda function may answer, and the cursor finds the rest', async () => {
+    // Lambda's limit applies to the function's response, which carries the body JSON-escaped.
+    const LAMBDA_RESPONSE_BYTES = 6 * 1024 * 1024;
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 100; pages++) {
+      const url = `${stack.url}/api/incidents?limit=100&view=full${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await fetch(url);
+      const text = await res.text();
+      expect(res.status).toBe(200);
+      expect(Buffer.byteLength(JSON.stringify({ statusCode: 200, body: text }))).toBeLessThan(LAMBDA_RESPONSE_BYTES);
+      const page = JSON.parse(text) as { incidents: Incident[]; cursor?: string };
+      expect(page.incidents.length).toBeGreaterThan(0);
+      seen.push(...page.incidents.map((incident) => incident.id));
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => largestIncident(i).id));
   });
 });
 

@@ -108,6 +108,11 @@ export interface IncidentQuery {
   service?: string;
   /** `compact` (default): summaries; `full`: whole incidents (an Incident is an IncidentSummary and more). */
   view?: 'compact' | 'full';
+  /**
+   * The page's items together at most this many bytes as JSON: a page that would be larger ends early
+   * (with one item at least) and carries a cursor to the rest.
+   */
+  maxBytes?: number;
 }
 
 export interface IncidentRepository {

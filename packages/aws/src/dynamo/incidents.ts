@@ -117,6 +117,7 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
       status,
       service,
       view = 'compact',
+      maxBytes = Number.POSITIVE_INFINITY,
     }: IncidentQuery): Promise<Page<IncidentSummary>> {
       if (!Number.isInteger(limit) || limit < 1) {
         throw new ValidationError([{ path: 'limit', message: 'expected a positive integer' }], 'query');
@@ -140,6 +141,10 @@ export function createIncidentRepository(db: Dynamo): IncidentRepository {
       // The indexes hold a few attributes: the page is read by id.
       const incidents = await getIncidents(kept.map((i) => String(i.id)));
       const page: IncidentSummary[] = view === 'compact' ? incidents.map(toSummary) : incidents;
+      // Large incidents: fewer of them, and the cursor goes on after the last one answered.
+      const fit = countWithin(page, maxBytes);
+      const lastFit = page[fit - 1];
+      if (fit < page.length && lastFit) return { items: page.slice(0, fit), cursor: encodeCursor(lastFit) };
       const last = kept.at(-1) as { id: string; openedAt: string } | undefined;
       if (items.length > limit && last) return { items: page, cursor: encodeCursor(last) };
       // DynamoDB stopped early (1 MB page, or the filter left too little): go on from where it stopped.
@@ -265,6 +270,16 @@ function listQuery(
     },
     partition: { [index.partitionKey]: value },
   };
+}
+
+/** How many of `items`, from the first, fit `maxBytes` as JSON together (one at least). */
+function countWithin(items: readonly unknown[], maxBytes: number): number {
+  let bytes = 0;
+  for (const [i, item] of items.entries()) {
+    bytes += Buffer.byteLength(JSON.stringify(item));
+    if (bytes > maxBytes) return Math.max(i, 1);
+  }
+  return items.length;
 }
 
 function encodeCursor(incident: { id: string; openedAt: string }): string {
