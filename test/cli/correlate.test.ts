@@ -124,6 +124,16 @@ describe('incident-pilot correlate (end to end)', () => {
     expect(stderr).toContain('context file: deploys[0].commit: ');
   });
 
+  it('reads a file that starts with a UTF-8 byte order mark, as Windows editors write it', async () => {
+    const path = writeTemp('bom-alert.json', `\uFEFF${readFileSync(join(root, ALERT), 'utf8')}`);
+
+    const { code, stdout, stderr } = await cli('correlate', '--alert', path);
+
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).incidents).toHaveLength(1);
+  });
+
   it('exits 1 when a file is missing', async () => {
     const { code, stderr } = await cli('correlate', '--alert', join(tmp, 'nope.json'));
 
@@ -158,6 +168,16 @@ describe('incident-pilot correlate (arguments and input)', () => {
       name: 'a context file with an unknown list',
       argv: ['correlate', '--alert', ALERT, '--context', 'test/fixtures/alertmanager/firing-single-alert.json'],
       message: 'context file: alerts: unknown key; expected deploys, logs, traces, incidents',
+    },
+    {
+      name: 'an option given twice',
+      argv: ['correlate', '--alert', 'missing.json', '--alert', ALERT],
+      message: '--alert is given twice; give it once',
+    },
+    {
+      name: 'an empty --update-min-seconds',
+      argv: ['correlate', '--timeline', 'examples/replay/timeline.json', '--update-min-seconds', ''],
+      message: '--update-min-seconds must be a number of seconds ≥ 0, not ""',
     },
     {
       name: 'an alert file with no alert',
@@ -330,6 +350,23 @@ describe('incident-pilot correlate --timeline', () => {
     expect(invalid.stderr).toContain('timeline file: [1].logs[0].service');
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('--timeline replaces --alert and --context');
+  });
+
+  it('names an event list the timeline does not replay, instead of ignoring it', async () => {
+    const incident = {
+      id: 'inc-1',
+      service: 'checkout',
+      alertname: 'X',
+      status: 'open',
+      openedAt: '2026-11-25T03:00:00Z',
+    };
+    const path = writeTemp('incidents-timeline.json', [{ at: '2026-11-25T04:00:00Z', incidents: [incident] }]);
+
+    const { code, stdout, stderr } = await cli('correlate', '--timeline', path);
+
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('timeline file: [0].incidents: unknown key; expected at, alerts, deploys, logs, traces');
   });
 
   it('refuses an option the mode would silently ignore', async () => {

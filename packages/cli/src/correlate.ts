@@ -139,7 +139,8 @@ async function readJson(io: CliIo, what: string, path: string): Promise<unknown>
     throw new InputError([`${what}: cannot read ${path}: ${reason}`]);
   }
   try {
-    return JSON.parse(text) as unknown;
+    // A byte order mark (Windows editors, PowerShell) is not JSON, but says nothing about the content.
+    return JSON.parse(text.replace(/^\uFEFF/, '')) as unknown;
   } catch (error) {
     throw new InputError([`${what}: ${path} is not valid JSON: ${(error as Error).message}`]);
   }
@@ -205,7 +206,11 @@ async function runOrThrow(argv: readonly string[], io: CliIo): Promise<number> {
   } catch (error) {
     throw new InputError([(error as Error).message, 'run "incident-pilot --help" for usage']);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  const given = tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  const twice = given.find((name, i) => given.indexOf(name) !== i);
+  // parseArgs keeps the last value: a first --context would be dropped without a word.
+  if (twice !== undefined) throw new InputError([`--${twice} is given twice; give it once`]);
   if (values.help) {
     io.stdout(`${USAGE}\n`);
     return 0;
@@ -295,6 +300,8 @@ async function runOrThrow(argv: readonly string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+const TIMELINE_EVENT_KEYS = ['at', 'alerts', 'deploys', 'logs', 'traces'] as const;
+
 /** Validates a timeline file event by event, naming every bad field with its path. */
 function parseTimelineFile(value: unknown): TimelineEvent[] {
   const list = Array.isArray(value) ? value : [];
@@ -305,7 +312,11 @@ function parseTimelineFile(value: unknown): TimelineEvent[] {
       issues.push(`${where}: expected an object`);
       return [];
     }
-    const { at, alerts, ...context } = raw as Record<string, unknown>;
+    const { at, alerts, deploys, logs, traces, ...unknown } = raw as Record<string, unknown>;
+    // Open incidents are the replay's own: an "incidents" list here would be ignored.
+    for (const key of Object.keys(unknown)) {
+      issues.push(`${where}.${key}: unknown key; expected ${TIMELINE_EVENT_KEYS.join(', ')}`);
+    }
     if (typeof at !== 'string' || !timestamp.safeParse(at).success) {
       issues.push(`${where}.at: expected an RFC 3339 time`);
       return [];
@@ -319,8 +330,9 @@ function parseTimelineFile(value: unknown): TimelineEvent[] {
       }
     }
     try {
-      const { deploys, logs, traces } = parseContextFile(context);
-      return [{ at, ...(alerts === undefined ? {} : { alerts }), deploys, logs, traces } as TimelineEvent];
+      const context = parseContextFile({ deploys, logs, traces });
+      const items = { deploys: context.deploys, logs: context.logs, traces: context.traces };
+      return [{ at, ...(alerts === undefined ? {} : { alerts }), ...items } as TimelineEvent];
     } catch (error) {
       if (!(error instanceof InputError)) throw error;
       issues.push(...error.lines.map((l) => l.replace(/^context file: /, `${where}.`)));
@@ -339,7 +351,8 @@ async function runTimeline(
   io: CliIo,
 ): Promise<number> {
   const updateMin = Number(updateMinSeconds ?? 300);
-  if (!Number.isFinite(updateMin) || updateMin < 0) {
+  // Number('') is 0: an empty value must not turn pacing off.
+  if (updateMinSeconds?.trim() === '' || !Number.isFinite(updateMin) || updateMin < 0) {
     throw new InputError([`--update-min-seconds must be a number of seconds ≥ 0, not "${updateMinSeconds}"`]);
   }
   const events = parseTimelineFile(await readJson(io, 'timeline file', file));
@@ -376,6 +389,7 @@ function parseCommandLine(argv: readonly string[]) {
     args: [...argv],
     allowPositionals: true,
     strict: true,
+    tokens: true,
     options: {
       alert: { type: 'string' },
       context: { type: 'string' },
