@@ -175,6 +175,29 @@ describe('npm start', { timeout: 120_000 }, () => {
     expect((await started.exited).code).toBe(0);
   });
 
+  it('takes a variable set to nothing (PORT= in a .env file) as unset: its default applies', async () => {
+    // 127.0.0.3 is loopback but no one's default, so the default port 9099 is free there (or named if not).
+    const started = run(['node', '--import', 'tsx', 'packages/local/src/main.ts'], {
+      PORT: '',
+      INCIDENT_PILOT_HOST: '127.0.0.3',
+      INCIDENT_PILOT_DYNAMODB_PORT: '',
+      INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: '',
+      INCIDENT_PILOT_DATA_DIR: dataDir(),
+    });
+    const up = await ready(started).then(
+      () => true,
+      () => false,
+    );
+
+    expect(started.output()).toMatch(
+      /API {8}http:\/\/127\.0\.0\.3:9099 |HTTP API: port 9099 on 127\.0\.0\.3 is already in use/,
+    );
+    if (up) {
+      started.child.kill('SIGTERM');
+      expect((await started.exited).code).toBe(0);
+    }
+  });
+
   it('says in one line that the port is taken, and leaves the data directory unlocked', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -4,14 +4,18 @@ import * as z from 'zod';
 import { LocalStartError } from './emulators.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+/** `PORT=` (an empty line in a .env file) means unset, not 0: `z.coerce` would read '' as 0, a random port. */
+const orDefault = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
+
+const port = (fallback: number) => orDefault(z.coerce.number().int().min(0).max(65535).default(fallback));
 
 const localEnv = z.object({
   PORT: port(9099),
-  INCIDENT_PILOT_HOST: z.string().min(1).default('127.0.0.1'),
+  INCIDENT_PILOT_HOST: orDefault(z.string().min(1).default('127.0.0.1')),
   INCIDENT_PILOT_DYNAMODB_PORT: port(0),
   INCIDENT_PILOT_SQS_PORT: port(0),
-  INCIDENT_PILOT_DATA_DIR: z.string().min(1).default('.data'),
+  INCIDENT_PILOT_DATA_DIR: orDefault(z.string().min(1).default('.data')),
   INCIDENT_PILOT_TOKEN: z.string().default(''),
   INCIDENT_PILOT_SLACK_WEBHOOK: z.string().default(''),
   INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: z.string().default(''),
@@ -24,7 +28,7 @@ const localEnv = z.object({
   INCIDENT_PILOT_LOG_LEVEL: z.string().default('info'),
   INCIDENT_PILOT_HEARTBEAT_MINUTES: z.string().default(''),
   /** How often the local stack runs the heartbeat check (EventBridge Scheduler: every minute). */
-  INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
+  INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: orDefault(z.coerce.number().min(0.1).max(3600).default(60)),
 });
 
 /** How long a stop may take before the process exits anyway (a hung socket must not keep the port). */
