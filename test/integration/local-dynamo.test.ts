@@ -3,7 +3,7 @@
  * Scan used to leave its LevelDB iterator open, pinning overwritten versions in memory and on disk;
  * and dynalite has no TTL, so expired items stayed for ever. Runs on a data directory, as `npm start`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -182,6 +182,27 @@ describe('local DynamoDB emulator', () => {
     } finally {
       client.middlewareStack.remove('renew-after-scan');
     }
+  });
+
+  it('takes over a pid file naming this process that this process did not write (a container restarted with the same pid)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'incident-pilot-pid-'));
+    writeFileSync(join(dir, 'emulators.pid'), String(process.pid));
+    try {
+      const started = await startEmulators({ dataDir: dir });
+      await started.stop();
+
+      expect(existsSync(join(dir, 'emulators.pid'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a data directory this process already holds', async () => {
+    await expect(startEmulators({ dataDir })).rejects.toThrow(
+      `data directory ${dataDir} is in use by process ${process.pid}`,
+    );
+
+    expect(existsSync(join(dataDir, 'emulators.pid'))).toBe(true);
   });
 
   it('re-queues at start a group whose wake-up is still to come, releasing it, and not one whose time has passed', async () => {

@@ -169,10 +169,14 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   }
 }
 
+/** Pid files this process wrote and holds: one naming this process is stale unless listed here. */
+const heldPidFiles = new Set<string>();
+
 /**
  * A second dynalite on the same LevelDB directory does not fail cleanly (its requests hang and LevelDB
  * throws an uncaught error), so claim the directory with a pid file first. A file left by a process
- * that is gone (crash, kill -9) is taken over.
+ * that is gone (crash, kill -9) is taken over, and so is one naming this process that it did not write
+ * (a container restarted after a kill gives node the same pid again).
  */
 function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
@@ -180,11 +184,15 @@ function lockDataDir(dataDir: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, String(process.pid), { flag: 'wx' });
-      return () => rmSync(file, { force: true });
+      heldPidFiles.add(file);
+      return () => {
+        heldPidFiles.delete(file);
+        rmSync(file, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(file, 'utf8'));
-      if (isAlive(pid)) {
+      if (pid === process.pid ? heldPidFiles.has(file) : isAlive(pid)) {
         throw new LocalStartError(
           `data directory ${dataDir} is in use by process ${pid}: stop it, or set INCIDENT_PILOT_DATA_DIR to another directory`,
         );
