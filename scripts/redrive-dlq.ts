@@ -5,20 +5,23 @@
  *
  *   npx tsx scripts/redrive-dlq.ts --dlq-url <url> --queue-url <url> [--endpoint <url>] [--max N]
  */
-import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { redriveDlq } from '@incident-pilot/aws';
+import { describeError, parseArgsOrExit } from './lib/cli.js';
 
-const { values } = parseArgs({
-  options: {
-    'dlq-url': { type: 'string' },
-    'queue-url': { type: 'string' },
-    endpoint: { type: 'string' },
-    max: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
 const usage = 'usage: npx tsx scripts/redrive-dlq.ts --dlq-url <url> --queue-url <url> [--endpoint <url>] [--max N]';
+const { values } = parseArgsOrExit(
+  {
+    options: {
+      'dlq-url': { type: 'string' },
+      'queue-url': { type: 'string' },
+      endpoint: { type: 'string' },
+      max: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  },
+  usage,
+);
 if (values.help || !values['dlq-url'] || !values['queue-url']) {
   console.error(usage);
   process.exit(values.help ? 0 : 1);
@@ -30,20 +33,26 @@ if (max !== undefined && !(Number.isInteger(max) && max > 0)) {
 }
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const local = values.endpoint !== undefined;
-const client = new SQSClient({
-  useQueueUrlAsEndpoint: false,
-  ...(local
-    ? {
-        endpoint: values.endpoint,
-        region: process.env.AWS_REGION ?? 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      }
-    : {}),
-});
-const moved = await redriveDlq({
-  client,
-  sourceQueueUrl: values['dlq-url'] as string,
-  targetQueueUrl: values['queue-url'] as string,
-  ...(max ? { max } : {}),
-});
-console.log(`moved ${moved} job(s) from the dead-letter queue back to the job queue`);
+try {
+  const client = new SQSClient({
+    useQueueUrlAsEndpoint: false,
+    ...(local
+      ? {
+          endpoint: values.endpoint,
+          region: process.env.AWS_REGION ?? 'us-east-1',
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }
+      : {}),
+  });
+  const moved = await redriveDlq({
+    client,
+    sourceQueueUrl: values['dlq-url'] as string,
+    targetQueueUrl: values['queue-url'] as string,
+    ...(max ? { max } : {}),
+  });
+  console.log(`moved ${moved} job(s) from the dead-letter queue back to the job queue`);
+} catch (error) {
+  // An unreachable endpoint, missing credentials, a wrong queue URL: one line, not a stack trace.
+  console.error(`redrive-dlq failed: ${describeError(error)}`);
+  process.exit(1);
+}

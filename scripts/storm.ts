@@ -10,27 +10,30 @@
  * Without --url it starts its own local stack in this process (in memory, stdout sink quiet, a fake
  * Slack on 127.0.0.1 counting notifications). With --url it targets a running `npm start`.
  */
-import { parseArgs } from 'node:util';
 import { formatReport, runStorm } from '../packages/local/src/storm.js';
 import { type StormTarget, startStormTarget } from '../packages/local/src/storm-target.js';
+import { describeError, parseArgsOrExit } from './lib/cli.js';
 
 const usage =
   'usage: npx tsx scripts/storm.ts [--alerts 5000] [--groups 50] [--concurrency 20] [--seed 1] ' +
-  '[--url http://127.0.0.1:9099] [--token T] [--timeout 180]';
+  '[--url http://127.0.0.1:9099] [--token T] [--timeout 180] [--quiet]';
 
-const { values } = parseArgs({
-  options: {
-    alerts: { type: 'string', default: '5000' },
-    groups: { type: 'string', default: '50' },
-    concurrency: { type: 'string', default: '20' },
-    seed: { type: 'string', default: '1' },
-    url: { type: 'string' },
-    token: { type: 'string' },
-    timeout: { type: 'string', default: '180' },
-    quiet: { type: 'boolean', short: 'q', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+const { values } = parseArgsOrExit(
+  {
+    options: {
+      alerts: { type: 'string', default: '5000' },
+      groups: { type: 'string', default: '50' },
+      concurrency: { type: 'string', default: '20' },
+      seed: { type: 'string', default: '1' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      timeout: { type: 'string', default: '180' },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   },
-});
+  usage,
+);
 if (values.help) {
   console.log(usage);
   process.exit(0);
@@ -80,7 +83,7 @@ try {
   console.log(formatReport(report, target ? 'local stack (in-process, in-memory)' : (values.url ?? '')));
   exitCode = report.failures.length === 0 ? 0 : 1;
 } catch (error) {
-  console.error(`storm failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`storm failed: ${describeError(error)}`);
 } finally {
   await target?.stop();
 }

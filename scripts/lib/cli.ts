@@ -1,0 +1,21 @@
+/** What the scripts share at their edge: wrong options and failures said in a line, never a stack trace. */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+
+/** `parseArgs`, exiting 1 with the message and `usage` on an unknown option or a missing value. */
+export function parseArgsOrExit<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`);
+    process.exit(1);
+  }
+}
+
+/** An error's message and its causes' ("fetch failed" says nothing without "connect ECONNREFUSED …"). */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error; e !== undefined && parts.length < 4; e = e instanceof Error ? e.cause : undefined) {
+    parts.push(e instanceof Error ? e.message : String(e));
+  }
+  return parts.join(': ');
+}
