@@ -230,9 +230,14 @@ function secretProblems(env: Env): [keyof Env, string][] {
   return problems;
 }
 
-/** Parses the environment or throws one error naming every bad variable. */
+/**
+ * Parses the environment or throws one error naming every bad variable. A variable set to nothing
+ * (`INCIDENT_PILOT_UPDATE_MIN_SECONDS=` in a .env file) is unset: it takes its default, where read as a
+ * number it would be 0 and turn the pacing off.
+ */
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
-  const result = envSchema().safeParse(source);
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value?.trim()));
+  const result = envSchema().safeParse(set);
   const problems = result.success ? [...llmProblems(result.data), ...secretProblems(result.data)] : [];
   if (result.success && problems.length === 0) return result.data;
   const lines = result.success
