@@ -3,9 +3,9 @@
  * Scan used to leave its LevelDB iterator open, pinning overwritten versions in memory and on disk;
  * and dynalite has no TTL, so expired items stayed for ever. Runs on a data directory, as `npm start`.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import {
   type AttributeValue,
   BatchWriteItemCommand,
@@ -203,6 +203,20 @@ describe('local DynamoDB emulator', () => {
     );
 
     expect(existsSync(join(dataDir, 'emulators.pid'))).toBe(true);
+  });
+
+  it('refuses a data directory this process already holds, named by another path (relative, or through a symlink)', async () => {
+    const link = join(mkdtempSync(join(tmpdir(), 'incident-pilot-link-')), 'data');
+    symlinkSync(dataDir, link);
+    try {
+      for (const other of [relative(process.cwd(), dataDir), link]) {
+        await expect(startEmulators({ dataDir: other })).rejects.toThrow(`is in use by process ${process.pid}`);
+      }
+
+      expect(existsSync(join(dataDir, 'emulators.pid'))).toBe(true);
+    } finally {
+      rmSync(dirname(link), { recursive: true, force: true });
+    }
   });
 
   it('re-queues at start a group whose wake-up is still to come, releasing it, and not one whose time has passed', async () => {
