@@ -198,6 +198,23 @@ describe('npm start', { timeout: 120_000 }, () => {
     }
   });
 
+  it('warns that auth is off when the token is blank, as the functions then take it to be unset', async () => {
+    const port = await freePort();
+    const started = run(['node', '--import', 'tsx', 'packages/local/src/main.ts'], {
+      PORT: String(port),
+      INCIDENT_PILOT_TOKEN: ' ',
+      INCIDENT_PILOT_DATA_DIR: dataDir(),
+    });
+    await ready(started);
+
+    const open = await fetch(`http://127.0.0.1:${port}/api/incidents`);
+
+    expect(open.status).toBe(200);
+    expect(started.output()).toContain('AUTH IS OFF');
+    started.child.kill('SIGTERM');
+    expect((await started.exited).code).toBe(0);
+  });
+
   it('says in one line that the port is taken, and leaves the data directory unlocked', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

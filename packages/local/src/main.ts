@@ -8,6 +8,9 @@ import { type LocalStack, startLocalStack } from './stack.js';
 const orDefault = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
 
+/** Text as the functions read it (functions/lib/env.ts): blank is unset, so a blank token is no token. */
+const text = (fallback = '') => orDefault(z.string().default(fallback));
+
 const port = (fallback: number) => orDefault(z.coerce.number().int().min(0).max(65535).default(fallback));
 
 const localEnv = z.object({
@@ -16,17 +19,17 @@ const localEnv = z.object({
   INCIDENT_PILOT_DYNAMODB_PORT: port(0),
   INCIDENT_PILOT_SQS_PORT: port(0),
   INCIDENT_PILOT_DATA_DIR: orDefault(z.string().min(1).default('.data')),
-  INCIDENT_PILOT_TOKEN: z.string().default(''),
-  INCIDENT_PILOT_SLACK_WEBHOOK: z.string().default(''),
-  INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: z.string().default(''),
-  INCIDENT_PILOT_OPSGENIE_API_KEY: z.string().default(''),
-  INCIDENT_PILOT_WEBHOOK_URL: z.string().default(''),
-  INCIDENT_PILOT_SLACK_BOT_TOKEN: z.string().default(''),
-  INCIDENT_PILOT_SLACK_CHANNEL: z.string().default(''),
-  INCIDENT_PILOT_SLACK_API_URL: z.string().default('https://slack.com/api'),
-  INCIDENT_PILOT_QUIET: z.string().default(''),
-  INCIDENT_PILOT_LOG_LEVEL: z.string().default('info'),
-  INCIDENT_PILOT_HEARTBEAT_MINUTES: z.string().default(''),
+  INCIDENT_PILOT_TOKEN: text(),
+  INCIDENT_PILOT_SLACK_WEBHOOK: text(),
+  INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: text(),
+  INCIDENT_PILOT_OPSGENIE_API_KEY: text(),
+  INCIDENT_PILOT_WEBHOOK_URL: text(),
+  INCIDENT_PILOT_SLACK_BOT_TOKEN: text(),
+  INCIDENT_PILOT_SLACK_CHANNEL: text(),
+  INCIDENT_PILOT_SLACK_API_URL: text('https://slack.com/api'),
+  INCIDENT_PILOT_QUIET: text(),
+  INCIDENT_PILOT_LOG_LEVEL: text('info'),
+  INCIDENT_PILOT_HEARTBEAT_MINUTES: text(),
   /** How often the local stack runs the heartbeat check (EventBridge Scheduler: every minute). */
   INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: orDefault(z.coerce.number().min(0.1).max(3600).default(60)),
 });
