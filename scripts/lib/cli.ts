@@ -15,7 +15,14 @@ export function parseArgsOrExit<T extends ParseArgsConfig>(config: T, usage: str
 export function describeError(error: unknown): string {
   const parts: string[] = [];
   for (let e = error; e !== undefined && parts.length < 4; e = e instanceof Error ? e.cause : undefined) {
-    parts.push(e instanceof Error ? e.message : String(e));
+    parts.push(messageOf(e));
   }
   return parts.join(': ');
+}
+
+/** A connection to a host of several addresses fails with an AggregateError whose own message is empty. */
+function messageOf(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e.message || !(e instanceof AggregateError)) return e.message;
+  return e.errors.map(messageOf).join('; ');
 }

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describeError } from '../../scripts/lib/cli.js';
 import { freePort } from '../helpers/ports.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -50,5 +51,18 @@ describe('developer scripts', { timeout: 60_000 }, () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trim()).toMatch(/^redrive-dlq failed: .*: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
+  });
+});
+
+describe('describeError', () => {
+  it('names each address of a host that resolves to several (localhost: ::1 and 127.0.0.1), whose AggregateError has no message', () => {
+    const refused = (address: string) => new Error(`connect ECONNREFUSED ${address}`);
+    const cause = Object.assign(new AggregateError([refused('::1:9099'), refused('127.0.0.1:9099')], ''), {
+      code: 'ECONNREFUSED',
+    });
+
+    expect(describeError(new TypeError('fetch failed', { cause }))).toBe(
+      'fetch failed: connect ECONNREFUSED ::1:9099; connect ECONNREFUSED 127.0.0.1:9099',
+    );
   });
 });
