@@ -86,7 +86,7 @@ function stackTrace(br: string, indent: string, char: string, strict = char): Re
       String.raw`(?:${br})?goroutine \d+ ${s}*\]:(?:${br}${line}${br}${indent}${line}|${br}\.\.\.${line})*`,
       // Go frames without that line, as pkg/errors' `%+v` and zap's console encoder print a stack, told by
       // the `.go:<line>` of each frame's file.
-      String.raw`${goFrame}(?:${br}${goFrame})*`,
+      `${goFrame}(?:${br}${goFrame})*`,
       // PHP's numbered frames, unindented: `#0 /var/www/Foo.php(12): Foo->bar()` to `#3 {main}`.
       String.raw`#0 ${line}(?:${br}#\d+ ${line})*`,
       // A line that is one Ruby frame and nothing else: `\tfrom /app/foo.rb:12:in 'bar'` (a backtick opens
