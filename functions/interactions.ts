@@ -131,7 +131,7 @@ export async function interactionsRoute({ event, root, body, receivedAt }: HttpR
         ruleId: action.ruleId,
         userId: action.user.id,
         vote: action.vote,
-        at: receivedAt,
+        at: action.at ?? receivedAt,
       });
       return ok();
   }

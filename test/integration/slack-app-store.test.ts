@@ -142,4 +142,16 @@ describe('rule feedback (DynamoDB)', () => {
       { ruleId: 'traces.tail_latency', fired: 0, up: 0, down: 0, lastFiredAt: null },
     ]);
   });
+
+  it('keeps the later click of a user when two votes are stored in the other order', async () => {
+    const store = storeFor(await freshTables(emulators()));
+    const vote = (v: 'up' | 'down', at: string) =>
+      store.vote({ incidentId: 'inc-1', ruleId: 'logs.error_spike', userId: 'U1', vote: v, at });
+
+    // 👍 then 👎 a moment later, handled by two functions: the 👍 is written last.
+    await vote('down', '2026-11-25T04:00:01.200Z');
+    await vote('up', '2026-11-25T04:00:01.100Z');
+
+    expect((await store.ruleScores(['logs.error_spike']))[0]).toMatchObject({ up: 0, down: 1 });
+  });
 });

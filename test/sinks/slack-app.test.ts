@@ -13,6 +13,7 @@ import {
   createChannelPacer,
   createSlackApi,
   createSlackAppSink,
+  parseInteraction,
   SLACK_LIMITS,
   SlackApiError,
 } from '@incident-pilot/sinks';
@@ -505,5 +506,32 @@ describe('Slack app sink', () => {
         }
       }
     });
+  });
+});
+
+describe('parseInteraction', () => {
+  const click = (actionTs?: string) => ({
+    type: 'block_actions',
+    user: { id: 'U1', username: 'alice' },
+    actions: [
+      {
+        action_id: 'finding_down_1',
+        value: JSON.stringify({ incidentId: 'inc-1', ruleId: 'logs.error_spike' }),
+        ...(actionTs === undefined ? {} : { action_ts: actionTs }),
+      },
+    ],
+  });
+
+  it("dates a vote by Slack's action_ts, the moment of the click, so the store can keep the later one", () => {
+    expect(parseInteraction(click('1764475201.123456'))).toMatchObject({
+      kind: 'vote',
+      at: '2025-11-30T04:00:01.123Z',
+    });
+  });
+
+  it('leaves a vote without a usable action_ts undated (it is then dated on arrival)', () => {
+    for (const actionTs of [undefined, '', 'soon', '1e9']) {
+      expect(parseInteraction(click(actionTs))).not.toHaveProperty('at');
+    }
   });
 });

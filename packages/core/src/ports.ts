@@ -211,7 +211,7 @@ export interface RuleScore {
 export interface RuleFeedback {
   /** Records that the rules had findings on an incident; idempotent per (incident, rule). */
   recordFired(incidentId: string, ruleIds: readonly string[], at: string): Promise<void>;
-  /** One vote per (incident, rule, user); voting again replaces it. */
+  /** One vote per (incident, rule, user); voting again replaces it, unless the stored vote is newer (`at`). */
   vote(input: { incidentId: string; ruleId: string; userId: string; vote: Vote; at: string }): Promise<void>;
   /** Scores of the given rules, in the same order. */
   ruleScores(ruleIds: readonly string[]): Promise<RuleScore[]>;

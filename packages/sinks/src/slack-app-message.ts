@@ -257,7 +257,8 @@ export function resolveModal(incident: Incident) {
 export type Interaction =
   | { kind: 'acknowledge' | 'unmute' | 'open_resolve'; incidentId: string; user: Actor; triggerId?: string }
   | { kind: 'mute'; incidentId: string; user: Actor; hours: number }
-  | { kind: 'vote'; incidentId: string; ruleId: string; vote: Vote; user: Actor }
+  /** `at`: when the button was pressed (Slack's `action_ts`), so a later click wins over an earlier one handled late. */
+  | { kind: 'vote'; incidentId: string; ruleId: string; vote: Vote; user: Actor; at?: string }
   | { kind: 'resolve'; incidentId: string; user: Actor; note?: string }
   | { kind: 'ignored'; reason: string };
 
@@ -273,7 +274,9 @@ const blockActions = z.object({
   type: z.literal('block_actions'),
   user: userSchema,
   trigger_id: z.optional(text(256)),
-  actions: z.array(z.object({ action_id: text(255), value: z.optional(text(2000)) })).check(z.minLength(1)),
+  actions: z
+    .array(z.object({ action_id: text(255), value: z.optional(text(2000)), action_ts: z.optional(text(32)) }))
+    .check(z.minLength(1)),
 });
 const viewSubmission = z.object({
   type: z.literal('view_submission'),
@@ -305,6 +308,12 @@ function parseJson<T>(schema: z.ZodMiniType<T>, text: string | undefined): T | u
   }
 }
 
+/** Slack's `action_ts` (epoch seconds with microseconds, `"1732510800.123456"`) as an ISO time, when it is one. */
+function clickedAt(actionTs: string | undefined): { at?: string } {
+  const ms = /^\d{9,11}(\.\d{1,6})?$/.test(actionTs ?? '') ? Number(actionTs) * 1000 : Number.NaN;
+  return Number.isFinite(ms) ? { at: new Date(ms).toISOString() } : {};
+}
+
 /** Turns Slack's `payload` (already signature-checked) into the action it asks for. */
 export function parseInteraction(payload: unknown): Interaction {
   const type = (payload as { type?: unknown } | null)?.type;
@@ -312,13 +321,13 @@ export function parseInteraction(payload: unknown): Interaction {
     const parsed = blockActions.safeParse(payload);
     if (!parsed.success) return { kind: 'ignored', reason: 'malformed block_actions payload' };
     const { user, trigger_id, actions } = parsed.data;
-    const [{ action_id, value } = { action_id: '' }] = actions;
+    const [{ action_id, value, action_ts } = { action_id: '' }] = actions;
     const who = actorOf(user);
     const vote = /^finding_(up|down)_\d+$/.exec(action_id);
     if (vote) {
       const target = parseJson(voteValue, value);
       return target
-        ? { kind: 'vote', ...target, vote: vote[1] as Vote, user: who }
+        ? { kind: 'vote', ...target, vote: vote[1] as Vote, user: who, ...clickedAt(action_ts) }
         : { kind: 'ignored', reason: 'malformed vote' };
     }
     // Our buttons carry encoded JSON; a bare incident id is accepted too.

@@ -10,7 +10,7 @@ import { CONCURRENCY, type Dynamo, mapLimit } from './client.js';
  * move a count twice, even across crashes.
  */
 export function createRuleFeedback(db: Dynamo): RuleFeedback {
-  const { doc, tableName, call, batchPut, queryAll } = db;
+  const { doc, tableName, conditionalWrite, batchPut, queryAll } = db;
   return {
     async recordFired(incidentId, ruleIds, at) {
       const unique = [...new Set(ruleIds)];
@@ -18,11 +18,15 @@ export function createRuleFeedback(db: Dynamo): RuleFeedback {
     },
 
     async vote({ incidentId, ruleId, userId, vote, at }) {
-      await call('PutItem', () =>
+      // Two clicks handled by two functions at once land in either order: the later click wins.
+      await conditionalWrite('PutItem', () =>
         doc.send(
           new PutCommand({
             TableName: tableName,
             Item: { ...keys.ruleVote(ruleId, incidentId, userId), ruleId, incidentId, userId, vote, at },
+            ConditionExpression: 'attribute_not_exists(pk) OR #at <= :at',
+            ExpressionAttributeNames: { '#at': 'at' },
+            ExpressionAttributeValues: { ':at': at },
           }),
         ),
       );
