@@ -178,6 +178,10 @@ describe('input limits', () => {
     ['9999-12-31T23:59:00Z', 'more than 24 h in the future'],
     ['2026-11-26T05:00:01Z', 'more than 24 h in the future'],
     ['1999-12-31T23:59:59Z', 'before 2000-01-01T00:00:00Z'],
+    // Date.parse would take these for 2 March and 1 May: stored as another day than sent.
+    ['2026-02-30T04:00:00Z', 'no such day'],
+    ['2025-02-29T04:00:00Z', 'no such day'],
+    ['2026-04-31T04:00:00.5+02:00', 'no such day'],
   ])('refuses startsAt %s in every shape (%s)', (startsAt, message) => {
     const hook = oneAlertHook();
     hook.alerts[0].startsAt = startsAt;

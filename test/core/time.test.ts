@@ -1,4 +1,4 @@
-import { toMillis } from '@incident-pilot/core';
+import { timestamp, toMillis } from '@incident-pilot/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -50,5 +50,18 @@ describe('toMillis', () => {
       }),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('timestamp', () => {
+  it('takes every day of the calendar, February 29th in leap years only', () => {
+    for (const day of ['2024-02-29', '2000-02-29', '2026-01-31', '2026-04-30', '2026-12-31']) {
+      expect(timestamp.safeParse(`${day}T12:00:00Z`).success, day).toBe(true);
+    }
+    for (const day of ['2026-02-29', '2100-02-29', '2026-02-30', '2026-06-31', '2026-11-31']) {
+      expect(timestamp.safeParse(`${day}T12:00:00Z`).error?.issues[0]?.message, day).toBe(
+        'no such day (its month is shorter)',
+      );
+    }
   });
 });

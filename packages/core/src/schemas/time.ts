@@ -15,7 +15,7 @@ const EARLIEST_MS = Date.parse(EARLIEST_TIME);
 /** How far after its receipt a time may lie: clock skew, generously. */
 export const MAX_FUTURE_HOURS = 24;
 
-/** Any RFC 3339 time. */
+/** Any RFC 3339 time of a day the calendar has. */
 export const timestamp = z.lazy(() =>
   z.string().check(
     z.refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), {
@@ -23,6 +23,8 @@ export const timestamp = z.lazy(() =>
       // The range checks added to it would only repeat the error in other words.
       abort: true,
     }),
+    // `Date.parse` takes 2026-02-30 for 2026-03-02: a time would be stored as another day than sent.
+    z.refine(isCalendarDate, { message: 'no such day (its month is shorter)', abort: true }),
   ),
 );
 
@@ -74,6 +76,16 @@ const LEAP_YEARS_BEFORE_EPOCH = leapYearsBefore(1970);
 function daysSinceEpoch(year: number, month: number, day: number): number {
   const leapDays = leapYearsBefore(year) - LEAP_YEARS_BEFORE_EPOCH + (month > 2 && isLeapYear(year) ? 1 : 0);
   return (year - 1970) * 365 + leapDays + (DAYS_BEFORE_MONTH[month - 1] as number) + day - 1;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether the date of an RFC 3339 time is a day of its month (February 29th in leap years only). */
+function isCalendarDate(ts: string): boolean {
+  const year = digitsAt(ts, 0, 4);
+  const month = digitsAt(ts, 5, 7);
+  const days = month === 2 && isLeapYear(year) ? 29 : DAYS_IN_MONTH[month - 1];
+  return days !== undefined && digitsAt(ts, 8, 10) <= days;
 }
 
 /** `2026-11-25T03:59:04.097Z`: the form `toISOString()` writes, which most clients send. */
