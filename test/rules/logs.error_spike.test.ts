@@ -170,6 +170,18 @@ describe('rule logs.error_spike', () => {
     expect(new RegExp(pattern).test(query.replace('#', '3'))).toBe(true);
   });
 
+  it('cites lines stored before a day its month lacks was refused (2026-02-30) by the day they rolled over to', () => {
+    // Accepted (as 2 March) until the calendar check; such items stay in the table for the context TTL.
+    const now = Date.parse('2026-03-02T00:10:00.000Z');
+    const asStored = (ms: number) => new Date(ms).toISOString().replace('2026-03-02', '2026-02-30');
+    const logs = timeouts(5).map((line, i) => ({ ...line, timestamp: asStored(now - (5 - i) * 10 * SECOND) }));
+
+    const [finding] = evaluate(rule, { ...ruleContext({ logs }), now, correlatedAt: now });
+
+    expect(finding?.evidence[0]?.at).toBe('2026-03-02T00:09:10.000Z');
+    expect(finding?.evidence.at(-1)?.at).toBe('2026-03-02T00:09:50.000Z');
+  });
+
   it('gives the same answer whatever order the lines were stored in', () => {
     const logs = [...timeouts(8), ...mixed(4, 'retrying call #')];
 

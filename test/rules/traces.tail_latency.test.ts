@@ -101,6 +101,23 @@ describe('rule traces.tail_latency', () => {
     expect(finding?.suggestion).toContain(`curl -s "$JAEGER_URL/api/traces/${url}")`);
   });
 
+  it('cites traces stored before a day its month lacks was refused (2026-02-30) by the day they rolled over to', () => {
+    // Accepted (as 2 March) until the calendar check; such items stay in the table for the context TTL.
+    const now = Date.parse('2026-03-02T00:10:00.000Z');
+    const asStored = (t: Trace, i: number) => ({
+      ...t,
+      timestamp: new Date(now - (i + 1) * SECOND).toISOString().replace('2026-03-02', '2026-02-30'),
+    });
+
+    const [finding] = evaluate(rule, {
+      ...ruleContext({ traces: traces(20, [1500]).map(asStored) }),
+      now,
+      correlatedAt: now,
+    });
+
+    expect(finding?.evidence.find((e) => e.ref === 'slow-0')?.at).toBe('2026-03-02T00:09:40.000Z');
+  });
+
   it('names the per-service config key when that threshold applies', () => {
     const ctx = ruleContext({
       traces: traces(20, [300]),

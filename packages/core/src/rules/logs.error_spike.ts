@@ -3,7 +3,7 @@ import { WILDCARD } from '../logs/cluster.js';
 import type { ErrorPattern } from '../logs/error-patterns.js';
 import type { LogLine } from '../schemas/context.js';
 import type { Evidence } from '../schemas/incident.js';
-import { clip, errorAnalysis, formatDuration, shellQuote } from './util.js';
+import { clip, errorAnalysis, evidenceTime, formatDuration, shellQuote } from './util.js';
 
 // Runner-up patterns cited after the leading one.
 const OTHER_PATTERNS = 2;
@@ -95,14 +95,14 @@ export const logsErrorSpike = defineRule({
         kind: 'log',
         ref: clip(pattern, 200),
         detail: `pattern "${clip(pattern, 200)}": ${lead.lines.length} of ${total} error lines (${percent(lead.lines.length, total)}), ${first?.timestamp} to ${last?.timestamp}${baseline ? `; ${baseline}` : ''}`,
-        ...(first ? { at: first.timestamp } : {}),
+        ...(first ? { at: evidenceTime(first.timestamp) } : {}),
       },
       // The latest lines are the ones nearest the alert.
       ...lead.lines.slice(-cfg.sampleLines).map((line) => ({
         kind: 'log' as const,
         ref: line.timestamp,
         detail: `${line.level} ${clip(line.message) || '(empty message)'}`,
-        at: line.timestamp,
+        at: evidenceTime(line.timestamp),
       })),
       ...rest.slice(0, OTHER_PATTERNS).map((t) => {
         const template = clip(t.template || '(empty message)', 200);

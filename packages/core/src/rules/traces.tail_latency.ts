@@ -2,7 +2,7 @@ import { windowEnd } from '../config.js';
 import { defineRule } from '../engine/rule.js';
 import type { Trace } from '../schemas/context.js';
 import type { Evidence } from '../schemas/incident.js';
-import { firstOf, formatDuration, isWithin, MINUTE_MS, nearestRank } from './util.js';
+import { evidenceTime, firstOf, formatDuration, isWithin, MINUTE_MS, nearestRank } from './util.js';
 
 // Below this many traces the nearest-rank p99 is simply the slowest trace: one outlier decides.
 const FULL_CONFIDENCE_TRACES = 100;
@@ -65,7 +65,7 @@ export const tracesTailLatency = defineRule({
         kind: 'trace' as const,
         ref: t.traceId,
         detail: `trace ${t.traceId} took ${ms(t.durationMs)}`,
-        at: t.timestamp,
+        at: evidenceTime(t.timestamp),
       })),
     ];
     const top = slowest[0]?.traceId ?? '';

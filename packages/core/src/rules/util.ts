@@ -3,7 +3,7 @@ import type { EngineConfig } from '../config.js';
 import type { RuleContext } from '../engine/rule.js';
 import { analyseErrors, type ErrorAnalysis } from '../logs/error-patterns.js';
 import type { AlertGroup, AlertInstance } from '../schemas/alertmanager.js';
-import { toMillis } from '../schemas/time.js';
+import { timestamp, toMillis } from '../schemas/time.js';
 
 export const MINUTE_MS = 60_000;
 
@@ -11,6 +11,15 @@ export const MINUTE_MS = 60_000;
 export function isWithin(ts: string, fromMs: number, toMs: number): boolean {
   const ms = toMillis(ts);
   return ms >= fromMs && ms <= toMs;
+}
+
+/**
+ * A context item's time as evidence `at`: as written when it is a valid timestamp, else the moment it
+ * parses to. Items stored before days their month lacks were refused (2026-02-30, read as 2 March)
+ * stay for the context TTL, and the finding contract would reject them as written.
+ */
+export function evidenceTime(ts: string): string {
+  return timestamp.safeParse(ts).success ? ts : new Date(toMillis(ts)).toISOString();
 }
 
 /**
