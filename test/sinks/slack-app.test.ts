@@ -510,7 +510,7 @@ describe('Slack app sink', () => {
 });
 
 describe('parseInteraction', () => {
-  const click = (actionTs?: string) => ({
+  const click = (actionTs?: unknown) => ({
     type: 'block_actions',
     user: { id: 'U1', username: 'alice' },
     actions: [
@@ -529,9 +529,11 @@ describe('parseInteraction', () => {
     });
   });
 
-  it('leaves a vote without a usable action_ts undated (it is then dated on arrival)', () => {
-    for (const actionTs of [undefined, '', 'soon', '1e9']) {
-      expect(parseInteraction(click(actionTs))).not.toHaveProperty('at');
+  it('leaves a vote without a usable action_ts undated (it is then dated on arrival), never dropping the click', () => {
+    for (const actionTs of [undefined, '', 'soon', '1e9', 1764475201, 'x'.repeat(100)]) {
+      const vote = parseInteraction(click(actionTs));
+      expect(vote, String(actionTs)).toMatchObject({ kind: 'vote', vote: 'down' });
+      expect(vote).not.toHaveProperty('at');
     }
   });
 });

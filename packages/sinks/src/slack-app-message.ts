@@ -275,7 +275,7 @@ const blockActions = z.object({
   user: userSchema,
   trigger_id: z.optional(text(256)),
   actions: z
-    .array(z.object({ action_id: text(255), value: z.optional(text(2000)), action_ts: z.optional(text(32)) }))
+    .array(z.object({ action_id: text(255), value: z.optional(text(2000)), action_ts: z.optional(z.unknown()) }))
     .check(z.minLength(1)),
 });
 const viewSubmission = z.object({
@@ -309,8 +309,10 @@ function parseJson<T>(schema: z.ZodMiniType<T>, text: string | undefined): T | u
 }
 
 /** Slack's `action_ts` (epoch seconds with microseconds, `"1732510800.123456"`) as an ISO time, when it is one. */
-function clickedAt(actionTs: string | undefined): { at?: string } {
-  const ms = /^\d{9,11}(\.\d{1,6})?$/.test(actionTs ?? '') ? Number(actionTs) * 1000 : Number.NaN;
+function clickedAt(actionTs: unknown): { at?: string } {
+  // Read only when it is as Slack sends it: anything else dates the vote on arrival, never drops the click.
+  const ms =
+    typeof actionTs === 'string' && /^\d{9,11}(\.\d{1,6})?$/.test(actionTs) ? Number(actionTs) * 1000 : Number.NaN;
   return Number.isFinite(ms) ? { at: new Date(ms).toISOString() } : {};
 }
 
