@@ -231,13 +231,16 @@ function secretProblems(env: Env): [keyof Env, string][] {
 }
 
 /**
- * Parses the environment or throws one error naming every bad variable. A variable set to nothing
- * (`INCIDENT_PILOT_UPDATE_MIN_SECONDS=` in a .env file) is unset: it takes its default, where read as a
- * number it would be 0 and turn the pacing off.
+ * The variables that are set. One set to nothing (`INCIDENT_PILOT_UPDATE_MIN_SECONDS=` in a .env file)
+ * is unset and takes its default: read as a number it would be 0 and turn the pacing off, and a blank
+ * token would be a token.
  */
+export const setVariables = (source: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(source).filter((entry): entry is [string, string] => Boolean(entry[1]?.trim())));
+
+/** Parses the environment (its set variables) or throws one error naming every bad variable. */
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
-  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value?.trim()));
-  const result = envSchema().safeParse(set);
+  const result = envSchema().safeParse(setVariables(source));
   const problems = result.success ? [...llmProblems(result.data), ...secretProblems(result.data)] : [];
   if (result.success && problems.length === 0) return result.data;
   const lines = result.success

@@ -1,24 +1,20 @@
 /** `npm start`: the whole pipeline on this machine, no cloud account, no Docker. */
 import { resolve } from 'node:path';
 import * as z from 'zod';
+import { setVariables } from '../../../functions/lib/env.js';
 import { LocalStartError } from './emulators.js';
 import { type LocalStack, startLocalStack } from './stack.js';
 
-/** `PORT=` (an empty line in a .env file) means unset, not 0: `z.coerce` would read '' as 0, a random port. */
-const orDefault = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), schema);
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const text = (fallback = '') => z.string().default(fallback);
 
-/** Text as the functions read it (functions/lib/env.ts): blank is unset, so a blank token is no token. */
-const text = (fallback = '') => orDefault(z.string().default(fallback));
-
-const port = (fallback: number) => orDefault(z.coerce.number().int().min(0).max(65535).default(fallback));
-
+/** Read from the set variables only, as the functions read theirs: `PORT=` is unset, not port 0. */
 const localEnv = z.object({
   PORT: port(9099),
-  INCIDENT_PILOT_HOST: orDefault(z.string().min(1).default('127.0.0.1')),
+  INCIDENT_PILOT_HOST: text('127.0.0.1'),
   INCIDENT_PILOT_DYNAMODB_PORT: port(0),
   INCIDENT_PILOT_SQS_PORT: port(0),
-  INCIDENT_PILOT_DATA_DIR: orDefault(z.string().min(1).default('.data')),
+  INCIDENT_PILOT_DATA_DIR: text('.data'),
   INCIDENT_PILOT_TOKEN: text(),
   INCIDENT_PILOT_SLACK_WEBHOOK: text(),
   INCIDENT_PILOT_PAGERDUTY_ROUTING_KEY: text(),
@@ -31,7 +27,7 @@ const localEnv = z.object({
   INCIDENT_PILOT_LOG_LEVEL: text('info'),
   INCIDENT_PILOT_HEARTBEAT_MINUTES: text(),
   /** How often the local stack runs the heartbeat check (EventBridge Scheduler: every minute). */
-  INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: orDefault(z.coerce.number().min(0.1).max(3600).default(60)),
+  INCIDENT_PILOT_HEARTBEAT_CHECK_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
 });
 
 /** How long a stop may take before the process exits anyway (a hung socket must not keep the port). */
@@ -61,7 +57,7 @@ async function main() {
   // Before anything listens: a signal during start-up must still release ports and the data directory.
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  const parsed = localEnv.safeParse(process.env);
+  const parsed = localEnv.safeParse(setVariables(process.env));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) console.error(`invalid ${issue.path.join('.')}: ${issue.message}`);
     process.exit(1);

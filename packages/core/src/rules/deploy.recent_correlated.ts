@@ -2,8 +2,8 @@ import { windowEnd } from '../config.js';
 import { defineRule } from '../engine/rule.js';
 import type { Deploy } from '../schemas/context.js';
 import type { Evidence, Finding } from '../schemas/incident.js';
-import { timestamp, toMillis } from '../schemas/time.js';
-import { clip, errorAnalysis, formatDuration, gitRevision, MINUTE_MS, plural } from './util.js';
+import { toMillis } from '../schemas/time.js';
+import { clip, errorAnalysis, evidenceTime, formatDuration, gitRevision, MINUTE_MS, plural } from './util.js';
 
 // Deploys cited as evidence besides the primary one; more would drown the page.
 const MAX_CITED = 5;
@@ -33,7 +33,7 @@ const evidenceOf = (candidates: Candidate[], now: number): Evidence[] =>
     ref: deploy.commit,
     detail: describe(deploy, ms, now),
     // As the deploy tool wrote it when valid, so it reads the same as in the detail.
-    at: timestamp.safeParse(deploy.when).success ? deploy.when : new Date(ms).toISOString(),
+    at: evidenceTime(deploy.when),
   }));
 
 const byAuthor = (d: Deploy) => (d.author ? ` by ${d.author}` : '');
